@@ -1,0 +1,42 @@
+# TelcoTraffic. `make demo` runs the whole chain; `make test` runs every test.
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/telcotraffic
+DEMO_DIR ?= .demo
+GO ?= go
+
+export TELCO_PYTHON := $(CURDIR)/.venv/bin/python
+export TELCO_MLFLOW := $(CURDIR)/.venv/bin/mlflow
+export TELCO_VERSITYGW := $(CACHE)/bin/versitygw
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+TASKS := generate demo
+
+.PHONY: all setup build demo test test-go test-dags lint bench images clean
+
+all: build
+
+setup:
+	@./.ci/setup
+
+build:
+	@mkdir -p bin
+	@for t in $(TASKS); do $(GO) build -o bin/$$t ./tasks/$$t || exit 1; done
+
+demo: setup build
+	@DEMO_DIR=$(DEMO_DIR) ./bin/demo --dir $(DEMO_DIR) --bin bin
+
+test: setup test-go
+
+test-go:
+	$(GO) test -count=1 -timeout 30m ./...
+
+lint: setup
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(CACHE)/bin/staticcheck ./...
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/ ./tasks/internal/decodebench/
+
+clean:
+	rm -rf bin $(DEMO_DIR)

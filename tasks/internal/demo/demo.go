@@ -1,0 +1,210 @@
+// Package demo runs the whole TelcoTraffic chain on embedded defaults under
+// one directory (`make demo`): it executes each stage's binary as Airflow
+// would, reads each stage's one-line JSON result, checks the hand-over
+// between stages, and prints a summary of stable `key: value` lines.
+package demo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+)
+
+// Config is the demo's configuration.
+type Config struct {
+	Dir         string // DEMO_DIR: raw/, lake/, models/, reports/
+	Bin         string // folder with the stage binaries
+	Raw         string // a real dataset root; empty: generate one
+	Start       string // first generated day
+	Days        int
+	FlowsPerDay int
+	Seed        int64
+	Compress    string
+}
+
+// Summary is the ordered key: value block printed at the end.
+type Summary struct {
+	keys []string
+	vals map[string]string
+}
+
+// Set records a summary line (the first Set of a key fixes its place).
+func (s *Summary) Set(key string, v any) {
+	if s.vals == nil {
+		s.vals = map[string]string{}
+	}
+	if _, ok := s.vals[key]; !ok {
+		s.keys = append(s.keys, key)
+	}
+	s.vals[key] = fmt.Sprint(v)
+}
+
+// Get returns a recorded value.
+func (s *Summary) Get(key string) string { return s.vals[key] }
+
+// WriteTo prints the block.
+func (s *Summary) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, k := range s.keys {
+		m, err := fmt.Fprintf(w, "%s: %s\n", k, s.vals[k])
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Run executes the chain and prints the report and the summary to stdout.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, error) {
+	sum := &Summary{}
+	raw := cfg.Raw
+	if raw == "" {
+		raw = filepath.Join(cfg.Dir, "raw")
+		if err := os.RemoveAll(raw); err != nil {
+			return nil, err
+		}
+		var res struct {
+			Rows int64 `json:"rows"`
+		}
+		err := stage(ctx, cfg, stderr, &res, "generate",
+			"--out", raw, "--start", cfg.Start, "--days", fmt.Sprint(cfg.Days),
+			"--flows-per-day", fmt.Sprint(cfg.FlowsPerDay), "--seed", fmt.Sprint(cfg.Seed),
+			"--compress", cfg.Compress)
+		if err != nil {
+			return nil, err
+		}
+		sum.Set("rows_generated", res.Rows)
+	}
+
+	rc, err := readBack(ctx, raw, stdout)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Raw == "" && rc.rows != mustInt(sum.Get("rows_generated")) {
+		return nil, fmt.Errorf("demo: decoded %d rows, generator wrote %s", rc.rows, sum.Get("rows_generated"))
+	}
+	sum.Set("rows_decoded", rc.rows)
+	sum.Set("rows_rejected_on_read", rc.rejects)
+	sum.Set("raw", raw)
+	return sum, nil
+}
+
+func mustInt(s string) int64 {
+	var v int64
+	fmt.Sscan(s, &v)
+	return v
+}
+
+// stage runs one stage binary, streams its stderr (progress) and decodes the
+// last line of its stdout (the task's JSON result) into res.
+func stage(ctx context.Context, cfg Config, stderr io.Writer, res any, name string, args ...string) error {
+	bin := filepath.Join(cfg.Bin, name)
+	fmt.Fprintf(stderr, "demo: ▶ %s %s\n", name, strings.Join(args, " "))
+	t0 := time.Now()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("demo: stage %s: %w", name, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	if err := json.Unmarshal([]byte(last), res); err != nil {
+		return fmt.Errorf("demo: stage %s: result line %q: %w", name, last, err)
+	}
+	fmt.Fprintf(stderr, "demo: ✔ %s in %.1fs\n", name, time.Since(t0).Seconds())
+	return nil
+}
+
+type readCounts struct {
+	rows, rejects int64
+}
+
+// readBack decodes every day file of raw, compares each day with its stats
+// file and prints per-category and per-app counts.
+func readBack(ctx context.Context, raw string, stdout io.Writer) (readCounts, error) {
+	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	if err != nil {
+		return readCounts{}, err
+	}
+	if len(files) == 0 {
+		return readCounts{}, fmt.Errorf("demo: no day files under %s", raw)
+	}
+	var rc readCounts
+	apps := map[string]int64{}
+	cats := map[string]int64{}
+	for _, fi := range files {
+		day := map[string]int64{}
+		c, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+			day[f.App]++
+			cats[f.Category]++
+			return nil
+		}, nil)
+		if err != nil {
+			return rc, err
+		}
+		rc.rows += c.Good
+		rc.rejects += c.Rejects
+		for a, n := range day {
+			apps[a] += n
+		}
+		if fi.StatsPath != "" {
+			f, err := os.Open(fi.StatsPath)
+			if err != nil {
+				return rc, err
+			}
+			st, err := schema.ReadStats(bufio.NewReader(f), fi.StatsPath)
+			f.Close()
+			if err != nil {
+				return rc, err
+			}
+			if st.Global.TotalSaved != c.Good+c.Rejects {
+				return rc, fmt.Errorf("demo: %s: %d rows, stats say %d", fi.Path, c.Good+c.Rejects, st.Global.TotalSaved)
+			}
+			for a, n := range st.Apps {
+				if day[a] != n {
+					return rc, fmt.Errorf("demo: %s: app %s: decoded %d rows, stats say %d", fi.Path, a, day[a], n)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "read back %d day files: %d rows, %d rejects, %d apps, %d categories (every day matches its stats file)\n",
+		len(files), rc.rows, rc.rejects, len(apps), len(cats))
+	printCounts(stdout, "category", cats, 0)
+	printCounts(stdout, "app (top 15)", apps, 15)
+	return rc, nil
+}
+
+func printCounts(w io.Writer, title string, m map[string]int64, limit int) {
+	type kv struct {
+		k string
+		v int64
+	}
+	var all []kv
+	var total int64
+	for k, v := range m {
+		all = append(all, kv{k, v})
+		total += v
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	fmt.Fprintf(w, "  %-28s %10s %7s\n", title, "flows", "share")
+	for _, e := range all {
+		fmt.Fprintf(w, "  %-28s %10d %6.2f%%\n", e.k, e.v, 100*float64(e.v)/float64(total))
+	}
+}
