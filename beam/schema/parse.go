@@ -92,57 +92,71 @@ func (p *scanner) fail(msg string) error {
 	return fmt.Errorf("%s at offset %d (%q)", msg, p.i, p.s[p.i])
 }
 
-// intList parses "[1, -2, 3]" and appends the values to dst.
+// intList parses "[1, -2, 3]" and appends the values to dst. It is the
+// decoder's hot loop (up to 120 integers per row), so it works on local
+// copies of the scanner's state.
 func (p *scanner) intList(dst []int32) ([]int32, error) {
-	if !p.eat('[') {
+	s, i := p.s, p.i
+	if i >= len(s) || s[i] != '[' {
 		return dst, p.fail("want '['")
 	}
-	p.space()
-	if p.eat(']') {
+	i++
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i < len(s) && s[i] == ']' {
+		p.i = i + 1
 		return dst, nil
 	}
 	for {
-		p.space()
-		v, err := p.int32()
-		if err != nil {
-			return dst, err
+		for i < len(s) && s[i] == ' ' {
+			i++
 		}
-		dst = append(dst, v)
-		p.space()
-		if p.eat(',') {
-			continue
+		neg := false
+		if i < len(s) && s[i] == '-' {
+			neg = true
+			i++
 		}
-		if p.eat(']') {
-			return dst, nil
+		start := i
+		var v int64
+		for i < len(s) {
+			c := s[i] - '0'
+			if c > 9 {
+				break
+			}
+			v = v*10 + int64(c)
+			i++
+			if v > 1<<31 {
+				return dst, fmt.Errorf("integer out of range at offset %d", start)
+			}
 		}
+		if i == start {
+			p.i = i
+			return dst, p.fail("want integer")
+		}
+		if neg {
+			v = -v
+		}
+		if v > 1<<31-1 {
+			return dst, fmt.Errorf("integer out of range at offset %d", start)
+		}
+		dst = append(dst, int32(v))
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		if i < len(s) {
+			switch s[i] {
+			case ',':
+				i++
+				continue
+			case ']':
+				p.i = i + 1
+				return dst, nil
+			}
+		}
+		p.i = i
 		return dst, p.fail("want ',' or ']'")
 	}
-}
-
-func (p *scanner) int32() (int32, error) {
-	neg := false
-	if p.eat('-') {
-		neg = true
-	}
-	start := p.i
-	var v int64
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-		v = v*10 + int64(p.s[p.i]-'0')
-		if v > 1<<31 {
-			return 0, fmt.Errorf("integer out of range at offset %d", start)
-		}
-		p.i++
-	}
-	if p.i == start {
-		return 0, p.fail("want integer")
-	}
-	if neg {
-		v = -v
-	}
-	if v > 1<<31-1 || v < -(1<<31) {
-		return 0, fmt.Errorf("integer out of range at offset %d", start)
-	}
-	return int32(v), nil
 }
 
 var errBadBool = errors.New("want True, False, 1 or 0")
