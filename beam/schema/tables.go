@@ -1,0 +1,90 @@
+package schema
+
+import "time"
+
+// TrafficHourly is one row of the traffic_hourly table: the traffic of one
+// service in one hour (UTC, truncated from TIME_FIRST). Partitioned by Week.
+type TrafficHourly struct {
+	Hour       time.Time `parquet:"hour,timestamp(microsecond)"`
+	App        string    `parquet:"app"`
+	Category   string    `parquet:"category"`
+	Flows      int64     `parquet:"flows"`
+	Bytes      int64     `parquet:"bytes"`
+	BytesRev   int64     `parquet:"bytes_rev"`
+	Packets    int64     `parquet:"packets"`
+	PacketsRev int64     `parquet:"packets_rev"`
+	Week       string    `parquet:"week"`
+}
+
+// FeatureStats names the entries of FlowFeatures.Stats, in order.
+var FeatureStats = []string{
+	"log1p_bytes", "log1p_bytes_rev", "log1p_packets", "log1p_packets_rev", "log1p_duration",
+	"ppi_len", "ppi_roundtrips", "log1p_ppi_duration",
+	"flag_cwr", "flag_cwr_rev", "flag_ece", "flag_ece_rev", "flag_urg", "flag_urg_rev",
+	"flag_ack", "flag_ack_rev", "flag_psh", "flag_psh_rev", "flag_rst", "flag_rst_rev",
+	"flag_syn", "flag_syn_rev", "flag_fin", "flag_fin_rev",
+	"endreason_idle", "endreason_active", "endreason_end", "endreason_other",
+}
+
+// PPIChannels is the number of per-packet channels in FlowFeatures.PPI:
+// ipt (ms), direction (+1/-1, 0 = padding), size (bytes), push flag.
+const PPIChannels = 4
+
+// FlowFeatures is one row of the flow_features table: the model inputs of
+// one flow and its label. The column meanings are a contract with the
+// models, documented in package beam/features.
+type FlowFeatures struct {
+	ID       int64  `parquet:"id"`
+	App      string `parquet:"app"`
+	Category string `parquet:"category"`
+	Day      string `parquet:"day"`
+	Hour     int32  `parquet:"hour"` // hour of day of TIME_FIRST (UTC)
+	// Stats has len(FeatureStats) entries in that order.
+	Stats []float32 `parquet:"stats,list"`
+	// PHist is the four PHIST_* histograms, each normalised to sum 1 (all
+	// zero when empty): src sizes, dst sizes, src ipt, dst ipt; 32 entries.
+	PHist []float32 `parquet:"phist,list"`
+	// PPI is the packet sequence padded to 30 packets, packet-major:
+	// PPI[4*i+c] is channel c of packet i. Padding is all zero (dir 0).
+	PPI    []float32 `parquet:"ppi,list"`
+	PPILen int32     `parquet:"ppi_len"`
+	// SNIDomain is the SNI reduced to its registered domain plus the first
+	// label ("api.spotify.com" → "api|spotify.com"); SNIBucket and
+	// JA3Bucket are their hashed buckets (hashing trick).
+	SNIDomain string `parquet:"sni_domain"`
+	SNIBucket int32  `parquet:"sni_bucket"`
+	JA3Bucket int32  `parquet:"ja3_bucket"`
+	DstASN    int64  `parquet:"dst_asn"`
+	Week      string `parquet:"week"`
+}
+
+// Forecast is one row of the forecasts table: a point forecast and its
+// prediction intervals for one series and hour, made at one run.
+type Forecast struct {
+	RunDate string    `parquet:"run_date"` // partition: the forecast origin day
+	Origin  time.Time `parquet:"origin,timestamp(microsecond)"`
+	Hour    time.Time `parquet:"hour,timestamp(microsecond)"`
+	Horizon int32     `parquet:"horizon"` // hours ahead, 1..24
+	Series  string    `parquet:"series"`  // "total", "category:<name>" or "app:<name>"
+	Metric  string    `parquet:"metric"`  // "bytes" or "flows"
+	Point   float64   `parquet:"point"`
+	Lower80 float64   `parquet:"lower_80"`
+	Upper80 float64   `parquet:"upper_80"`
+	Lower95 float64   `parquet:"lower_95"`
+	Upper95 float64   `parquet:"upper_95"`
+	Model   string    `parquet:"model"`
+	Alert   bool      `parquet:"alert"` // upper_95 crosses the series' capacity threshold
+}
+
+// DriftMetric is one row of the drift_metrics table.
+type DriftMetric struct {
+	RunDate   string  `parquet:"run_date"`
+	Window    string  `parquet:"window"`    // e.g. "2022-W11"
+	Reference string  `parquet:"reference"` // e.g. "2022-W09"
+	Scope     string  `parquet:"scope"`     // "all", "app:<name>", "category:<name>"
+	Feature   string  `parquet:"feature"`
+	Metric    string  `parquet:"metric"` // "kl", "psi", "share_shift", "adwin", "unknown_rate"
+	Value     float64 `parquet:"value"`
+	Threshold float64 `parquet:"threshold"`
+	Alert     bool    `parquet:"alert"`
+}
