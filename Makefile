@@ -8,6 +8,8 @@ export TELCO_PYTHON := $(CURDIR)/.venv/bin/python
 export TELCO_MLFLOW := $(CURDIR)/.venv/bin/mlflow
 export TELCO_VERSITYGW := $(CACHE)/bin/versitygw
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# libxgboost's OpenMP threads spin while idle; on 2 shared cores that costs 10x.
+export OMP_WAIT_POLICY := passive
 
 TASKS := generate demo
 
