@@ -1,0 +1,69 @@
+package schema
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReduceSNI(t *testing.T) {
+	tests := map[string]string{
+		"api.spotify.com":                 "api|spotify.com",
+		"a.b.cdn.example.co.uk":           "a|example.co.uk",
+		"spotify.com":                     "|spotify.com",
+		"WWW.Google.COM.":                 "www|google.com",
+		"":                                "",
+		"localhost":                       "|localhost",
+		"teams.events.data.microsoft.com": "teams|microsoft.com",
+	}
+	for in, want := range tests {
+		if got := ReduceSNI(in); got != want {
+			t.Errorf("ReduceSNI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	f := shortFlow()
+	var ff FlowFeatures
+	Features(&f, FeatureConfig{}, &ff)
+	if len(ff.Stats) != len(FeatureStats) || len(ff.PHist) != 4*PHistBins || len(ff.PPI) != PPIMaxLen*PPIChannels {
+		t.Fatalf("lengths %d/%d/%d", len(ff.Stats), len(ff.PHist), len(ff.PPI))
+	}
+	if got, want := ff.Stats[0], float32(math.Log1p(761)); got != want {
+		t.Errorf("log1p_bytes = %v, want %v", got, want)
+	}
+	if ff.Stats[5] != 6 || ff.Stats[6] != 2 {
+		t.Errorf("ppi_len/roundtrips = %v/%v", ff.Stats[5], ff.Stats[6])
+	}
+	// Packet 2 (index 1): ipt 12, dir -1, size 1460, push 0; packet 7 is padding.
+	if diff := cmp.Diff([]float32{12, -1, 1460, 0}, ff.PPI[4:8]); diff != "" {
+		t.Errorf("packet 2: %s", diff)
+	}
+	if diff := cmp.Diff([]float32{0, 0, 0, 0}, ff.PPI[24:28]); diff != "" {
+		t.Errorf("padding: %s", diff)
+	}
+	var sum float32
+	for _, v := range ff.PHist[:8] {
+		sum += v
+	}
+	if math.Abs(float64(sum-1)) > 1e-6 {
+		t.Errorf("src sizes histogram sums to %v", sum)
+	}
+	if ff.SNIDomain != "www|google.com" || ff.SNIBucket < 1 || ff.SNIBucket > 4096 || ff.JA3Bucket < 1 {
+		t.Errorf("sni %q bucket %d ja3 %d", ff.SNIDomain, ff.SNIBucket, ff.JA3Bucket)
+	}
+	// Deterministic, and reusing the output's slices gives the same values.
+	var again FlowFeatures
+	Features(&f, FeatureConfig{}, &again)
+	Features(&f, FeatureConfig{}, &ff)
+	if diff := cmp.Diff(again, ff); diff != "" {
+		t.Errorf("not deterministic: %s", diff)
+	}
+	f.TLSJA3 = ""
+	Features(&f, FeatureConfig{}, &ff)
+	if ff.JA3Bucket != 0 {
+		t.Errorf("empty JA3 bucket = %d, want 0", ff.JA3Bucket)
+	}
+}
