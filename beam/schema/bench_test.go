@@ -84,7 +84,7 @@ func benchRows(n int) []byte {
 // same run: ratio = decode rate / decompress-only rate (1.0 is the physical
 // limit of the path; plain input is compared with a raw read).
 func BenchmarkDecode(b *testing.B) {
-	const rows = 200_000
+	const rows = 100_000
 	plain := benchRows(rows)
 	dir := b.TempDir()
 	var gz bytes.Buffer

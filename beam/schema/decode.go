@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +40,7 @@ type Decoder struct {
 	file    string
 	day     string
 	week    string
-	r       *csv.Reader
+	r       *rowReader
 	idx     [numColumns]int // field index of each column, -1 when absent
 	nfields int
 	missing []string
@@ -51,7 +49,6 @@ type Decoder struct {
 	empty   bool
 	rows    int64
 	rejects int64
-	raw     bytes.Buffer
 }
 
 // NewDecoder returns a decoder for the day file named file (used in rejects
@@ -63,9 +60,7 @@ func NewDecoder(r io.Reader, file string) *Decoder {
 		d.day = day.Format(DayLayout)
 		d.week = WeekLabel(day)
 	}
-	d.r = csv.NewReader(r)
-	d.r.FieldsPerRecord = -1
-	d.r.ReuseRecord = true
+	d.r = newRowReader(r)
 	return d
 }
 
@@ -77,14 +72,14 @@ func (d *Decoder) SetDay(day time.Time) {
 
 func (d *Decoder) header() error {
 	d.started = true
-	rec, err := d.r.Read()
+	rec, err := d.r.read()
 	if err == io.EOF {
 		d.empty = true
 		return io.EOF
 	}
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		var ce *errCSV
+		if errors.As(err, &ce) {
 			return fmt.Errorf("%w: %s: %v", ErrHeader, d.file, err)
 		}
 		return fmt.Errorf("reading header: %w", err)
@@ -144,39 +139,32 @@ func (d *Decoder) Read(f *Flow) error {
 			return err
 		}
 	}
-	rec, err := d.r.Read()
+	rec, err := d.r.read()
 	if err == io.EOF {
 		return io.EOF
 	}
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		var ce *errCSV
+		if errors.As(err, &ce) {
 			d.rows++
-			d.rejects++
-			return &Reject{File: d.file, Line: int64(pe.StartLine), Column: "(row)",
-				Reason: "csv: " + pe.Err.Error(), Day: d.day, Week: d.week}
+			return d.reject(d.r.start, "(row)", ce.msg)
 		}
 		return fmt.Errorf("reading row %d: %w", d.rows+1, err)
 	}
 	d.rows++
-	line, _ := d.r.FieldPos(0)
 	if len(rec) != d.nfields {
-		return d.reject(rec, line, "(row)", fmt.Sprintf("%d fields, header has %d", len(rec), d.nfields))
+		return d.reject(d.r.start, "(row)", fmt.Sprintf("%d fields, header has %d", len(rec), d.nfields))
 	}
 	if col, reason := d.decode(rec, f); reason != "" {
-		return d.reject(rec, line, col, reason)
+		return d.reject(d.r.start, col, reason)
 	}
 	return nil
 }
 
-func (d *Decoder) reject(rec []string, line int, col, reason string) *Reject {
+func (d *Decoder) reject(line int, col, reason string) *Reject {
 	d.rejects++
-	d.raw.Reset()
-	w := csv.NewWriter(&d.raw)
-	_ = w.Write(rec)
-	w.Flush()
 	return &Reject{File: d.file, Line: int64(line), Column: col, Reason: reason,
-		Raw: strings.TrimRight(d.raw.String(), "\r\n"), Day: d.day, Week: d.week}
+		Raw: d.r.raw, Day: d.day, Week: d.week}
 }
 
 func (d *Decoder) field(rec []string, c int) (string, bool) {
