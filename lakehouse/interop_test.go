@@ -1,0 +1,209 @@
+package lakehouse_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+)
+
+var wantTypes = map[string]string{"id": `"long"`, "ts": `"timestamp"`, "dur": `"double"`, "port": `"integer"`,
+	"flag": `"boolean"`, "sni": `"string"`, "ppi": `{"containsNull":false,"elementType":"integer","type":"array"}`,
+	"week": `"string"`, "app": `"string"`}
+
+func checkSchema(t *testing.T, raw json.RawMessage) {
+	t.Helper()
+	var s struct {
+		Fields []struct {
+			Name string          `json:"name"`
+			Type json.RawMessage `json:"type"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range s.Fields {
+		var v any
+		_ = json.Unmarshal(f.Type, &v)
+		b, _ := json.Marshal(v) // canonical key order
+		got[f.Name] = string(b)
+	}
+	if d := cmp.Diff(wantTypes, got); d != "" {
+		t.Errorf("delta-rs schema -want +got:\n%s", d)
+	}
+}
+
+// TestDeltaRSReadsOurTables writes every kind of commit we make (appends,
+// replace-where, partition delete, compaction, checkpoints) and checks that
+// delta-rs reads every version with the same rows, schema and partition
+// values as our own reader, on local disk and on S3 (versitygw).
+func TestDeltaRSReadsOurTables(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range envs(t) {
+		t.Run(e.name, func(t *testing.T) {
+			store, uri := e.newTbl(t, "flows")
+			tbl := createTable(t, store, lakehouse.Options{CheckpointInterval: 3})
+			model := map[int64]row{}
+			versions := [][]row{nil} // expected rows per version
+			record := func(res lakehouse.CommitResult, err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.CheckpointErr != nil {
+					t.Fatalf("checkpoint: %v", res.CheckpointErr)
+				}
+				if int(res.Version) != len(versions) {
+					t.Fatalf("committed version %d, want %d", res.Version, len(versions))
+				}
+				versions = append(versions, sortRows(slices.Collect(maps.Values(model))))
+			}
+			add := func(rows []row) {
+				for _, r := range rows {
+					model[r.ID] = r
+				}
+			}
+			// v1, v2: appends.
+			first := makeRows(0, 30)
+			add(first)
+			record(lakehouse.Append(ctx, tbl, first, nil))
+			second := makeRows(30, 30)
+			add(second)
+			record(lakehouse.Append(ctx, tbl, second, nil))
+			// v3: replace week 2022-W10 (checkpoint follows).
+			var w10 []row
+			for _, r := range makeRows(100, 20) {
+				if r.Week == "2022-W10" {
+					w10 = append(w10, r)
+				}
+			}
+			for id, r := range model {
+				if r.Week == "2022-W10" {
+					delete(model, id)
+				}
+			}
+			add(w10)
+			record(lakehouse.Write(ctx, tbl, w10, lakehouse.WriteOptions{Mode: lakehouse.ModeReplaceWhere,
+				Partitions: []map[string]string{{"week": "2022-W10"}}}))
+			// v4: delete app=web.
+			for id, r := range model {
+				if r.App == "web" {
+					delete(model, id)
+				}
+			}
+			record(tbl.DeletePartitions(ctx, []map[string]string{{"app": "web"}}, nil))
+			// v5: one more append, v6: compaction (checkpoint follows).
+			third := makeRows(200, 12)
+			add(third)
+			record(lakehouse.Append(ctx, tbl, third, nil))
+			before := must[*lakehouse.Snapshot](t)(tbl.Snapshot(ctx)).NumFiles()
+			opt, err := lakehouse.Optimize[row](ctx, tbl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			record(lakehouse.CommitResult{Version: opt.Version}, nil)
+			after := must[*lakehouse.Snapshot](t)(tbl.Snapshot(ctx)).NumFiles()
+			if opt.FilesRemoved == 0 || after >= before {
+				t.Errorf("optimize: %+v, files %d -> %d", opt, before, after)
+			}
+			// v7: overwrite everything.
+			clear(model)
+			fourth := makeRows(300, 9)
+			add(fourth)
+			record(lakehouse.Write(ctx, tbl, fourth, lakehouse.WriteOptions{Mode: lakehouse.ModeOverwrite}))
+
+			for v, want := range versions {
+				if v == 0 {
+					continue
+				}
+				snap := must[*lakehouse.Snapshot](t)(tbl.SnapshotAt(ctx, int64(v)))
+				if d := cmp.Diff(want, goRead(t, tbl, snap)); d != "" {
+					t.Errorf("version %d: our reader -want +got:\n%s", v, d)
+				}
+				peer := deltaRead(t, e, uri, int64(v))
+				if peer.Version != int64(v) {
+					t.Errorf("delta-rs version = %d, want %d", peer.Version, v)
+				}
+				if d := cmp.Diff(plain(want), peer.Rows); d != "" {
+					t.Errorf("version %d: delta-rs rows -want +got:\n%s", v, d)
+				}
+				if peer.NumFiles != snap.NumFiles() {
+					t.Errorf("version %d: delta-rs sees %d files, we %d", v, peer.NumFiles, snap.NumFiles())
+				}
+				if v == len(versions)-1 {
+					checkSchema(t, peer.Schema)
+					if d := cmp.Diff([]string{"week", "app"}, peer.PartitionColumns); d != "" {
+						t.Errorf("partition columns -want +got:\n%s", d)
+					}
+				}
+			}
+			latest := deltaRead(t, e, uri, -1)
+			if latest.Version != int64(len(versions)-1) {
+				t.Errorf("delta-rs latest = %d, want %d", latest.Version, len(versions)-1)
+			}
+		})
+	}
+}
+
+// TestWeReadDeltaRSTables reads tables written by delta-rs, with and
+// without its checkpoint, at the latest and an older version; then appends
+// to one and has delta-rs read the result.
+func TestWeReadDeltaRSTables(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range envs(t) {
+		for _, checkpoint := range []bool{false, true} {
+			name := e.name + map[bool]string{false: "/json", true: "/checkpoint"}[checkpoint]
+			t.Run(name, func(t *testing.T) {
+				store, uri := e.newTbl(t, "rs")
+				args := []string{uri, "10", "3"}
+				if checkpoint {
+					args = append(args, "checkpoint")
+				}
+				var written []map[string]any
+				if err := json.Unmarshal(runPython(t, e.peer, "delta_write.py", args...), &written); err != nil {
+					t.Fatal(err)
+				}
+				tbl := must[*lakehouse.Table](t)(lakehouse.Open(ctx, store, lakehouse.Options{}))
+				if checkpoint {
+					objs, _ := store.List(ctx, "_delta_log/", "")
+					found := false
+					for _, o := range objs {
+						found = found || o.Key == "_delta_log/00000000000000000002.checkpoint.parquet"
+					}
+					if !found {
+						t.Fatalf("delta-rs wrote no checkpoint: %v", objs)
+					}
+				}
+				snap := must[*lakehouse.Snapshot](t)(tbl.Snapshot(ctx))
+				if snap.Version != 2 {
+					t.Fatalf("version = %d, want 2", snap.Version)
+				}
+				if d := cmp.Diff(written, plain(goRead(t, tbl, snap))); d != "" {
+					t.Errorf("rows -delta-rs +ours:\n%s", d)
+				}
+				old := must[*lakehouse.Snapshot](t)(tbl.SnapshotAt(ctx, 0))
+				if d := cmp.Diff(written[:10], plain(goRead(t, tbl, old))); d != "" {
+					t.Errorf("version 0 rows -delta-rs +ours:\n%s", d)
+				}
+				more := makeRows(1000, 6)
+				res, err := lakehouse.Append(ctx, tbl, more, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				peer := deltaRead(t, e, uri, -1)
+				if peer.Version != res.Version {
+					t.Errorf("delta-rs version %d, want %d", peer.Version, res.Version)
+				}
+				want := append(slices.Clone(written), plain(more)...)
+				if d := cmp.Diff(want, peer.Rows); d != "" {
+					t.Errorf("after our append: delta-rs rows -want +got:\n%s", d)
+				}
+			})
+		}
+	}
+}
