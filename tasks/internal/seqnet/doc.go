@@ -1,0 +1,42 @@
+// Package seqnet owns the service classifier's sequence member: a 1D
+// convolutional network in gorgonia over a flow's packet sequence (PPI) with
+// the flow statistics joined before the dense layers, its training (Adam,
+// class-weighted cross-entropy, early stopping) and its files.
+//
+// # Model
+//
+// Inputs per flow are the PPI of schema.FlowFeatures (30 packets × 4
+// channels, packet-major, dir 0 = padding) and a flow-level vector (the
+// statistics and optionally the PHIST histograms; see FeaturesBatch). The
+// selected PPI channels are scaled first: sizes are clipped to [1, 1500] and
+// inter-packet times to [0, 65000] ms, as CESNET does, then standardised with a
+// mean and deviation fitted on the training rows' real packets; direction and
+// push flags are used as they are. Padding positions are set to zero for every
+// channel, whatever they held, so a flow's prediction depends only on its real
+// packets.
+//
+//	PPI (B, C, 1, 30) ─ conv 1×k, ReLU, ·mask ─ … ─┬─ masked max over time ─┐
+//	                                               └─ masked mean over time ┴─ concat ─ dense, ReLU ─ … ─ softmax (K)
+//	flow vector (B, F), standardised ──────────────────────────────────────────┘
+//
+// Convolutions keep the length ("same" zero padding) and every conv output is
+// multiplied by the mask, so padding stays zero through the stack and the
+// mean divides by the number of real packets.
+//
+// # Training
+//
+// Train minimises the class-weighted cross-entropy (weights n/(K·n_c), capped)
+// with Adam over shuffled minibatches, evaluates the validation set after each
+// epoch (the same weighted loss and the macro-F1), keeps the weights of the
+// epoch with the lowest validation loss and stops after Patience epochs
+// without improvement. The same seed gives the same model.
+//
+// # Files
+//
+// A model is two files: weights in safetensors format (an 8-byte little-endian
+// header length, a JSON header {name: {dtype, shape, data_offsets}}, then raw
+// little-endian float32 data; readable by Python's safetensors) and a JSON
+// config with the architecture, the fitted scalers and the class list. Weight
+// layouts: conv<i>.weight is (out, in, 1, k) like PyTorch's Conv2d,
+// dense<i>.weight is (in, out) — the transpose of PyTorch's Linear.
+package seqnet

@@ -1,0 +1,263 @@
+package seqnet
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// TrainConfig sets how Train fits a model. Zero fields take the defaults.
+type TrainConfig struct {
+	MaxEpochs int     // default 20
+	BatchSize int     // default 256
+	LearnRate float64 // Adam's step size; default 1e-3
+	// Patience is the number of epochs without a lower validation loss after
+	// which training stops; default 3.
+	Patience int
+	Seed     uint64
+	// MaxClassWeight caps the inverse-frequency class weights; default 10.
+	MaxClassWeight float64
+	// UniformWeights turns class weighting off (every class weighs 1).
+	UniformWeights bool
+	// FlowNames optionally names the flow vector's columns; they are saved
+	// with the model.
+	FlowNames []string
+	// OnEpoch, when set, is called after each epoch; an error stops training
+	// and is returned.
+	OnEpoch func(EpochStats) error
+}
+
+func (tc TrainConfig) withDefaults() TrainConfig {
+	if tc.MaxEpochs == 0 {
+		tc.MaxEpochs = 20
+	}
+	if tc.BatchSize == 0 {
+		tc.BatchSize = 256
+	}
+	if tc.LearnRate == 0 {
+		tc.LearnRate = 1e-3
+	}
+	if tc.Patience == 0 {
+		tc.Patience = 3
+	}
+	if tc.MaxClassWeight == 0 {
+		tc.MaxClassWeight = 10
+	}
+	return tc
+}
+
+// EpochStats describes one finished epoch. The losses are class-weighted mean
+// cross-entropies; the validation values are NaN without a validation set.
+type EpochStats struct {
+	Epoch      int     `json:"epoch"` // from 1
+	TrainLoss  float64 `json:"train_loss"`
+	ValLoss    float64 `json:"val_loss"`
+	ValMacroF1 float64 `json:"val_macro_f1"`
+	Best       bool    `json:"best"` // lowest validation loss so far
+	Seconds    float64 `json:"seconds"`
+}
+
+// TrainInfo records a training run; it is saved with the model.
+type TrainInfo struct {
+	Epochs         int          `json:"epochs"`     // epochs run
+	BestEpoch      int          `json:"best_epoch"` // whose weights were kept
+	StoppedEarly   bool         `json:"stopped_early"`
+	ClassWeights   []float64    `json:"class_weights"`
+	TrainRows      int          `json:"train_rows"`
+	ValRows        int          `json:"val_rows"`
+	Seed           uint64       `json:"seed"`
+	BatchSize      int          `json:"batch_size"`
+	LearnRate      float64      `json:"learn_rate"`
+	SamplesPerSec  float64      `json:"samples_per_sec"` // training throughput, without validation
+	History        []EpochStats `json:"history"`
+	MaxEpochs      int          `json:"max_epochs"`
+	Patience       int          `json:"patience"`
+	MaxClassWeight float64      `json:"max_class_weight"`
+	UniformWeights bool         `json:"uniform_weights,omitempty"`
+}
+
+// Train fits a model on train, early-stopping on val (which may be empty:
+// then all MaxEpochs run and the last weights are kept). Labels index
+// classes. Scalers are fitted on train only.
+func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, train, val Dataset) (*Model, error) {
+	cfg = cfg.withDefaults()
+	tc = tc.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	k := len(classes)
+	if k < 2 {
+		return nil, fmt.Errorf("seqnet: need at least 2 classes, got %d", k)
+	}
+	if tc.BatchSize < 1 || tc.MaxEpochs < 1 || tc.Patience < 1 || tc.LearnRate < 0 || tc.MaxClassWeight <= 0 {
+		return nil, fmt.Errorf("seqnet: bad training config %+v", tc)
+	}
+	for name, d := range map[string]Dataset{"train": train, "validation": val} {
+		if err := d.validate(); err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, name)
+		}
+		if len(d.Labels) != d.Len() {
+			return nil, fmt.Errorf("seqnet: %s has %d labels for %d flows", name, len(d.Labels), d.Len())
+		}
+		for i, y := range d.Labels {
+			if y < 0 || y >= k {
+				return nil, fmt.Errorf("seqnet: %s label %d of row %d is not a class index", name, y, i)
+			}
+		}
+	}
+	if train.Len() == 0 {
+		return nil, fmt.Errorf("seqnet: no training rows")
+	}
+	if val.Len() > 0 && val.FlowDim != train.FlowDim {
+		return nil, fmt.Errorf("seqnet: validation has %d flow values per row, train %d", val.FlowDim, train.FlowDim)
+	}
+	if tc.FlowNames != nil && len(tc.FlowNames) != train.FlowDim {
+		return nil, fmt.Errorf("seqnet: %d flow names for %d flow values", len(tc.FlowNames), train.FlowDim)
+	}
+
+	rng := rand.New(rand.NewPCG(tc.Seed, 0x5e9e7))
+	m := &Model{
+		cfg: cfg, classes: slices.Clone(classes), flowDim: train.FlowDim, flowNames: slices.Clone(tc.FlowNames),
+		scalers: fitScalers(train.Batch), params: layout(cfg, train.FlowDim, k),
+	}
+	initParams(m.params, rng)
+	weights := make([]float64, k)
+	for c := range weights {
+		weights[c] = 1
+	}
+	if !tc.UniformWeights {
+		weights = classWeights(train.Labels, k, tc.MaxClassWeight)
+	}
+	m.info = TrainInfo{
+		ClassWeights: weights, TrainRows: train.Len(), ValRows: val.Len(), Seed: tc.Seed,
+		BatchSize: tc.BatchSize, LearnRate: tc.LearnRate, MaxEpochs: tc.MaxEpochs, Patience: tc.Patience,
+		MaxClassWeight: tc.MaxClassWeight, UniformWeights: tc.UniformWeights,
+	}
+
+	bs := min(tc.BatchSize, train.Len())
+	tn, err := newNet(cfg, m.params, m.flowDim, k, bs, true)
+	if err != nil {
+		return nil, err
+	}
+	defer tn.close()
+	solver := G.NewAdamSolver(G.WithLearnRate(tc.LearnRate))
+	in := tn.inputs()
+	target := tn.targetT.Data().([]float32)
+	order := make([]int, train.Len())
+	for i := range order {
+		order[i] = i
+	}
+	best := snapshot(m.params)
+	bestLoss := math.Inf(1)
+	var trainTime time.Duration
+	sinceBest := 0
+	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
+		t0 := time.Now()
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var lossSum, wSum float64
+		for start := 0; start < len(order); start += bs {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
+			}
+			rows := order[start:min(start+bs, len(order))]
+			in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
+			clear(target)
+			var bw float64
+			for _, r := range rows {
+				bw += weights[train.Labels[r]]
+			}
+			if bw == 0 {
+				continue
+			}
+			for i, r := range rows {
+				y := train.Labels[r]
+				target[i*k+y] = float32(weights[y] / bw)
+			}
+			if err := tn.run(); err != nil {
+				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
+			}
+			loss := float64(tn.loss.Value().Data().(float32))
+			err := solver.Step(G.NodesToValueGrads(tn.weights))
+			tn.vm.Reset()
+			if err != nil {
+				return nil, fmt.Errorf("seqnet: adam step: %w", err)
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, fmt.Errorf("seqnet: train epoch %d: loss diverged (%v)", epoch, loss)
+			}
+			lossSum += loss * bw
+			wSum += bw
+		}
+		trainTime += time.Since(t0)
+		// Adam updates the weight tensors in place; copy in case a version
+		// of gorgonia replaces them.
+		for i, w := range tn.weights {
+			copy(m.params[i].data, w.Value().Data().([]float32))
+		}
+		st := EpochStats{Epoch: epoch, TrainLoss: lossSum / wSum, ValLoss: math.NaN(), ValMacroF1: math.NaN()}
+		if val.Len() > 0 {
+			probs, err := m.predict(ctx, val.Batch)
+			if err != nil {
+				return nil, err
+			}
+			st.ValLoss = weightedLoss(probs, val.Labels, k, weights)
+			st.ValMacroF1 = MacroF1(probs, val.Labels, k)
+			if st.ValLoss < bestLoss {
+				bestLoss, st.Best, sinceBest = st.ValLoss, true, 0
+				m.info.BestEpoch = epoch
+				keep(best, m.params)
+			} else {
+				sinceBest++
+			}
+		} else {
+			st.Best = true
+			m.info.BestEpoch = epoch
+		}
+		st.Seconds = time.Since(t0).Seconds()
+		m.info.Epochs = epoch
+		m.info.History = append(m.info.History, st)
+		if tc.OnEpoch != nil {
+			if err := tc.OnEpoch(st); err != nil {
+				return nil, fmt.Errorf("seqnet: epoch callback: %w", err)
+			}
+		}
+		if sinceBest >= tc.Patience {
+			m.info.StoppedEarly = epoch < tc.MaxEpochs
+			break
+		}
+	}
+	if val.Len() > 0 {
+		restore(m.params, best)
+	}
+	m.info.SamplesPerSec = float64(m.info.Epochs*train.Len()) / trainTime.Seconds()
+	// The inference graph shares the parameter slices, so it already sees
+	// the kept weights.
+	return m, nil
+}
+
+func snapshot(ps []param) [][]float32 {
+	out := make([][]float32, len(ps))
+	for i, p := range ps {
+		out[i] = slices.Clone(p.data)
+	}
+	return out
+}
+
+// keep copies the parameters into a snapshot.
+func keep(dst [][]float32, ps []param) {
+	for i, p := range ps {
+		copy(dst[i], p.data)
+	}
+}
+
+// restore copies a snapshot back into the parameters.
+func restore(ps []param, src [][]float32) {
+	for i, s := range src {
+		copy(ps[i].data, s)
+	}
+}
