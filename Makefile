@@ -27,18 +27,26 @@ build:
 demo: setup build
 	@DEMO_DIR=$(DEMO_DIR) ./bin/demo --dir $(DEMO_DIR) --bin bin
 
-test: setup test-go
+test: setup test-go test-dags
 
 test-go:
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+test-dags:
+	cd dags && ../.venv-airflow/bin/pytest -q
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(CACHE)/bin/staticcheck ./...
+	.venv-airflow/bin/ruff check dags lakehouse/testdata tasks
 
-bench: setup
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/ ./tasks/internal/decodebench/
+bench: setup build
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/synth/ ./mlflowclient/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
 
 clean:
 	rm -rf bin $(DEMO_DIR)
