@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+)
+
+type config struct {
+	raw, lake string
+	version   int64
+	out       string
+	xcom      string
+	tz        string
+	holidays  string
+	runDate   string
+	retrain   string
+	weeks     int
+	fc        forecast.Config
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
+	var c config
+	var metrics, thresholds string
+	fs.StringVar(&c.raw, "raw", "", "raw dataset root (flow files) to aggregate")
+	fs.StringVar(&c.lake, "lake", "", "lake root with the traffic_hourly table (not wired yet)")
+	fs.Int64Var(&c.version, "version", -1, "traffic_hourly Delta version to read (with --lake)")
+	fs.StringVar(&c.out, "out", "", "output folder for forecasts, alerts and the backtest (required)")
+	xcom := fs.Bool("xcom", false, "also write the result to "+taskio.XComPath)
+	fs.StringVar(&c.runDate, "run-date", "", "local day to forecast, YYYY-MM-DD (default: the day after the data)")
+	fs.IntVar(&c.weeks, "backtest-weeks", 4, "backtest: one origin per day over the last N weeks (0: skip)")
+	fs.StringVar(&c.retrain, "retrain", "weekly", "backtest refit cadence: daily, weekly or a number of days")
+	fs.StringVar(&c.tz, "tz", "Europe/Prague", "users' time zone for the calendar")
+	fs.StringVar(&c.holidays, "holidays", "", "extra public holidays, comma-separated YYYY-MM-DD (Czech holidays are built in)")
+	fs.StringVar(&metrics, "metrics", "bytes,flows", "measures to forecast")
+	fs.Float64Var(&c.fc.Panel.MinCategoryShare, "min-category-share", 0.01, "forecast categories with at least this share of flows")
+	fs.Float64Var(&c.fc.Panel.MinAppShare, "min-app-share", 0.02, "forecast apps with at least this share of flows")
+	fs.IntVar(&c.fc.Panel.MaxApps, "max-apps", 20, "at most this many app series")
+	fs.IntVar(&c.fc.Threads, "threads", 1, "XGBoost threads")
+	fs.IntVar(&c.fc.CalDays, "cal-days", 14, "conformal calibration window in days")
+	fs.BoolVar(&c.fc.Refit, "refit", false, "refit on all data after calibration")
+	fs.Float64Var(&c.fc.Headroom, "headroom", 1.5, "capacity = headroom × highest hour of the last 4 weeks, unless --threshold (0: none)")
+	fs.StringVar(&thresholds, "threshold", "", "capacities per hour, comma-separated series/metric=value (total/bytes=5e9)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if *xcom {
+		c.xcom = taskio.XComPath
+	}
+	if c.out == "" {
+		return c, errors.New("--out is required")
+	}
+	if (c.raw == "") == (c.lake == "") {
+		return c, errors.New("give exactly one of --raw and --lake")
+	}
+	c.fc.Panel.Metrics = strings.Split(metrics, ",")
+	switch c.retrain {
+	case "daily":
+		c.fc.Backtest.RetrainDays = 1
+	case "weekly":
+		c.fc.Backtest.RetrainDays = 7
+	default:
+		n, err := strconv.Atoi(c.retrain)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("--retrain %q: want daily, weekly or a positive number of days", c.retrain)
+		}
+		c.fc.Backtest.RetrainDays = n
+	}
+	c.fc.Backtest.Weeks = c.weeks
+	if c.weeks <= 0 {
+		c.fc.Backtest.Weeks = -1
+	}
+	c.fc.Thresholds = map[string]float64{}
+	for kv := range strings.SplitSeq(thresholds, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		x, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || x <= 0 {
+			return c, fmt.Errorf("--threshold %q: want series/metric=positive number", kv)
+		}
+		c.fc.Thresholds[k] = x
+	}
+	return c, nil
+}
+
+// result is the task's one-line JSON result. The headline keys (mase,
+// coverage_80, peak_capture) are the main model's backtest over all series.
+type result struct {
+	RunDate         string   `json:"run_date"`
+	Origin          string   `json:"origin"`
+	Series          int      `json:"series"`
+	Hours           int      `json:"hours"`
+	ForecastRows    int      `json:"forecast_rows"`
+	Alerts          int      `json:"alerts"`
+	BacktestOrigins int      `json:"backtest_origins"`
+	RetrainDays     int      `json:"retrain_days"`
+	MASE            *float64 `json:"mase"`
+	MASESnaive168   *float64 `json:"mase_snaive168"`
+	MASESnaive24    *float64 `json:"mase_snaive24"`
+	SMAPE           *float64 `json:"smape"`
+	Coverage80      *float64 `json:"coverage_80"`
+	Coverage95      *float64 `json:"coverage_95"`
+	PeakCapture     *float64 `json:"peak_capture"`
+	PeakHour        *float64 `json:"peak_hour"`
+	PeakVolume      *float64 `json:"peak_volume"`
+	PeakSnaive168   *float64 `json:"peak_capture_snaive168"`
+	BacktestSeconds float64  `json:"backtest_seconds"`
+	BacktestSnaive  float64  `json:"backtest_seconds_snaive168"`
+	Seconds         float64  `json:"seconds"`
+	Out             string   `json:"out"`
+}
+
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	t0 := time.Now()
+	loc, err := time.LoadLocation(cfg.tz)
+	if err != nil {
+		return fmt.Errorf("--tz: %w", err)
+	}
+	extra, err := forecast.ParseDates(cfg.holidays)
+	if err != nil {
+		return err
+	}
+	if cfg.lake != "" {
+		return fmt.Errorf("--lake %s --version %d: the traffic_hourly reader is not wired yet; use --raw", cfg.lake, cfg.version)
+	}
+	src := forecast.RawSource{Root: cfg.raw, Progress: stderr}
+	years := []int{}
+	for y := 2021; y <= time.Now().Year()+1; y++ {
+		years = append(years, y)
+	}
+	cfg.fc.Calendar = forecast.CzechCalendar(loc, years, extra...)
+	if cfg.runDate != "" {
+		if cfg.fc.RunDate, err = time.ParseInLocation(time.DateOnly, cfg.runDate, loc); err != nil {
+			return fmt.Errorf("--run-date: %w", err)
+		}
+	}
+	cfg.fc.Progress = stderr
+	res, err := forecast.Run(ctx, src, cfg.fc)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteFiles(cfg.out); err != nil {
+		return err
+	}
+	out := result{
+		RunDate: res.RunDate, Origin: res.Origin.Format(time.RFC3339), Series: len(res.Panel.Series),
+		Hours: res.Panel.Hours, ForecastRows: len(res.Forecasts), Alerts: len(res.Alerts), Out: cfg.out,
+	}
+	if bt := res.Backtest; bt != nil {
+		fmt.Fprintln(stderr, "forecast: backtest over", len(bt.Origins), "origins, refit every", bt.RetrainDays, "days")
+		if err := forecast.WriteComparison(stderr, bt.Models...); err != nil {
+			return err
+		}
+		out.BacktestOrigins, out.RetrainDays = len(bt.Origins), bt.RetrainDays
+		if m := bt.Model("xgb"); m != nil {
+			g := m.Groups["all"]
+			out.MASE, out.SMAPE, out.Coverage80, out.Coverage95, out.PeakCapture = num(g.MASE), num(g.SMAPE), num(g.Coverage80), num(g.Coverage95), num(g.PeakCapture)
+			out.PeakHour, out.PeakVolume = num(g.PeakHour), num(g.PeakVolume)
+			out.BacktestSeconds = round(m.Seconds)
+		}
+		if m := bt.Model("snaive168"); m != nil {
+			out.MASESnaive168, out.PeakSnaive168 = num(m.Groups["all"].MASE), num(m.Groups["all"].PeakCapture)
+			out.BacktestSnaive = round(m.Seconds)
+		}
+		if m := bt.Model("snaive24"); m != nil {
+			out.MASESnaive24 = num(m.Groups["all"].MASE)
+		}
+	}
+	for _, a := range res.Alerts {
+		fmt.Fprintf(stderr, "forecast: ALERT %s/%s: upper 95 %% %.4g ≥ capacity %.4g for %d h from %s\n",
+			a.Series, a.Metric, a.MaxUpper, a.Threshold, a.Hours, a.First.Format(time.RFC3339))
+	}
+	out.Seconds = round(time.Since(t0).Seconds())
+	fmt.Fprintf(stderr, "forecast: %d forecast rows for %s, %d series, %.1f s → %s\n", len(res.Forecasts), res.RunDate, len(res.Panel.Series), out.Seconds, cfg.out)
+	return taskio.WriteResult(stdout, cfg.xcom, out)
+}
+
+func num(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	v := math.Round(x*1000) / 1000
+	return &v
+}
+
+func round(x float64) float64 { return math.Round(x*100) / 100 }

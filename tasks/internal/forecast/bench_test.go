@@ -1,0 +1,139 @@
+package forecast
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
+)
+
+// BenchmarkPeerComparison backtests our models and statsforecast's
+// SeasonalNaive and MSTL on the same realistic series (the project's
+// generator, 84 days from 2022-01-01, 20 000 flows a day) and the same
+// origins, and prints both tables with fit+predict time. ns/op is one
+// backtest of our three models.
+//
+// Environment (all optional except TELCO_PYTHON):
+//
+//	TELCO_FC_RAW          an existing raw dataset root instead of generating one
+//	TELCO_FC_WEEKS        backtest weeks (default 1: MSTL is slow)
+//	TELCO_FC_RETRAIN      refit every N days (default 7)
+//	TELCO_FC_PEER_GROUPS  series groups given to the peer (default "total,category"; "all")
+//	TELCO_FC_PEER_MODELS  peer models (default SeasonalNaive24,SeasonalNaive168,MSTL,MSTL_log)
+func BenchmarkPeerComparison(b *testing.B) {
+	py := peerPython(b)
+	ctx := context.Background()
+	cal := testCalendar(b)
+	raw := os.Getenv("TELCO_FC_RAW")
+	if raw == "" {
+		raw = filepath.Join(b.TempDir(), "raw")
+		_, err := synth.Generate(ctx, synth.Config{
+			Out: raw, Start: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), Days: 84,
+			FlowsPerDay: 20000, Seed: 1, Compress: "gz", Workers: 2,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	rows, err := RawSource{Root: raw}.TrafficHourly(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	full, err := BuildPanel(rows, PanelOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	weeks, retrain := envOr(b, "TELCO_FC_WEEKS", 1), envOr(b, "TELCO_FC_RETRAIN", 7)
+	groups := strings.Split(cmpOr(os.Getenv("TELCO_FC_PEER_GROUPS"), "total,category"), ",")
+	// The comparison uses the series the peer gets; our models pool over
+	// them too, so both sides see the same data.
+	p := &Panel{Start: full.Start, Hours: full.Hours}
+	for _, s := range full.Series {
+		if slices.Contains(groups, "all") || slices.Contains(groups, s.Group()) {
+			p.Series = append(p.Series, s)
+		}
+	}
+	origins := BacktestOrigins(p, cal, weeks)
+
+	var rep *BacktestReport
+	for b.Loop() {
+		models := Models(Config{Threads: 1})
+		rep, err = Backtest(ctx, p, cal, models, BacktestConfig{Weeks: weeks, RetrainDays: retrain})
+		closeModels(models)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+
+	dir := b.TempDir()
+	pm := strings.Split(cmpOr(os.Getenv("TELCO_FC_PEER_MODELS"), strings.Join(peerModels, ",")), ",")
+	if err := writePeerInput(dir, p, origins, pm); err != nil {
+		b.Fatal(err)
+	}
+	peer, err := runPeer(ctx, py, dir, p, origins, os.Stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := append(rep.Models, peer.reports(p, origins)...)
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "\n%d series (%s) × %d origins (%s … %s), refit every %d days; statsforecast %s\n",
+		len(p.Series), strings.Join(groups, ","), len(origins), p.Time(origins[0]).Format(time.DateOnly),
+		p.Time(origins[len(origins)-1]).Format(time.DateOnly), retrain, peer.version)
+	WriteComparison(&buf, all...)
+	buf.WriteString("\n")
+	WriteSeriesTable(&buf, all...)
+	fmt.Fprint(os.Stdout, buf.String())
+	if out := os.Getenv("TELCO_FC_TABLE"); out != "" {
+		os.WriteFile(out, buf.Bytes(), 0o644)
+	}
+	ours := rep.Model("xgb").Groups["all"]
+	b.ReportMetric(ours.MASE, "mase")
+	b.ReportMetric(ours.Coverage80, "cover80_%")
+	b.ReportMetric(ours.PeakCapture, "peak_%")
+	if m, ok := peer.bands["MSTL"]; ok {
+		b.ReportMetric(Score(p, origins, m, "MSTL").Groups["all"].MASE, "mstl_mase")
+		b.ReportMetric(peer.seconds["MSTL"], "mstl_s")
+	}
+}
+
+func envOr(tb testing.TB, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		tb.Fatalf("%s=%q: want a positive integer", k, v)
+	}
+	return n
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// BenchmarkXGBoostFit times one fit of the main model on a synthetic panel
+// of four series and eight weeks.
+func BenchmarkXGBoostFit(b *testing.B) {
+	cal := testCalendar(b)
+	p := synthPanel(b, cal, synthSpec{start: "2022-01-03", days: 63, series: 4, sigma: 0.1, offFactor: 0.4, seed: 1})
+	m := DefaultXGBoost(1)
+	defer m.Close()
+	for b.Loop() {
+		if err := m.Fit(context.Background(), p, cal); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
