@@ -10,8 +10,9 @@ export TELCO_VERSITYGW := $(CACHE)/bin/versitygw
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # libxgboost's OpenMP threads spin while idle; on 2 shared cores that costs 10x.
 export OMP_WAIT_POLICY := passive
+export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
-TASKS := generate demo
+TASKS := generate demo train evaluate forecast register promote
 
 .PHONY: all setup build demo test test-go test-dags lint bench images clean
 
@@ -23,6 +24,7 @@ setup:
 build:
 	@mkdir -p bin
 	@for t in $(TASKS); do $(GO) build -o bin/$$t ./tasks/$$t || exit 1; done
+	@$(GO) build -o bin/pipeline ./beam/cmd/pipeline
 
 demo: setup build
 	@DEMO_DIR=$(DEMO_DIR) ./bin/demo --dir $(DEMO_DIR) --bin bin
@@ -39,7 +41,7 @@ lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(CACHE)/bin/staticcheck ./...
-	.venv-airflow/bin/ruff check dags lakehouse/testdata tasks
+	.venv-airflow/bin/ruff check dags lakehouse/testdata tasks mlflowclient
 
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/
@@ -47,6 +49,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
+	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 
 clean:
 	rm -rf bin $(DEMO_DIR)
