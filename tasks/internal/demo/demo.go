@@ -31,6 +31,8 @@ type Config struct {
 	FlowsPerDay int
 	Seed        int64
 	Compress    string
+	// BacktestWeeks is the forecaster's rolling-origin backtest length.
+	BacktestWeeks int
 }
 
 // Summary is the ordered key: value block printed at the end.
@@ -96,9 +98,66 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 		return nil, fmt.Errorf("demo: decoded %d rows, generator wrote %s", rc.rows, sum.Get("rows_generated"))
 	}
 	sum.Set("rows_decoded", rc.rows)
-	sum.Set("rows_rejected_on_read", rc.rejects)
 	sum.Set("raw", raw)
+
+	lake := filepath.Join(cfg.Dir, "lake")
+	if err := ingest(ctx, cfg, raw, lake, stderr, sum); err != nil {
+		return sum, err
+	}
+	if err := forecast(ctx, cfg, raw, stderr, sum); err != nil {
+		return sum, err
+	}
 	return sum, nil
+}
+
+// ingest runs the Beam pipeline (parse → aggregate → features) on prism.
+func ingest(ctx context.Context, cfg Config, raw, lake string, stderr io.Writer, sum *Summary) error {
+	var res map[string]any
+	if err := stage(ctx, cfg, stderr, &res, "pipeline", "--job=all", "--input", raw, "--lake", lake); err != nil {
+		return err
+	}
+	for _, k := range []string{"rows_ingested", "rejects", "flows_version", "rejects_version",
+		"traffic_hourly_version", "flow_features_version", "flow_features_rows"} {
+		if v, ok := res[k]; ok {
+			sum.Set(k, fmt.Sprint(v))
+		}
+	}
+	sum.Set("lake", lake)
+	return nil
+}
+
+// forecast runs the 24 h forecaster with a backtest and records its headline.
+func forecast(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum *Summary) error {
+	var fc struct {
+		RunDate     string   `json:"run_date"`
+		Rows        int      `json:"forecast_rows"`
+		Alerts      int      `json:"alerts"`
+		MASE        *float64 `json:"mase"`
+		MASENaive   *float64 `json:"mase_snaive168"`
+		Coverage80  *float64 `json:"coverage_80"`
+		PeakCapture *float64 `json:"peak_capture"`
+		PeakNaive   *float64 `json:"peak_capture_snaive168"`
+	}
+	out := filepath.Join(cfg.Dir, "forecasts")
+	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--raw", raw, "--out", out,
+		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks)); err != nil {
+		return err
+	}
+	f := func(p *float64) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.3f", *p)
+	}
+	sum.Set("forecast_run_date", fc.RunDate)
+	sum.Set("forecast_rows", fc.Rows)
+	sum.Set("capacity_alerts", fc.Alerts)
+	sum.Set("mase", f(fc.MASE))
+	sum.Set("mase_seasonal_naive_168", f(fc.MASENaive))
+	sum.Set("coverage_80", f(fc.Coverage80))
+	sum.Set("peak_capture", f(fc.PeakCapture))
+	sum.Set("peak_capture_seasonal_naive_168", f(fc.PeakNaive))
+	return nil
 }
 
 func mustInt(s string) int64 {
@@ -122,7 +181,9 @@ func stage(ctx context.Context, cfg Config, stderr io.Writer, res any, name stri
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	last := lines[len(lines)-1]
-	if err := json.Unmarshal([]byte(last), res); err != nil {
+	dec := json.NewDecoder(strings.NewReader(last))
+	dec.UseNumber() // counts stay integers in map results
+	if err := dec.Decode(res); err != nil {
 		return fmt.Errorf("demo: stage %s: result line %q: %w", name, last, err)
 	}
 	fmt.Fprintf(stderr, "demo: ✔ %s in %.1fs\n", name, time.Since(t0).Seconds())

@@ -1,0 +1,301 @@
+// Package aggregate is the Beam aggregate job (the seed's Job B): the
+// `flows` table at a pinned version → `traffic_hourly`, one row per
+// week × hour × app × category with the sums of flows, bytes, bytes_rev,
+// packets and packets_rev. Hour is TIME_FIRST truncated to the hour (UTC);
+// week is the flow's dataset week (the week of its day file), which is also
+// the partition. A day file holds flows from about 22:00 UTC the day before
+// (the dataset files flows by local day), so the first hours of a week can
+// also appear, with the flows of the previous week's last file, in the
+// previous week's partition: sum over weeks when you query by hour.
+//
+// Pipeline shape (nothing but small sums is shuffled):
+//
+//	Create(units: groups of flows data files, per week) ─► Reshuffle
+//	  ─► sumUnitFn: reads only the needed columns, pre-sums per key
+//	  ─► CombinePerKey(mergeSums)            (lifted: partial sums before the shuffle)
+//	  ─► byWeekFn ─► GroupByKey(week) ─► writeWeekFn: one sorted data file per week
+//	  ─► deltaio.Commit: replace-where of the selected weeks, one commit, txn
+//
+// The txn app id is derived from the flows table id and version and the
+// selected weeks, so re-running against the same flows version is a no-op.
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+)
+
+func init() {
+	register.DoFn3x1[context.Context, string, func(string, Sums), error](&sumUnitFn{})
+	register.Function2x1(mergeSums)
+	register.Function3x0(byWeek)
+	register.DoFn4x1[context.Context, string, func(*Row) bool, func(string), error](&writeWeekFn{})
+	register.Emitter2[string, Sums]()
+	register.Emitter2[string, Row]()
+	register.Iter1[Row]()
+}
+
+// Table is the output table's name under the lake root.
+const Table = "traffic_hourly"
+
+// Sums are the counters of one key. Fields are exported: Beam encodes
+// combiner accumulators with a schema coder that drops unexported fields.
+type Sums struct {
+	Flows, Bytes, BytesRev, Packets, PacketsRev int64
+}
+
+func mergeSums(a, b Sums) Sums {
+	return Sums{a.Flows + b.Flows, a.Bytes + b.Bytes, a.BytesRev + b.BytesRev, a.Packets + b.Packets, a.PacketsRev + b.PacketsRev}
+}
+
+// Row is one traffic_hourly row as shuffled (no time.Time in Beam coders).
+type Row struct {
+	HourMicros    int64
+	App, Category string
+	Week          string
+	Sums          Sums
+}
+
+// Config configures the aggregate job.
+type Config struct {
+	Lake         string
+	FlowsVersion int64     // flows version to read (negative: latest)
+	From, To     time.Time // select the weeks of these days (zero: every week)
+	UnitRows     int64     // rows per work unit (default 2,000,000)
+	// Table options (zero: lakehouse defaults).
+	TargetFileSize int64
+}
+
+// Plan is a planned aggregate run.
+type Plan struct {
+	Source *deltaio.WeekSource
+	Units  []deltaio.Unit
+	Spec   deltaio.CommitSpec
+	Done   bool // the table already holds this run's commit
+}
+
+// NewPlan pins the flows version, selects the weeks and creates the output
+// table if needed.
+func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
+	src, err := deltaio.SelectWeeks(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: "flows"}, cfg.FlowsVersion, cfg.From, cfg.To)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize}
+	tab, _, err := deltaio.OpenOrCreate[schema.TrafficHourly](ctx, out)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	rows := cfg.UnitRows
+	if rows <= 0 {
+		rows = 2_000_000
+	}
+	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, 2000)}
+	p.Spec = deltaio.CommitSpec{
+		Table: out, Mode: deltaio.ModeReplacePartitions, Partitions: deltaio.WeekPartitions(src.Weeks),
+		AppID:  deltaio.AppID("aggregate."+Table, "v1", src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ",")),
+		Params: map[string]string{"telcotraffic.source": fmt.Sprintf("flows@%d", src.Version)},
+	}
+	snap, err := tab.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	if v, ok := snap.AppVersion(p.Spec.AppID); ok && v >= deltaio.TxnVersion {
+		p.Done = true
+	}
+	return p, nil
+}
+
+// Build adds the aggregate job to s and returns the commit results
+// (PCollection<string> of deltaio.CommitResult JSON).
+func Build(s beam.Scope, p *Plan) (beam.PCollection, error) {
+	s = s.Scope("aggregate")
+	units := make([]string, 0, len(p.Units))
+	for _, u := range p.Units {
+		e, err := deltaio.EncodeUnit(u)
+		if err != nil {
+			return beam.PCollection{}, err
+		}
+		units = append(units, e)
+	}
+	var manifests beam.PCollection
+	if len(units) == 0 {
+		// No flows in the selected weeks: commit the replace with nothing.
+		manifests = beam.Create(s, mustEncode(&deltaio.Manifest{Unit: "empty"}))
+	} else {
+		sums := HourlySums(s, p, beam.Reshuffle(s, beam.CreateList(s, units)))
+		manifests = Write(s, p.Spec.Table, sums)
+	}
+	return deltaio.Commit(s, []deltaio.CommitSpec{p.Spec}, 0, manifests), nil
+}
+
+func mustEncode(m *deltaio.Manifest) string {
+	s, err := m.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// HourlySums reads the units (PCollection<string> of deltaio.Unit JSON) and
+// returns the per-key sums, PCollection<KV<string, Sums>>; the key is
+// week, hour (Unix microseconds), app and category joined by keySep.
+func HourlySums(s beam.Scope, p *Plan, units beam.PCollection) beam.PCollection {
+	s = s.Scope("aggregate.Sums")
+	partial := beam.ParDo(s, &sumUnitFn{Flows: p.Source.Table, PartCols: p.Source.PartCols, Weeks: p.Source.Weeks}, units)
+	return beam.CombinePerKey(s, mergeSums, partial)
+}
+
+// Write writes per-key sums as traffic_hourly data files, one sorted file
+// per week, and returns their manifests.
+func Write(s beam.Scope, out deltaio.TableSpec, sums beam.PCollection) beam.PCollection {
+	s = s.Scope("aggregate.Write")
+	rows := beam.ParDo(s, byWeek, sums)
+	return beam.ParDo(s, &writeWeekFn{Table: out}, beam.GroupByKey(s, rows))
+}
+
+const keySep = "\x1f"
+
+// flowSums is the part of a flows row the job reads (the other columns
+// are not decoded).
+type flowSums struct {
+	TimeFirst  time.Time `parquet:"time_first,timestamp(microsecond)"`
+	Bytes      int64     `parquet:"bytes"`
+	BytesRev   int64     `parquet:"bytes_rev"`
+	Packets    int64     `parquet:"packets"`
+	PacketsRev int64     `parquet:"packets_rev"`
+	App        string    `parquet:"app"`
+	Category   string    `parquet:"category"`
+	Week       string    `parquet:"week"`
+}
+
+type hourKey struct {
+	week, app, category string
+	hour                int64
+}
+
+// sumUnitFn sums the flows of one unit per key.
+type sumUnitFn struct {
+	Flows    deltaio.TableSpec
+	PartCols []string
+	Weeks    []string
+
+	tab *lakehouse.Table
+}
+
+func (f *sumUnitFn) Setup(ctx context.Context) error {
+	var err error
+	f.tab, err = f.Flows.Open(ctx)
+	return err
+}
+
+func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string, Sums)) error {
+	u, err := deltaio.DecodeUnit(elem)
+	if err != nil {
+		return err
+	}
+	weeks := map[string]bool{}
+	for _, w := range f.Weeks {
+		weeks[w] = true
+	}
+	acc := map[hourKey]Sums{}
+	for _, a := range u.Files {
+		for r, err := range deltaio.ReadFile[flowSums](ctx, f.tab, f.PartCols, a) {
+			if err != nil {
+				return fmt.Errorf("aggregate: %w", err)
+			}
+			if !weeks[r.Week] {
+				continue
+			}
+			k := hourKey{week: r.Week, app: r.App, category: r.Category, hour: r.TimeFirst.UTC().Truncate(time.Hour).UnixMicro()}
+			acc[k] = mergeSums(acc[k], Sums{1, r.Bytes, r.BytesRev, r.Packets, r.PacketsRev})
+		}
+	}
+	for k, v := range acc {
+		emit(k.week+keySep+strconv.FormatInt(k.hour, 10)+keySep+k.app+keySep+k.category, v)
+	}
+	return nil
+}
+
+// byWeek turns a key and its sums into a row keyed by week.
+func byWeek(key string, v Sums, emit func(string, Row)) {
+	p := strings.SplitN(key, keySep, 4)
+	hour, _ := strconv.ParseInt(p[1], 10, 64)
+	emit(p[0], Row{HourMicros: hour, Week: p[0], App: p[2], Category: p[3], Sums: v})
+}
+
+// writeWeekFn writes the rows of one week as data files, sorted by hour,
+// app and category.
+type writeWeekFn struct {
+	Table deltaio.TableSpec
+
+	tab *lakehouse.Table
+}
+
+func (f *writeWeekFn) Setup(ctx context.Context) error {
+	var err error
+	f.tab, err = f.Table.Open(ctx)
+	return err
+}
+
+func (f *writeWeekFn) ProcessElement(ctx context.Context, week string, it func(*Row) bool, emit func(string)) error {
+	var rows []schema.TrafficHourly
+	var r Row
+	for it(&r) {
+		rows = append(rows, schema.TrafficHourly{Hour: time.UnixMicro(r.HourMicros).UTC(), App: r.App, Category: r.Category,
+			Flows: r.Sums.Flows, Bytes: r.Sums.Bytes, BytesRev: r.Sums.BytesRev, Packets: r.Sums.Packets, PacketsRev: r.Sums.PacketsRev, Week: r.Week})
+	}
+	SortRows(rows)
+	buf, err := deltaio.NewBuffer[schema.TrafficHourly](ctx, f.tab, len(rows)+1, len(rows)+1)
+	if err != nil {
+		return err
+	}
+	var flows int64
+	for _, row := range rows {
+		flows += row.Flows
+		if err := buf.Add(ctx, row); err != nil {
+			return err
+		}
+	}
+	adds, err := buf.Close(ctx)
+	if err != nil {
+		return err
+	}
+	m := &deltaio.Manifest{Unit: "week:" + week}
+	m.AddFiles(Table, adds)
+	m.Count("rows_written", int64(len(rows)))
+	m.Count("rows_in", flows)
+	s, err := m.Encode()
+	if err != nil {
+		return err
+	}
+	emit(s)
+	return nil
+}
+
+// SortRows sorts traffic_hourly rows by week, hour, app and category.
+func SortRows(rows []schema.TrafficHourly) {
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Week != b.Week {
+			return a.Week < b.Week
+		}
+		if !a.Hour.Equal(b.Hour) {
+			return a.Hour.Before(b.Hour)
+		}
+		if a.App != b.App {
+			return a.App < b.App
+		}
+		return a.Category < b.Category
+	})
+}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+
+	// The runners this binary can use (not beamx's full set: binary size).
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
+
+	"github.com/telcotraffic/telcotraffic/beam/aggregate"
+	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/features"
+	"github.com/telcotraffic/telcotraffic/beam/parse"
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+)
+
+var errNothingToDo = errors.New("nothing to do")
+
+type config struct {
+	Job          string
+	Input        string
+	Lake         string
+	From, To     string
+	FlowsVersion int64
+	PartitionBy  string
+	RunID        string
+	SNIBuckets   int
+	JA3Buckets   int
+	FileRows     int
+	BufferRows   int
+	TargetSize   int64
+	XZ           string
+	XCom         bool
+	// Runner and Endpoint override Beam's --runner and --endpoint flags
+	// (tests set them).
+	Runner, Endpoint string
+}
+
+func registerFlags(fs *flag.FlagSet) *config {
+	c := &config{}
+	fs.StringVar(&c.Job, "job", "all", "job to run: parse, aggregate, features or all (in that order)")
+	fs.StringVar(&c.Input, "input", "", "raw dataset root or glob of day files, local or s3://bucket/prefix (parse)")
+	fs.StringVar(&c.Lake, "lake", "", "lake root URI: local path or s3://bucket/prefix (required)")
+	fs.StringVar(&c.From, "from", "", "first day YYYY-MM-DD (parse: days to ingest; aggregate/features: weeks to recompute)")
+	fs.StringVar(&c.To, "to", "", "last day YYYY-MM-DD")
+	fs.Int64Var(&c.FlowsVersion, "flows_version", -1, "flows version read by aggregate/features run alone (-1: latest)")
+	fs.StringVar(&c.PartitionBy, "partition_by", "week,app", "flows partition columns when the table is created")
+	fs.StringVar(&c.RunID, "run_id", "", "parse run id for the txn (default: derived from the inputs' names, sizes and times)")
+	fs.IntVar(&c.SNIBuckets, "sni_buckets", 4096, "features: SNI hash buckets")
+	fs.IntVar(&c.JA3Buckets, "ja3_buckets", 1024, "features: JA3 hash buckets")
+	fs.IntVar(&c.FileRows, "file_rows", deltaio.DefaultFileRows, "rows per data file at most")
+	fs.IntVar(&c.BufferRows, "buffer_rows", deltaio.DefaultMaxRows, "rows buffered per worker thread at most (memory bound)")
+	fs.Int64Var(&c.TargetSize, "target_file_size", 0, "data file target size in bytes (0: lakehouse default)")
+	fs.StringVar(&c.XZ, "xz", "auto", "xz decoder: auto (xz program if on PATH), go or exec")
+	fs.BoolVar(&c.XCom, "xcom", false, "also write the JSON result to /airflow/xcom/return.json")
+	return c
+}
+
+// jobResult is one job's part of the result.
+type jobResult struct {
+	Job         string           `json:"job"`
+	Skipped     bool             `json:"skipped"`
+	Reason      string           `json:"reason,omitempty"`
+	Seconds     float64          `json:"seconds"`
+	RowsIn      int64            `json:"rows_in"`
+	RowsWritten int64            `json:"rows_written"`
+	Rejects     int64            `json:"rejects,omitempty"`
+	RowsPerSec  float64          `json:"rows_per_s"`
+	Source      string           `json:"source,omitempty"`
+	Commits     map[string]int64 `json:"commits,omitempty"` // table -> version of this run's commit
+}
+
+type tableResult struct {
+	Version int64 `json:"version"`
+	Rows    int64 `json:"rows"`
+	Files   int   `json:"files"`
+}
+
+func parseDay(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	d, err := time.Parse(schema.DayLayout, s)
+	if err != nil {
+		return d, fmt.Errorf("bad day %q (want YYYY-MM-DD)", s)
+	}
+	return d, nil
+}
+
+func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	start := time.Now()
+	if cfg.Lake == "" {
+		return errors.New("--lake is required")
+	}
+	from, err := parseDay(cfg.From)
+	if err != nil {
+		return err
+	}
+	to, err := parseDay(cfg.To)
+	if err != nil {
+		return err
+	}
+	var jobs []string
+	switch cfg.Job {
+	case "all":
+		jobs = []string{"parse", "aggregate", "features"}
+	case "parse", "aggregate", "features":
+		jobs = []string{cfg.Job}
+	default:
+		return fmt.Errorf("--job %q: want parse, aggregate, features or all", cfg.Job)
+	}
+	if jobs[0] == "parse" && cfg.Input == "" {
+		return errors.New("--input is required for parse")
+	}
+	runner, err := setupRunner(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	xz := map[string]schema.XZMode{"auto": schema.XZAuto, "go": schema.XZGo, "exec": schema.XZExec}
+	xzMode, ok := xz[cfg.XZ]
+	if !ok {
+		return fmt.Errorf("--xz %q: want auto, go or exec", cfg.XZ)
+	}
+
+	out := map[string]any{"job": cfg.Job, "runner": runner, "lake": cfg.Lake}
+	var results []jobResult
+	anyRan := false
+	flowsVersion := cfg.FlowsVersion
+	derivedFrom, derivedTo := from, to
+	for _, job := range jobs {
+		t0 := time.Now()
+		var jr jobResult
+		switch job {
+		case "parse":
+			var days []string
+			jr, days, err = runParse(ctx, runner, parse.Config{
+				Input: cfg.Input, Lake: cfg.Lake, From: from, To: to, PartitionBy: splitList(cfg.PartitionBy),
+				RunID: cfg.RunID, FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, XZ: xzMode, TargetFileSize: cfg.TargetSize,
+			}, stderr)
+			// The next jobs recompute the weeks of the ingested days.
+			if from.IsZero() && to.IsZero() && len(days) > 0 {
+				derivedFrom, _ = parseDay(days[0])
+				derivedTo, _ = parseDay(days[len(days)-1])
+			}
+			flowsVersion = -1
+		case "aggregate":
+			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize}, stderr)
+		case "features":
+			jr, err = runFeatures(ctx, runner, features.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo,
+				Features: schema.FeatureConfig{SNIBuckets: cfg.SNIBuckets, JA3Buckets: cfg.JA3Buckets},
+				FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, TargetFileSize: cfg.TargetSize}, stderr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", job, err)
+		}
+		jr.Job = job
+		jr.Seconds = time.Since(t0).Seconds()
+		if !jr.Skipped {
+			anyRan = true
+			jr.RowsPerSec = float64(jr.RowsIn) / max(jr.Seconds, 1e-9)
+		}
+		results = append(results, jr)
+		summary(stderr, jr)
+	}
+
+	// Table versions and row counts, for every table of the lake.
+	for _, t := range []struct{ name, key string }{{"flows", "flows"}, {"rejects", "rejects"}, {aggregate.Table, "traffic_hourly"}, {features.Table, "flow_features"}} {
+		st, err := deltaio.Stats(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: t.name})
+		if err != nil {
+			continue // not created (yet)
+		}
+		out[t.key+"_version"] = st.Version
+		out[t.key+"_rows"] = st.Rows
+		out[t.key+"_files"] = st.Files
+	}
+	for _, jr := range results {
+		switch jr.Job {
+		case "parse":
+			out["rows_in"] = jr.RowsIn
+			out["rows_ingested"] = jr.RowsWritten
+			out["rejects"] = jr.Rejects
+		}
+	}
+	out["jobs"] = results
+	out["seconds"] = time.Since(start).Seconds()
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "pipeline: done in %.1f s\n", time.Since(start).Seconds())
+	if _, err := fmt.Fprintln(stdout, string(b)); err != nil {
+		return err
+	}
+	if cfg.XCom {
+		if err := os.MkdirAll("/airflow/xcom", 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join("/airflow/xcom", "return.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	if !anyRan {
+		return fmt.Errorf("%w: every table already holds these runs", errNothingToDo)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// setupRunner picks the runner and checks what a portable runner needs.
+func setupRunner(cfg *config, stderr io.Writer) (string, error) {
+	runner := cfg.Runner
+	if runner == "" {
+		runner = *runners.Runner
+	}
+	if runner == "" {
+		runner = "prism"
+	}
+	if cfg.Endpoint != "" {
+		*jobopts.Endpoint = cfg.Endpoint
+	}
+	switch runner {
+	case "prism":
+	case "universal", "portable", "flink":
+		if *jobopts.Endpoint == "" {
+			return "", fmt.Errorf("--runner=%s needs --endpoint=host:port of a job server (Flink's or a standalone prism)", runner)
+		}
+		if *jobopts.EnvironmentType == "" {
+			// The SDK's default is DOCKER, which needs docker on every
+			// task manager; LOOPBACK runs the workers in this process.
+			*jobopts.EnvironmentType = "LOOPBACK"
+			fmt.Fprintf(stderr, "pipeline: --environment_type not set; using LOOPBACK (workers in this process)\n")
+		}
+	default:
+		return "", fmt.Errorf("--runner %q: want prism, universal or flink", runner)
+	}
+	return runner, nil
+}
+
+func execute(ctx context.Context, runner string, p *beam.Pipeline) error {
+	_, err := beam.Run(ctx, runner, p)
+	return err
+}
+
+func summary(w io.Writer, jr jobResult) {
+	if jr.Skipped {
+		fmt.Fprintf(w, "%s: skipped (%s) in %.1f s\n", jr.Job, jr.Reason, jr.Seconds)
+		return
+	}
+	var commits []string
+	for t, v := range jr.Commits {
+		commits = append(commits, fmt.Sprintf("%s v%d", t, v))
+	}
+	fmt.Fprintf(w, "%s: %d rows in, %d rows written, %d rejects, %.1f s, %.0f rows/s; %s\n",
+		jr.Job, jr.RowsIn, jr.RowsWritten, jr.Rejects, jr.Seconds, jr.RowsPerSec, strings.Join(commits, ", "))
+}
+
+// commitInfo reads back the commit of a run (its version and counters).
+func commitInfo(ctx context.Context, spec deltaio.CommitSpec) (deltaio.CommitInfo, error) {
+	tab, err := spec.Table.Open(ctx)
+	if err != nil {
+		return deltaio.CommitInfo{}, err
+	}
+	ci, found, err := deltaio.FindCommit(ctx, tab, spec.AppID)
+	if err != nil {
+		return ci, err
+	}
+	if !found {
+		return ci, fmt.Errorf("table %s holds no commit of run %s after the pipeline ended", spec.Table.Name, spec.AppID)
+	}
+	return ci, nil
+}
+
+func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Writer) (jobResult, []string, error) {
+	jr := jobResult{Commits: map[string]int64{}}
+	p, err := parse.NewPlan(ctx, cfg)
+	if errors.Is(err, parse.ErrNothingToDo) {
+		jr.Skipped, jr.Reason = true, err.Error()
+		if p != nil {
+			for _, cs := range p.Skipped {
+				ci, err := commitInfo(ctx, cs)
+				if err != nil {
+					return jr, nil, err
+				}
+				jr.Commits[cs.Table.Name] = ci.Version
+				if cs.Table.Name == parse.FlowsTable {
+					jr.RowsIn, jr.RowsWritten, jr.Rejects = ci.Counters[parse.CounterRows], ci.Counters[parse.CounterRowsWritten], ci.Counters[parse.CounterRejects]
+				}
+			}
+			return jr, p.Days, nil
+		}
+		return jr, nil, nil
+	}
+	if err != nil {
+		return jr, nil, err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stderr, "parse: warning:", w)
+	}
+	var size int64
+	for _, in := range p.Inputs {
+		size += in.Size
+	}
+	fmt.Fprintf(stderr, "parse: %d day files (%s..%s, %.1f MB) from %s into %s\n", len(p.Inputs), p.Days[0], p.Days[len(p.Days)-1], float64(size)/1e6, cfg.Input, cfg.Lake)
+	pipe, s := beam.NewPipelineWithRoot()
+	if _, err := parse.Build(s, p); err != nil {
+		return jr, nil, err
+	}
+	if err := execute(ctx, runner, pipe); err != nil {
+		return jr, nil, err
+	}
+	for _, cs := range append(p.Specs, p.Skipped...) {
+		ci, err := commitInfo(ctx, cs)
+		if err != nil {
+			return jr, nil, err
+		}
+		jr.Commits[cs.Table.Name] = ci.Version
+		if cs.Table.Name == parse.FlowsTable {
+			jr.RowsIn, jr.RowsWritten, jr.Rejects = ci.Counters[parse.CounterRows], ci.Counters[parse.CounterRowsWritten], ci.Counters[parse.CounterRejects]
+		}
+	}
+	return jr, p.Days, nil
+}
+
+func runAggregate(ctx context.Context, runner string, cfg aggregate.Config, stderr io.Writer) (jobResult, error) {
+	jr := jobResult{Commits: map[string]int64{}}
+	p, err := aggregate.NewPlan(ctx, cfg)
+	if err != nil {
+		return jr, err
+	}
+	jr.Source = fmt.Sprintf("flows@%d", p.Source.Version)
+	if !p.Done {
+		fmt.Fprintf(stderr, "aggregate: flows@%d, weeks %s, %d files in %d units\n", p.Source.Version, strings.Join(p.Source.Weeks, " "), len(p.Source.Files), len(p.Units))
+		pipe, s := beam.NewPipelineWithRoot()
+		if _, err := aggregate.Build(s, p); err != nil {
+			return jr, err
+		}
+		if err := execute(ctx, runner, pipe); err != nil {
+			return jr, err
+		}
+	} else {
+		jr.Skipped, jr.Reason = true, "already aggregated from "+jr.Source
+	}
+	ci, err := commitInfo(ctx, p.Spec)
+	if err != nil {
+		return jr, err
+	}
+	jr.Commits[aggregate.Table] = ci.Version
+	jr.RowsIn, jr.RowsWritten = ci.Counters["rows_in"], ci.Counters["rows_written"]
+	return jr, nil
+}
+
+func runFeatures(ctx context.Context, runner string, cfg features.Config, stderr io.Writer) (jobResult, error) {
+	jr := jobResult{Commits: map[string]int64{}}
+	p, err := features.NewPlan(ctx, cfg)
+	if err != nil {
+		return jr, err
+	}
+	jr.Source = fmt.Sprintf("flows@%d", p.Source.Version)
+	if !p.Done {
+		fmt.Fprintf(stderr, "features: flows@%d, weeks %s, %d files in %d units\n", p.Source.Version, strings.Join(p.Source.Weeks, " "), len(p.Source.Files), len(p.Units))
+		pipe, s := beam.NewPipelineWithRoot()
+		if _, err := features.Build(s, p); err != nil {
+			return jr, err
+		}
+		if err := execute(ctx, runner, pipe); err != nil {
+			return jr, err
+		}
+	} else {
+		jr.Skipped, jr.Reason = true, "already computed from "+jr.Source
+	}
+	ci, err := commitInfo(ctx, p.Spec)
+	if err != nil {
+		return jr, err
+	}
+	jr.Commits[features.Table] = ci.Version
+	jr.RowsIn, jr.RowsWritten = ci.Counters["rows_in"], ci.Counters["rows_written"]
+	return jr, nil
+}

@@ -1,0 +1,186 @@
+package parse
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+)
+
+// Input is one raw day file to parse.
+type Input struct {
+	Root    string    `json:"root"`     // the store root: a local folder or s3://bucket/prefix
+	Key     string    `json:"key"`      // slash path under Root
+	Day     string    `json:"day"`      // YYYY-MM-DD, from the file name
+	Size    int64     `json:"size"`     // bytes as stored (compressed)
+	ModTime time.Time `json:"mod_time"` // for the run fingerprint
+}
+
+// Name returns the path recorded in rejects: the key under the dataset root
+// (e.g. WEEK-2022-10/2022-03-07/flows-20220307.csv.xz).
+func (in Input) Name() string { return in.Key }
+
+func hasGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// ListInputs finds the day files of input with from <= day <= to (zero:
+// no bound), sorted by day. input is a dataset root or a glob of day files,
+// local or s3://bucket/prefix. A day with two files (.csv.xz and .csv) is
+// an error.
+func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input, error) {
+	if input == "" {
+		return nil, fmt.Errorf("parse: no input")
+	}
+	var out []Input
+	if strings.HasPrefix(input, "s3://") {
+		root, pattern := input, ""
+		if hasGlob(input) {
+			i := strings.IndexAny(input, "*?[")
+			j := strings.LastIndex(input[:i], "/")
+			root, pattern = input[:j], input[j+1:]
+		}
+		st, err := deltaio.OpenStorage(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := st.List(ctx, "", "")
+		if err != nil {
+			return nil, fmt.Errorf("parse: list %s: %w", root, err)
+		}
+		for _, o := range objs {
+			if pattern != "" {
+				if ok, _ := path.Match(pattern, o.Key); !ok {
+					continue
+				}
+			}
+			out = append(out, Input{Root: strings.TrimRight(root, "/"), Key: o.Key, Size: o.Size, ModTime: o.ModTime})
+		}
+	} else if hasGlob(input) {
+		paths, err := filepath.Glob(input)
+		if err != nil {
+			return nil, fmt.Errorf("parse: glob %s: %w", input, err)
+		}
+		i := strings.IndexAny(input, "*?[")
+		root := filepath.Dir(input[:i+1])
+		for _, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return nil, fmt.Errorf("parse: %w", err)
+			}
+			if fi.IsDir() {
+				continue
+			}
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return nil, fmt.Errorf("parse: %w", err)
+			}
+			out = append(out, Input{Root: root, Key: filepath.ToSlash(rel), Size: fi.Size(), ModTime: fi.ModTime()})
+		}
+	} else {
+		root := strings.TrimPrefix(input, "file://")
+		files, err := schema.FindDayFiles(root, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		for _, f := range files {
+			fi, err := os.Stat(f.Path)
+			if err != nil {
+				return nil, fmt.Errorf("parse: %w", err)
+			}
+			rel, err := filepath.Rel(root, f.Path)
+			if err != nil {
+				return nil, fmt.Errorf("parse: %w", err)
+			}
+			out = append(out, Input{Root: abs, Key: filepath.ToSlash(rel), Size: fi.Size(), ModTime: fi.ModTime()})
+		}
+	}
+	// Keep day files in range; one file per day.
+	kept := out[:0]
+	seen := map[string]string{}
+	for _, in := range out {
+		if !strings.HasPrefix(path.Base(in.Key), "flows-") {
+			continue
+		}
+		day, err := schema.DayOfFile(path.Base(in.Key))
+		if err != nil {
+			continue
+		}
+		if (!from.IsZero() && day.Before(from)) || (!to.IsZero() && day.After(to)) {
+			continue
+		}
+		in.Day = day.Format(schema.DayLayout)
+		if prev, dup := seen[in.Day]; dup {
+			return nil, fmt.Errorf("parse: day %s has two flow files: %s and %s", in.Day, prev, in.Key)
+		}
+		seen[in.Day] = in.Key
+		kept = append(kept, in)
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Day < kept[j].Day })
+	return kept, nil
+}
+
+// open returns the decompressed content of a day file, streamed.
+func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, error) {
+	var raw io.Reader
+	var closer io.Closer
+	if strings.HasPrefix(in.Root, "s3://") {
+		st, err := deltaio.OpenStorage(ctx, in.Root)
+		if err != nil {
+			return nil, err
+		}
+		r, err := st.Open(ctx, in.Key)
+		if err != nil {
+			return nil, fmt.Errorf("parse: open %s/%s: %w", in.Root, in.Key, err)
+		}
+		// Each ReadAt is one ranged GET: read in large chunks.
+		raw, closer = bufio.NewReaderSize(io.NewSectionReader(r, 0, r.Size()), 8<<20), r
+	} else {
+		f, err := os.Open(filepath.Join(in.Root, filepath.FromSlash(in.Key)))
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		raw, closer = f, f
+	}
+	rc, err := schema.Decompress(ctx, raw, in.Key, mode)
+	if err != nil {
+		closer.Close()
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	return &closeBoth{ReadCloser: rc, under: closer}, nil
+}
+
+type closeBoth struct {
+	io.ReadCloser
+	under io.Closer
+}
+
+func (c *closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	if err2 := c.under.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// Fingerprint identifies a set of inputs by name, size and modification
+// time (what make and rsync compare), for the run's txn app id.
+func Fingerprint(inputs []Input) []string {
+	out := make([]string, 0, len(inputs))
+	for _, in := range inputs {
+		out = append(out, fmt.Sprintf("%s|%d|%d", in.Key, in.Size, in.ModTime.UnixNano()))
+	}
+	return out
+}
+
