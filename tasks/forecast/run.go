@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 )
@@ -32,7 +34,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	var c config
 	var metrics, thresholds string
 	fs.StringVar(&c.raw, "raw", "", "raw dataset root (flow files) to aggregate")
-	fs.StringVar(&c.lake, "lake", "", "lake root with the traffic_hourly table (not wired yet)")
+	fs.StringVar(&c.lake, "lake", "", "lake root with the traffic_hourly table (forecasts are written beside it)")
 	fs.Int64Var(&c.version, "version", -1, "traffic_hourly Delta version to read (with --lake)")
 	fs.StringVar(&c.out, "out", "", "output folder for forecasts, alerts and the backtest (required)")
 	xcom := fs.Bool("xcom", false, "also write the result to "+taskio.XComPath)
@@ -56,8 +58,8 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	if *xcom {
 		c.xcom = taskio.XComPath
 	}
-	if c.out == "" {
-		return c, errors.New("--out is required")
+	if c.out == "" && c.lake == "" {
+		return c, errors.New("--out is required without --lake")
 	}
 	if (c.raw == "") == (c.lake == "") {
 		return c, errors.New("give exactly one of --raw and --lake")
@@ -119,6 +121,10 @@ type result struct {
 	BacktestSnaive  float64  `json:"backtest_seconds_snaive168"`
 	Seconds         float64  `json:"seconds"`
 	Out             string   `json:"out"`
+	// With --lake: the traffic_hourly version read and the forecasts
+	// version written.
+	HourlyVersion    *int64 `json:"traffic_hourly_version,omitempty"`
+	ForecastsVersion *int64 `json:"forecasts_version,omitempty"`
 }
 
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
@@ -131,10 +137,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var src forecast.Source = forecast.RawSource{Root: cfg.raw, Progress: stderr}
+	var lakeSrc *forecast.LakeSource
 	if cfg.lake != "" {
-		return fmt.Errorf("--lake %s --version %d: the traffic_hourly reader is not wired yet; use --raw", cfg.lake, cfg.version)
+		lakeSrc = &forecast.LakeSource{Lake: cfg.lake, Version: cfg.version, Store: storage.Options{S3: storage.FromEnv(os.Getenv)}}
+		src = lakeSrc
 	}
-	src := forecast.RawSource{Root: cfg.raw, Progress: stderr}
 	years := []int{}
 	for y := 2021; y <= time.Now().Year()+1; y++ {
 		years = append(years, y)
@@ -150,12 +158,24 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := res.WriteFiles(cfg.out); err != nil {
-		return err
+	if cfg.out != "" {
+		if err := res.WriteFiles(cfg.out); err != nil {
+			return err
+		}
+	}
+	var written int64 = -1
+	if lakeSrc != nil {
+		if written, err = forecast.WriteForecasts(ctx, cfg.lake, storage.Options{S3: storage.FromEnv(os.Getenv)}, res.Forecasts); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "forecast: read %s@%d, wrote %s version %d\n", forecast.HourlyTable, lakeSrc.Resolved, forecast.ForecastsTable, written)
 	}
 	out := result{
 		RunDate: res.RunDate, Origin: res.Origin.Format(time.RFC3339), Series: len(res.Panel.Series),
 		Hours: res.Panel.Hours, ForecastRows: len(res.Forecasts), Alerts: len(res.Alerts), Out: cfg.out,
+	}
+	if lakeSrc != nil {
+		out.HourlyVersion, out.ForecastsVersion = &lakeSrc.Resolved, &written
 	}
 	if bt := res.Backtest; bt != nil {
 		fmt.Fprintln(stderr, "forecast: backtest over", len(bt.Origins), "origins, refit every", bt.RetrainDays, "days")

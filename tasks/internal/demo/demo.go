@@ -33,6 +33,8 @@ type Config struct {
 	Compress    string
 	// BacktestWeeks is the forecaster's rolling-origin backtest length.
 	BacktestWeeks int
+	// MLflow is the mlflow command (default: mlflow on PATH).
+	MLflow string
 }
 
 // Summary is the ordered key: value block printed at the end.
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := ingest(ctx, cfg, raw, lake, stderr, sum); err != nil {
 		return sum, err
 	}
-	if err := forecast(ctx, cfg, raw, stderr, sum); err != nil {
+	if err := forecast(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
 	return sum, nil
@@ -127,7 +129,7 @@ func ingest(ctx context.Context, cfg Config, raw, lake string, stderr io.Writer,
 }
 
 // forecast runs the 24 h forecaster with a backtest and records its headline.
-func forecast(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum *Summary) error {
+func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
 	var fc struct {
 		RunDate     string   `json:"run_date"`
 		Rows        int      `json:"forecast_rows"`
@@ -137,9 +139,10 @@ func forecast(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum
 		Coverage80  *float64 `json:"coverage_80"`
 		PeakCapture *float64 `json:"peak_capture"`
 		PeakNaive   *float64 `json:"peak_capture_snaive168"`
+		Version     *int64   `json:"forecasts_version"`
 	}
 	out := filepath.Join(cfg.Dir, "forecasts")
-	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--raw", raw, "--out", out,
+	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--lake", lake, "--out", out,
 		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks)); err != nil {
 		return err
 	}
@@ -148,6 +151,9 @@ func forecast(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum
 			return "n/a"
 		}
 		return fmt.Sprintf("%.3f", *p)
+	}
+	if fc.Version != nil {
+		sum.Set("forecasts_version", *fc.Version)
 	}
 	sum.Set("forecast_run_date", fc.RunDate)
 	sum.Set("forecast_rows", fc.Rows)

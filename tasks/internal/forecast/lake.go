@@ -1,0 +1,88 @@
+package forecast
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+)
+
+// Table names of the lake the forecaster reads and writes.
+const (
+	HourlyTable    = "traffic_hourly"
+	ForecastsTable = "forecasts"
+)
+
+// LakeSource reads the traffic_hourly Delta table at a pinned version
+// (Version < 0: the latest, resolved once and recorded in Resolved).
+type LakeSource struct {
+	Lake     string // lake root URI
+	Version  int64
+	Store    storage.Options
+	Resolved int64 // the version actually read
+}
+
+func tableURI(lake, name string) string { return strings.TrimRight(lake, "/") + "/" + name }
+
+// TrafficHourly implements Source.
+func (s *LakeSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, error) {
+	store, err := storage.Open(ctx, tableURI(s.Lake, HourlyTable), s.Store)
+	if err != nil {
+		return nil, fmt.Errorf("forecast: %w", err)
+	}
+	t, err := lakehouse.Open(ctx, store, lakehouse.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("forecast: %s: %w", HourlyTable, err)
+	}
+	snap, err := t.Snapshot(ctx)
+	if s.Version >= 0 {
+		snap, err = t.SnapshotAt(ctx, s.Version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("forecast: %s: %w", HourlyTable, err)
+	}
+	s.Resolved = snap.Version
+	var rows []schema.TrafficHourly
+	for r, err := range lakehouse.Rows[schema.TrafficHourly](ctx, t, snap) {
+		if err != nil {
+			return nil, fmt.Errorf("forecast: %s@%d: %w", HourlyTable, snap.Version, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// WriteForecasts writes one run's forecasts to the forecasts table,
+// replacing the run_date partition, so a retried run leaves the table as
+// one run would. It returns the committed version.
+func WriteForecasts(ctx context.Context, lake string, opts storage.Options, rows []schema.Forecast) (int64, error) {
+	if len(rows) == 0 {
+		return 0, fmt.Errorf("forecast: no forecast rows to write")
+	}
+	store, err := storage.Open(ctx, tableURI(lake, ForecastsTable), opts)
+	if err != nil {
+		return 0, fmt.Errorf("forecast: %w", err)
+	}
+	t, err := lakehouse.OpenOrCreate[schema.Forecast](ctx, store, lakehouse.CreateOptions{
+		Name: ForecastsTable, PartitionColumns: []string{"run_date"},
+	}, lakehouse.Options{EngineInfo: "telcotraffic-forecast"})
+	if err != nil {
+		return 0, fmt.Errorf("forecast: %s: %w", ForecastsTable, err)
+	}
+	days := map[string]bool{}
+	var parts []map[string]string
+	for _, r := range rows {
+		if !days[r.RunDate] {
+			days[r.RunDate] = true
+			parts = append(parts, map[string]string{"run_date": r.RunDate})
+		}
+	}
+	res, err := lakehouse.Write(ctx, t, rows, lakehouse.WriteOptions{Mode: lakehouse.ModeReplaceWhere, Partitions: parts})
+	if err != nil {
+		return 0, fmt.Errorf("forecast: %s: %w", ForecastsTable, err)
+	}
+	return res.Version, nil
+}
