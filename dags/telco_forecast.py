@@ -1,0 +1,59 @@
+"""telco_forecast: 24 h capacity forecast per service, then the static report.
+
+Runs after each update of ``traffic_hourly`` (Asset event from telco_ingest, daily).
+``forecast`` (tasks/forecast) trains the gradient-boosted forecaster on the newest
+``traffic_hourly`` version of the lake, backtests it against the seasonal-naive baselines,
+and writes the next day's forecasts with 80/95 % intervals and capacity alerts (the
+``forecasts`` table and MLflow; its files under ``<TT_MODELS>/forecast/<run key>``); it exits
+99 (skipped) when the table has no hour it has not forecast yet. ``report`` renders the static
+HTML dashboard from the tables and MLflow under ``TT_REPORTS``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from telco_factory import (
+    DEFAULT_ARGS,
+    FORECAST_EXPERIMENT,
+    FORECAST_MODEL,
+    RUN_KEY,
+    go_task,
+    settings,
+    table_asset,
+)
+
+s = settings()
+
+with DAG(
+    dag_id="telco_forecast",
+    description="traffic_hourly → 24 h forecast with intervals → forecasts, report",
+    schedule=[table_asset(s, "traffic_hourly")],
+    start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["telcotraffic", "ml", "forecast"],
+    doc_md=__doc__,
+) as dag:
+    forecast = go_task(
+        "forecast",
+        "forecast",
+        [
+            f"--lake={s.lake}",
+            f"--out={s.models}/forecast/{RUN_KEY}",
+            "--backtest-weeks=4",
+            f"--experiment={FORECAST_EXPERIMENT}",
+            f"--model={FORECAST_MODEL}",
+        ],
+        size="large",
+        outlets=[table_asset(s, "forecasts")],
+    )
+    report = go_task(
+        "report",
+        "report",
+        [f"--lake={s.lake}", f"--models={s.models}", f"--out={s.reports}"],
+        size="small",
+    )
+    forecast >> report

@@ -1,0 +1,275 @@
+"""DagBag import and the structure of every DAG: ids, edges, schedules, params, operators."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import COMMON_TT
+
+
+def with_conf(params, conf):
+    """A copy of a DAG's ParamsDict with a run's conf applied (validates each value)."""
+    import copy
+
+    merged = copy.deepcopy(params)
+    for k, v in conf.items():
+        merged[k] = v
+    merged.validate()
+    return merged
+
+
+def asset_names(condition) -> list[str]:
+    return [a.name for a in condition.objects]
+
+
+EXPECTED_DAGS = {"telco_ingest", "telco_train", "telco_forecast", "telco_drift", "telco_synth"}
+
+# dag_id -> {task_id: set of downstream task ids}
+EDGES = {
+    "telco_ingest": {"parse": {"aggregate", "features"}, "aggregate": set(), "features": set()},
+    "telco_train": {"train": {"evaluate"}, "evaluate": {"register"}, "register": {"promote"}, "promote": set()},
+    "telco_forecast": {"forecast": {"report"}, "report": set()},
+    "telco_drift": {"driftcheck": {"drift_detected"}, "drift_detected": {"trigger_retrain"}, "trigger_retrain": set()},
+    "telco_synth": {"generate": set()},
+}
+
+# Tasks that run a Go program: task_id -> (image, binary, size class requests cpu)
+GO_TASKS = {
+    ("telco_ingest", "parse"): ("pipeline", "pipeline"),
+    ("telco_ingest", "aggregate"): ("pipeline", "pipeline"),
+    ("telco_ingest", "features"): ("pipeline", "pipeline"),
+    ("telco_train", "train"): ("train", "train"),
+    ("telco_train", "evaluate"): ("evaluate", "evaluate"),
+    ("telco_train", "register"): ("register", "register"),
+    ("telco_train", "promote"): ("promote", "promote"),
+    ("telco_forecast", "forecast"): ("forecast", "forecast"),
+    ("telco_forecast", "report"): ("report", "report"),
+    ("telco_drift", "driftcheck"): ("driftcheck", "driftcheck"),
+    ("telco_synth", "generate"): ("generate", "generate"),
+}
+
+OUTLETS = {
+    ("telco_ingest", "parse"): {"telco.flows", "telco.rejects"},
+    ("telco_ingest", "aggregate"): {"telco.traffic_hourly"},
+    ("telco_ingest", "features"): {"telco.flow_features"},
+    ("telco_forecast", "forecast"): {"telco.forecasts"},
+    ("telco_drift", "driftcheck"): {"telco.drift_metrics"},
+}
+
+
+def test_dagbag_imports_without_errors(dagbag, local_dagbag):
+    assert dagbag.import_errors == {}
+    assert local_dagbag.import_errors == {}
+    assert set(dagbag.dags) == EXPECTED_DAGS
+    assert set(local_dagbag.dags) == EXPECTED_DAGS
+
+
+@pytest.mark.parametrize("dag_id", sorted(EDGES))
+def test_tasks_and_dependencies(dagbag, local_dagbag, dag_id):
+    for bag in (dagbag, local_dagbag):
+        dag = bag.dags[dag_id]
+        got = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+        assert got == EDGES[dag_id]
+
+
+def test_schedules(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable
+
+    ingest = dagbag.dags["telco_ingest"].timetable
+    assert isinstance(ingest, CronDataIntervalTimetable)
+    assert (ingest.expression, str(ingest.timezone)) == ("0 1 * * *", "UTC")
+
+    drift = dagbag.dags["telco_drift"].timetable
+    assert isinstance(drift, CronDataIntervalTimetable)
+    assert drift.expression == "0 6 * * *"
+
+    train = dagbag.dags["telco_train"].timetable
+    assert isinstance(train, AssetOrTimeSchedule)
+    assert isinstance(train.timetable, CronTriggerTimetable)
+    assert train.timetable.expression == "0 3 * * 1"
+    assert asset_names(train.asset_condition) == ["telco.flow_features"]
+
+    forecast = dagbag.dags["telco_forecast"].timetable
+    assert type(forecast).__name__ == "AssetTriggeredTimetable"
+    assert asset_names(forecast.asset_condition) == ["telco.traffic_hourly"]
+
+    assert type(dagbag.dags["telco_synth"].timetable).__name__ == "NullTimetable"
+    for dag in dagbag.dags.values():
+        assert dag.catchup is False, dag.dag_id
+
+
+def test_every_consumed_asset_has_a_producer(dagbag):
+    produced = {}
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            for a in t.outlets:
+                produced[a.name] = (dag.dag_id, t.task_id, a.uri)
+    got = {
+        (d, t): {a.name for a in task.outlets}
+        for d in dagbag.dags
+        for t, task in dagbag.dags[d].task_dict.items()
+        if task.outlets
+    }
+    assert got == OUTLETS
+    for dag_id in ("telco_train", "telco_forecast"):
+        for asset in dagbag.dags[dag_id].timetable.asset_condition.objects:
+            assert asset.name in produced, f"{dag_id} waits for {asset.name}, which no task produces"
+            assert produced[asset.name][2] == asset.uri
+    assert produced["telco.flow_features"][2] == "delta://telcotraffic/flow_features"
+
+
+def test_train_params(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = dagbag.dags["telco_train"].params
+    assert params.dump() == {
+        "force_retrain": False,
+        "train_weeks": 4,
+        "val_weeks": 1,
+        "test_weeks": 1,
+        "model_name": "telco-service-classifier",
+        "min_gain": 0.0,
+        "reason": "schedule",
+    }
+    params.validate()
+    assert with_conf(params, {"train_weeks": 8}).dump()["train_weeks"] == 8
+    with pytest.raises(ParamValidationError):
+        with_conf(params, {"train_weeks": 0})
+    with pytest.raises(ParamValidationError):
+        with_conf(params, {"force_retrain": "yes"})
+    with pytest.raises(ParamValidationError):
+        with_conf(params, {"model_name": "Bad Name"})
+
+
+@pytest.mark.parametrize("key", sorted(GO_TASKS), ids=lambda k: f"{k[0]}.{k[1]}")
+def test_pod_operator(dagbag, key):
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    dag_id, task_id = key
+    image, binary = GO_TASKS[key]
+    op = dagbag.dags[dag_id].task_dict[task_id]
+    assert isinstance(op, KubernetesPodOperator)
+    assert op.image == f"registry.telco.internal/telcotraffic/{image}:0.1.0"
+    assert op.cmds == [f"/usr/local/bin/{binary}"]
+    assert op.arguments[-1] == "--xcom" and op.arguments.count("--xcom") == 1
+    assert all(a.startswith("--") for a in op.arguments), op.arguments
+    assert op.namespace == "telco-tasks"
+    assert op.service_account_name == "telco-task"
+    assert op.do_xcom_push is True
+    assert op.on_finish_action.value == "delete_succeeded_pod"
+    assert op.skip_on_exit_code == [99]
+    assert op.get_logs is True
+    env = {e.name: e.value for e in op.env_vars}
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.telco-mlflow.svc.cluster.local:5000"
+    assert env["AIRFLOW_CTX_DAG_RUN_ID"] == "{{ run_id }}"
+    assert env["TT_LAKE"] == "s3://telco-lake/lake"
+    assert {(s.deploy_type, s.deploy_target, s.secret) for s in op.secrets} == {
+        ("env", None, "telco-mlflow-auth"),
+        ("env", None, "telco-aws"),
+    }
+    res = op.container_resources
+    assert set(res.requests) == {"cpu", "memory"} and set(res.limits) == {"cpu", "memory"}
+    assert env["OMP_NUM_THREADS"] == res.limits["cpu"]
+    assert op.container_security_context.run_as_non_root is True
+    assert op.container_security_context.read_only_root_filesystem is True
+    assert op.active_deadline_seconds == int(op.execution_timeout.total_seconds())
+    assert op.retries == (0 if dag_id == "telco_synth" else 2)
+
+
+def test_sizes(dagbag):
+    cpu = {(d, t): dagbag.dags[d].task_dict[t].container_resources.requests["cpu"] for d, t in GO_TASKS}
+    assert cpu[("telco_train", "train")] == "2"
+    assert cpu[("telco_forecast", "forecast")] == "2"
+    assert cpu[("telco_train", "register")] == "100m"
+    assert cpu[("telco_ingest", "parse")] == "500m"
+
+
+def test_pipeline_arguments(dagbag):
+    ingest = dagbag.dags["telco_ingest"]
+    assert ingest.task_dict["parse"].arguments == [
+        "--job=parse",
+        "--input=s3://telco-lake/raw/cesnet-tls-year22",
+        "--lake=s3://telco-lake/lake",
+        "--from={{ ds }}",
+        "--to={{ ds }}",
+        "--runner=flink",
+        "--endpoint=beam-jobserver.telco-flink.svc.cluster.local:8099",
+        "--environment_type=EXTERNAL",
+        "--environment_config=localhost:50000",
+        "--xcom",
+    ]
+    for t in ("aggregate", "features"):
+        args = ingest.task_dict[t].arguments
+        assert args[0] == f"--job={t}"
+        assert not any(a.startswith("--input") for a in args)
+
+
+def test_classifier_bundle_uri_is_shared_by_the_run(dagbag):
+    """train writes the bundle where evaluate and register read it: one URI per Airflow run."""
+    from telco_factory import RUN_KEY
+
+    tasks = dagbag.dags["telco_train"].task_dict
+    bundle = f"s3://telco-lake/models/classifier/{RUN_KEY}"
+    assert f"--out={bundle}" in tasks["train"].arguments
+    assert f"--model={bundle}" in tasks["evaluate"].arguments
+    assert f"--out={bundle}/evaluation" in tasks["evaluate"].arguments
+    assert f"--bundle={bundle}" in tasks["register"].arguments
+    assert f"--evaluation={bundle}/evaluation" in tasks["register"].arguments
+    assert "--lake=s3://telco-lake/lake/flow_features" in tasks["train"].arguments
+
+
+def test_xcom_pulls_name_upstream_tasks(dagbag):
+    """Every `xcom_pull(task_ids='x')` in a task's arguments names one of its upstream tasks."""
+    pulls = 0
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            for arg in getattr(t, "arguments", []) or []:
+                for src in re.findall(r"""xcom_pull\(task_ids=["']([^"']+)["']\)""", arg):
+                    pulls += 1
+                    assert src in t.get_flat_relative_ids(upstream=True), (dag.dag_id, t.task_id, src)
+    assert pulls == 1  # promote ← register
+
+
+def test_drift_triggers_train_with_valid_conf(dagbag):
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    drift = dagbag.dags["telco_drift"]
+    trig = drift.task_dict["trigger_retrain"]
+    assert isinstance(trig, TriggerDagRunOperator)
+    assert trig.trigger_dag_id == "telco_train"
+    assert trig.conf["force_retrain"] is True
+    train_params = dagbag.dags["telco_train"].params
+    assert set(trig.conf) <= set(train_params.dump())
+    assert with_conf(train_params, trig.conf).dump()["force_retrain"] is True
+    gate = drift.task_dict["drift_detected"]
+    assert gate.python_callable({"drift": True, "features": 3}) is True
+    assert gate.python_callable({"drift": False}) is False
+    assert gate.python_callable(None) is False
+    assert drift.task_dict["driftcheck"].skip_on_exit_code == [99]
+
+
+@pytest.mark.parametrize("key", sorted(GO_TASKS), ids=lambda k: f"{k[0]}.{k[1]}")
+def test_local_twin_runs_same_program_with_same_args(pod_dagbag, local_dagbag, key):
+    """TT_EXECUTOR=local: a BashOperator with the same binary and flags (no --xcom), same XCom/skip."""
+    import shlex
+
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    from telco_factory import parse_result
+
+    dag_id, task_id = key
+    pod = pod_dagbag.dags[dag_id].task_dict[task_id]
+    local = local_dagbag.dags[dag_id].task_dict[task_id]
+    assert isinstance(local, BashOperator)
+    _, binary = GO_TASKS[key]
+    run_line = next(line for line in local.bash_command.splitlines() if '>"$tt_tmp/stdout"' in line)
+    argv = shlex.split(run_line.split(" >", 1)[0])
+    assert argv[0].endswith(f"/{binary}")
+    assert argv[1:] == pod.arguments[:-1]
+    assert local.skip_on_exit_code == pod.skip_on_exit_code == [99]
+    assert local.do_xcom_push is True
+    assert local.output_processor is parse_result
+    assert {o.name for o in local.outlets} == {o.name for o in pod.outlets}
+    assert local.env["TT_LAKE"] == COMMON_TT["TT_LAKE"]
