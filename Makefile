@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote
 
-.PHONY: all setup build demo test test-go test-dags lint bench images clean
+.PHONY: all setup build demo test test-go test-dags lint bench clean
 
 all: build
 
@@ -34,8 +34,8 @@ test: setup test-go test-dags
 test-go:
 	$(GO) test -count=1 -timeout 45m ./...
 
-test-dags:
-	cd dags && ../.venv-airflow/bin/pytest -q
+test-dags: build
+	.venv-airflow/bin/pytest dags -q
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -53,3 +53,5 @@ bench: setup build
 
 clean:
 	rm -rf bin $(DEMO_DIR)
+
+include images/images.mk
