@@ -19,6 +19,7 @@ import (
 type config struct {
 	mlflow tracking.Config // from MLFLOW_TRACKING_URI and MLflow's auth variables
 	reg    tracking.RegisterOptions
+	log    logFlags
 	xcom   string // result file for Airflow, or ""
 }
 
@@ -29,6 +30,11 @@ func main() {
 	var xcom bool
 	cfg.reg.RegisterFlags(flag.CommandLine)
 	flag.BoolVar(&xcom, "xcom", false, "also write the result to "+taskio.XComPath)
+	flag.StringVar(&cfg.log.bundle, "bundle", "", "log this model bundle folder as a new run first (instead of --run-id)")
+	flag.StringVar(&cfg.log.report, "report", "", "with --bundle: evaluate's report.json, logged with the run")
+	flag.StringVar(&cfg.log.experiment, "experiment", "", "with --bundle: experiment name (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
+	flag.StringVar(&cfg.log.runName, "run-name", "", "with --bundle: run name (default: train-<test week>)")
+	flag.StringVar(&cfg.log.kind, "kind", string(tracking.Classifier), "with --bundle: classifier or forecaster")
 	flag.Parse()
 	if xcom {
 		cfg.xcom = taskio.XComPath
@@ -45,6 +51,14 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	c, err := cfg.mlflow.Client()
 	if err != nil {
 		return err
+	}
+	if cfg.log.bundle != "" {
+		if cfg.reg.RunID != "" || cfg.log.report == "" {
+			return fmt.Errorf("register: --bundle needs --report and no --run-id")
+		}
+		if cfg.reg.RunID, err = logBundle(ctx, cfg, stderr); err != nil {
+			return err
+		}
 	}
 	reg, err := tracking.Register(ctx, c, cfg.reg)
 	if err != nil {

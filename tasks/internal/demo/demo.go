@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 )
 
 // Config is the demo's configuration.
@@ -35,6 +37,7 @@ type Config struct {
 	BacktestWeeks int
 	// MLflow is the mlflow command (default: mlflow on PATH).
 	MLflow string
+	env    []string // extra environment of the stages
 }
 
 // Summary is the ordered key: value block printed at the end.
@@ -109,7 +112,85 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := forecast(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
+	if err := classify(ctx, cfg, raw, stderr, sum); err != nil {
+		return sum, err
+	}
+	if err := registry(ctx, cfg, stderr, sum); err != nil {
+		return sum, err
+	}
 	return sum, nil
+}
+
+// classify trains the stacked classifier (with and without SNI/JA3) and
+// evaluates it on the weeks after its validation week.
+func classify(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum *Summary) error {
+	models := filepath.Join(cfg.Dir, "models", "classifier")
+	reports := filepath.Join(cfg.Dir, "reports", "classifier")
+	var tr map[string]any
+	if err := stage(ctx, cfg, stderr, &tr, "train", "--raw", raw, "--out", models,
+		"--train-weeks", "3", "--val-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
+		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "30"); err != nil {
+		return err
+	}
+	var ev struct {
+		TestWeek   string   `json:"test_week"`
+		Accuracy   *float64 `json:"accuracy"`
+		MacroF1    *float64 `json:"macro_f1"`
+		MacroF1No  *float64 `json:"macro_f1_no_sni"`
+		UnknownTPR *float64 `json:"unknown_tpr_at_5fpr"`
+		Report     string   `json:"report"`
+	}
+	if err := stage(ctx, cfg, stderr, &ev, "evaluate", "--raw", raw, "--model", models, "--out", reports,
+		"--max-rows-per-week", "10000"); err != nil {
+		return err
+	}
+	f := func(p *float64) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.4f", *p)
+	}
+	sum.Set("test_week", ev.TestWeek)
+	sum.Set("accuracy", f(ev.Accuracy))
+	sum.Set("macro_f1", f(ev.MacroF1))
+	sum.Set("macro_f1_no_sni", f(ev.MacroF1No))
+	sum.Set("unknown_tpr_at_5fpr", f(ev.UnknownTPR))
+	sum.Set("report", ev.Report)
+	sum.Set("models", models)
+	return nil
+}
+
+// registry logs the with-SNI bundle and its evaluation to MLflow, registers
+// it as the challenger and lets promote decide about the champion.
+func registry(ctx context.Context, cfg Config, stderr io.Writer, sum *Summary) error {
+	uri, err := mlflowServer(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.env = append(cfg.env, "MLFLOW_TRACKING_URI="+uri)
+	const name = "telco-service-classifier"
+	var reg struct {
+		Version string `json:"version"`
+		RunID   string `json:"run_id"`
+	}
+	if err := stage(ctx, cfg, stderr, &reg, "register", "--name", name,
+		"--bundle", filepath.Join(cfg.Dir, "models", "classifier", "sni"),
+		"--report", filepath.Join(cfg.Dir, "reports", "classifier", "report.json"),
+		"--experiment", "telcotraffic-classifier"); err != nil {
+		return err
+	}
+	var pr struct {
+		Decision        string `json:"decision"`
+		ChampionVersion string `json:"champion_version"`
+	}
+	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", name, "--metric", "macro_f1"); err != nil {
+		return err
+	}
+	sum.Set("challenger_version", reg.Version)
+	sum.Set("promotion", pr.Decision)
+	sum.Set("champion_version", pr.ChampionVersion)
+	sum.Set("mlflow_ui", uri+"/#/models/"+name)
+	return nil
 }
 
 // ingest runs the Beam pipeline (parse → aggregate → features) on prism.
@@ -182,8 +263,13 @@ func stage(ctx context.Context, cfg Config, stderr io.Writer, res any, name stri
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
+	cmd.Env = append(os.Environ(), cfg.env...)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("demo: stage %s: %w", name, err)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != taskio.ExitNothingToDo {
+			return fmt.Errorf("demo: stage %s: %w", name, err)
+		}
+		fmt.Fprintf(stderr, "demo: %s had nothing to do (exit %d)\n", name, taskio.ExitNothingToDo)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	last := lines[len(lines)-1]
