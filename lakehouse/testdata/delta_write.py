@@ -11,7 +11,7 @@ id, timestamps as integer microseconds).
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
@@ -45,7 +45,7 @@ def storage_options():
 
 
 def batch(start, n):
-    base = datetime(2022, 3, 7, tzinfo=timezone.utc)
+    base = datetime(2022, 3, 7, tzinfo=UTC)
     ids = list(range(start, start + n))
     return pa.table(
         {
@@ -73,7 +73,7 @@ def main():
         written.extend(t.to_pylist())
     if len(sys.argv) > 4 and sys.argv[4] == "checkpoint":
         DeltaTable(uri, storage_options=opts).create_checkpoint()
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     for r in written:
         r["ts"] = (r["ts"] - epoch) // timedelta(microseconds=1)
     json.dump(sorted(written, key=lambda r: r["id"]), sys.stdout)
