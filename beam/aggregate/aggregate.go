@@ -76,6 +76,10 @@ type Config struct {
 	TargetFileSize int64
 }
 
+// unitFiles caps the data files of a work unit, so that a week of small
+// files still spreads over the worker's slots.
+const unitFiles = 300
+
 // Plan is a planned aggregate run.
 type Plan struct {
 	Source *deltaio.WeekSource
@@ -100,7 +104,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	if rows <= 0 {
 		rows = 2_000_000
 	}
-	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, 2000)}
+	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, unitFiles)}
 	p.Spec = deltaio.CommitSpec{
 		Table: out, Mode: deltaio.ModeReplacePartitions, Partitions: deltaio.WeekPartitions(src.Weeks),
 		AppID:  deltaio.AppID("aggregate."+Table, "v1", src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ",")),
@@ -204,6 +208,11 @@ func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(s
 	if err != nil {
 		return err
 	}
+	release, err := deltaio.AcquireSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	weeks := map[string]bool{}
 	for _, w := range f.Weeks {
 		weeks[w] = true

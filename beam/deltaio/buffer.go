@@ -16,10 +16,10 @@ import (
 // Default buffer sizes: a data file holds at most DefaultFileRows rows
 // (more files, not larger ones, when a partition is big), and a Buffer holds
 // at most DefaultMaxRows rows over all partitions (about 1.2 KB each for a
-// flow, so ~150 MB per worker thread).
+// flow, so ~80 MB per work unit, ~160 MB with the rows being written).
 const (
-	DefaultFileRows = 131072
-	DefaultMaxRows  = 131072
+	DefaultFileRows = 65536
+	DefaultMaxRows  = 65536
 )
 
 // Buffer collects rows of one table per partition and writes them as data

@@ -75,10 +75,10 @@ func Commit(s beam.Scope, specs []CommitSpec, expectUnits int, manifests beam.PC
 // collectFn gathers strings into one slice (manifests are small).
 type collectFn struct{}
 
-func (*collectFn) CreateAccumulator() []string                  { return nil }
-func (*collectFn) AddInput(acc []string, s string) []string      { return append(acc, s) }
-func (*collectFn) MergeAccumulators(a, b []string) []string      { return append(a, b...) }
-func (*collectFn) ExtractOutput(acc []string) []string           { return acc }
+func (*collectFn) CreateAccumulator() []string              { return nil }
+func (*collectFn) AddInput(acc []string, s string) []string { return append(acc, s) }
+func (*collectFn) MergeAccumulators(a, b []string) []string { return append(a, b...) }
+func (*collectFn) ExtractOutput(acc []string) []string      { return acc }
 
 // commitFn makes the one commit per table of a run.
 type commitFn struct {

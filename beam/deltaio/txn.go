@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -121,6 +120,3 @@ func Stats(ctx context.Context, spec TableSpec) (TableStats, error) {
 	}
 	return st, nil
 }
-
-// JoinSorted renders a list for an AppID part.
-func JoinSorted(xs []string) string { return strings.Join(xs, ",") }

@@ -76,6 +76,10 @@ type Config struct {
 	TargetFileSize    int64
 }
 
+// unitFiles caps the data files of a work unit, so that a week of small
+// files still spreads over the worker's slots.
+const unitFiles = 300
+
 // Plan is a planned features run.
 type Plan struct {
 	Source   *deltaio.WeekSource
@@ -104,7 +108,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 		rows = 500_000
 	}
 	fc := cfg.Features.WithDefaults()
-	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, 2000), Features: fc, FileRows: cfg.FileRows, MaxRows: cfg.MaxRows}
+	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, unitFiles), Features: fc, FileRows: cfg.FileRows, MaxRows: cfg.MaxRows}
 	p.Spec = deltaio.CommitSpec{
 		Table: out, Mode: deltaio.ModeReplacePartitions, Partitions: deltaio.WeekPartitions(src.Weeks),
 		AppID: deltaio.AppID("features."+Table, "v1", src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ","),
@@ -183,11 +187,16 @@ func (f *featuresUnitFn) Setup(ctx context.Context) error {
 }
 
 func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string)) error {
-	start := time.Now()
 	u, err := deltaio.DecodeUnit(elem)
 	if err != nil {
 		return err
 	}
+	release, err := deltaio.AcquireSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	start := time.Now()
 	weeks := map[string]bool{}
 	for _, w := range f.Weeks {
 		weeks[w] = true

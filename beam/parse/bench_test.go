@@ -18,7 +18,7 @@ func BenchmarkParseFile(b *testing.B) {
 	ctx := context.Background()
 	root := b.TempDir()
 	d, _ := time.Parse(time.DateOnly, "2022-03-07")
-	p, err := flowgen.WriteDay(root, d, "csv.gz", flowgen.Encode(flowgen.Day(d, 20000, 180, 1)))
+	p, err := flowgen.WriteDay(root, d, "csv.gz", flowgen.Encode(flowgen.Day(d, 20000, benchApps, 1)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,3 +56,6 @@ func benchParse(b *testing.B, ctx context.Context, in Input, flows, rejects *lak
 	}
 	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// benchApps is the number of services (so files per day) of the bench day.
+var benchApps = 180

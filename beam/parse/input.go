@@ -25,9 +25,16 @@ type Input struct {
 	ModTime time.Time `json:"mod_time"` // for the run fingerprint
 }
 
-// Name returns the path recorded in rejects: the key under the dataset root
-// (e.g. WEEK-2022-10/2022-03-07/flows-20220307.csv.xz).
-func (in Input) Name() string { return in.Key }
+// Name returns the path recorded in rejects: the path under the dataset
+// root (e.g. WEEK-2022-10/2022-03-07/flows-20220307.csv.xz), found from
+// the WEEK- folder whatever root or glob named the file; else the key.
+func (in Input) Name() string {
+	full := strings.TrimRight(filepath.ToSlash(in.Root), "/") + "/" + in.Key
+	if i := strings.LastIndex(full, "/WEEK-"); i >= 0 {
+		return full[i+1:]
+	}
+	return in.Key
+}
 
 func hasGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
@@ -183,4 +190,3 @@ func Fingerprint(inputs []Input) []string {
 	}
 	return out
 }
-

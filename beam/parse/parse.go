@@ -144,7 +144,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	}
 	run := []string{"parse/v1", cfg.RunID}
 	if cfg.RunID == "" {
-		run = append(run, deltaio.JoinSorted(Fingerprint(inputs)))
+		run = append(run, strings.Join(Fingerprint(inputs), ","))
 	}
 	for _, t := range []struct {
 		spec deltaio.TableSpec
@@ -242,6 +242,11 @@ func (f *parseFileFn) ProcessElement(ctx context.Context, elem string, emit func
 	if err := json.Unmarshal([]byte(elem), &in); err != nil {
 		return fmt.Errorf("parse: element: %w", err)
 	}
+	release, err := deltaio.AcquireSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m, err := parseFile(ctx, in, f.flows, f.rejects, f)
 	if err != nil {
 		return err
@@ -280,6 +285,9 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 	var own owner
 	for {
 		err := d.Read(&row)
+		if d.Rows()%65536 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err == nil {
 			good++
 			if f.WriteFlows {
@@ -301,9 +309,6 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 			if err := rb.Add(ctx, *rej); err != nil {
 				return nil, err
 			}
-		}
-		if bad%65536 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
 		}
 	}
 	m := &deltaio.Manifest{Unit: in.Key}

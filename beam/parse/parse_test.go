@@ -482,3 +482,16 @@ func TestNoInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestInputName(t *testing.T) {
+	for _, tc := range []struct{ root, key, want string }{
+		{"/data/cesnet", "WEEK-2022-10/2022-03-07/flows-20220307.csv.xz", "WEEK-2022-10/2022-03-07/flows-20220307.csv.xz"},
+		{"/data/cesnet/WEEK-2022-10", "2022-03-07/flows-20220307.csv.xz", "WEEK-2022-10/2022-03-07/flows-20220307.csv.xz"},
+		{"s3://b/raw/WEEK-2022-11", "2022-03-14/flows-20220314.csv.gz", "WEEK-2022-11/2022-03-14/flows-20220314.csv.gz"},
+		{"/tmp/x", "flows-20220307.csv", "flows-20220307.csv"},
+	} {
+		if got := (parse.Input{Root: tc.root, Key: tc.key}).Name(); got != tc.want {
+			t.Errorf("Name(%s, %s) = %s, want %s", tc.root, tc.key, got, tc.want)
+		}
+	}
+}

@@ -5,9 +5,28 @@
 // --endpoint=host:port.
 //
 // Progress and a summary per job go to stderr; the last line of stdout is a
-// JSON result (table versions and row counts). Exit status: 0 done, 1
-// failed, 99 nothing to do (every table already holds this run's commit, or
-// no input in range).
+// JSON result (table versions and row counts; keys rows_in, rows_ingested,
+// rejects, <table>_version, <table>_rows, <table>_files, jobs). Exit status:
+// 0 done, 1 failed, 99 nothing to do (every table already holds this run's
+// commit, or no input in range).
+//
+// Examples:
+//
+//	pipeline --job=all --input=/data/CESNET-TLS-Year22 --lake=/data/lake --from=2022-03-07 --to=2022-03-13
+//	pipeline --job=parse --input='s3://raw/WEEK-2022-1*/*/flows-*.csv.xz' --lake=s3://lake/telco
+//
+// On Flink: start Beam's Flink job server for the SDK version (2.77.0) next
+// to the cluster, e.g. with an embedded local cluster
+//
+//	java -jar beam-runners-flink-<F>-job-server-2.77.0.jar --flink-master=[local] --job-port=8099
+//
+// and run with --runner=flink --endpoint=localhost:8099. Without
+// --environment_type the workers run in this process (LOOPBACK, single
+// host); on a real cluster use --environment_type=EXTERNAL (a
+// `boot --worker_pool` sidecar per task manager) or PROCESS, and build the
+// worker with CGO_ENABLED=0 GOOS=linux GOARCH=amd64 and pass
+// --worker_binary. --runner=universal talks to any portable job server
+// (the tests use Beam's standalone prism job server the same way).
 package main
 
 import (

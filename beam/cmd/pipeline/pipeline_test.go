@@ -496,3 +496,112 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
+// startGateway starts versitygw (an S3 gateway over a folder) on a free
+// 127.0.0.1 port and returns its endpoint.
+func startGateway(t *testing.T, access, secret string) string {
+	t.Helper()
+	bin := os.Getenv("TELCO_VERSITYGW")
+	if bin == "" {
+		t.Fatal("TELCO_VERSITYGW not set: run `make test` or .ci/setup and export TELCO_VERSITYGW=~/.cache/telcotraffic/bin/versitygw")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("TELCO_VERSITYGW=%s: %v: run .ci/setup", bin, err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "s3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", addr, "posix", filepath.Join(dir, "s3"))
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("versitygw-%d.log", attempt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start versitygw: %v", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if lastErr = waitTCP(addr, exited, 20*time.Second); lastErr == nil {
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+				logf.Close()
+			})
+			return "http://" + addr
+		}
+		_ = cmd.Process.Kill()
+		logf.Close()
+	}
+	t.Fatalf("versitygw did not start: %v", lastErr)
+	return ""
+}
+
+// TestS3InputAndLake: raw files in an S3 bucket (a root and a glob) and
+// the lake in the same bucket, credentials from the AWS_* environment as
+// in production.
+func TestS3InputAndLake(t *testing.T) {
+	const access, secret = "telcoaccess", "telcosecret12345"
+	endpoint := startGateway(t, access, secret)
+	t.Setenv("AWS_ENDPOINT_URL", endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", access)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_REGION", "us-east-1")
+	ctx := context.Background()
+	raw, err := deltaio.OpenStorage(ctx, "s3://telco/raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.(interface{ CreateBucket(context.Context) error }).CreateBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	start, _ := time.Parse(time.DateOnly, "2022-03-13")
+	if _, err := flowgen.Week(local, start, 2, 30, 5, 4); err != nil {
+		t.Fatal(err)
+	}
+	files, err := schema.FindDayFiles(local, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(local, f.Path)
+		if err := raw.Put(ctx, filepath.ToSlash(rel), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c := defaults()
+	c.Input, c.Lake = "s3://telco/raw", "s3://telco/lake"
+	res, err := runCLI(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int64{"rows_ingested": 60, "flows_rows": 60, "flow_features_rows": 60, "flows_version": 1} {
+		if got := num(t, res, key); got != want {
+			t.Errorf("%s = %d, want %d", key, got, want)
+		}
+	}
+	th, err := deltaio.Stats(ctx, deltaio.TableSpec{Lake: c.Lake, Name: aggregate.Table})
+	if err != nil || th.Files != 2 { // weeks 10 and 11
+		t.Errorf("traffic_hourly on S3: %+v, %v", th, err)
+	}
+
+	// A glob of one day: re-ingests (replaces) that day only.
+	c2 := defaults()
+	c2.Job, c2.Input, c2.Lake, c2.RunID = "parse", "s3://telco/raw/WEEK-2022-11/*/flows-*.csv.gz", c.Lake, "glob-run"
+	res, err = runCLI(t, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if num(t, res, "rows_ingested") != 30 || num(t, res, "flows_rows") != 60 || num(t, res, "flows_version") != 2 {
+		t.Errorf("glob re-ingest: %v", res)
+	}
+}

@@ -84,12 +84,6 @@ type jobResult struct {
 	Commits     map[string]int64 `json:"commits,omitempty"` // table -> version of this run's commit
 }
 
-type tableResult struct {
-	Version int64 `json:"version"`
-	Rows    int64 `json:"rows"`
-	Files   int   `json:"files"`
-}
-
 func parseDay(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
