@@ -25,6 +25,7 @@ func main() {
 	flag.IntVar(&cfg.FlowsPerDay, "flows-per-day", 5000, "mean generated flows per day")
 	flag.IntVar(&cfg.BacktestWeeks, "backtest-weeks", 2, "forecast backtest weeks")
 	flag.Int64Var(&cfg.Seed, "seed", 1, "generator seed")
+	flag.StringVar(&cfg.MLflow, "mlflow", envOr("TELCO_MLFLOW", "mlflow"), "mlflow command for the local tracking server (TELCO_MLFLOW)")
 	flag.StringVar(&cfg.Compress, "compress", "gz", "generated file compression: xz, gz or none")
 	flag.Parse()
 	sum, err := demo.Run(ctx, cfg, os.Stdout, os.Stderr)

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+)
+
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	if _, err := classifytest.WriteRaw(ctx, root, 2, classifytest.Apps(6), classifytest.Weekly(4, 200)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := classify.NewRawSource(root, schema.FeatureConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := filepath.Join(t.TempDir(), "models")
+	_, err = classify.Train(ctx, src, classify.TrainConfig{
+		Out: models, Members: []string{"xgb", "linear"}, Split: classify.SplitConfig{TrainWeeks: 2},
+		MinClassRows: 5, HoldoutFrac: 0.2,
+		Member: classify.MemberConfig{XGB: classify.XGBConfig{Rounds: 3, Threads: 1}, Linear: classify.LinearConfig{Epochs: 1}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg config
+	cfg.data.Raw = root
+	cfg.eval = classify.EvalConfig{Models: []string{models}, Out: filepath.Join(t.TempDir(), "report")}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, cfg, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last stdout line %q: %v", lines[len(lines)-1], err)
+	}
+	for _, k := range []string{"accuracy", "macro_f1", "macro_f1_no_sni", "unknown_tpr_at_5fpr"} {
+		if _, ok := res[k].(float64); !ok {
+			t.Errorf("result %s = %v, want a number", k, res[k])
+		}
+	}
+	for _, k := range []string{"report", "report_text"} {
+		if _, err := os.Stat(res[k].(string)); err != nil {
+			t.Errorf("result %s: %v", k, err)
+		}
+	}
+	if !strings.Contains(stderr.String(), "macro_f1_no_sni") {
+		t.Errorf("text report not on stderr:\n%s", stderr.String())
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	for _, cfg := range []config{
+		{},
+		{eval: classify.EvalConfig{Models: []string{t.TempDir()}, Out: t.TempDir()}},
+		{data: classify.SourceFlags{Raw: t.TempDir()}, eval: classify.EvalConfig{Models: []string{t.TempDir()}, Out: t.TempDir()}},
+	} {
+		var stdout bytes.Buffer
+		if err := run(context.Background(), cfg, &stdout, &bytes.Buffer{}); err == nil {
+			t.Errorf("config %+v: no error", cfg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("result written on failure: %q", stdout.String())
+		}
+	}
+}
+
+func TestNoBeamDependency(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/apache/beam") {
+			t.Errorf("evaluate links %s", dep)
+		}
+	}
+	if !strings.Contains(string(out), "tasks/internal/seqnet") {
+		t.Error("go list output lacks the seqnet package: check is vacuous")
+	}
+}

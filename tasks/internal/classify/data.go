@@ -1,0 +1,319 @@
+package classify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+)
+
+// Source yields flow_features rows by day. RawSource computes them from a raw
+// dataset; a Delta reader of the flow_features table implements the same
+// interface.
+type Source interface {
+	// Days returns the days with data, sorted.
+	Days(ctx context.Context) ([]time.Time, error)
+	// Scan calls fn for every row of the days in [from, to], in a stable
+	// order. The row passed to fn is reused between calls.
+	Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error
+	// Version identifies the data, to be recorded with a model.
+	Version() DataVersion
+}
+
+// DataVersion names the exact data a model learned from or was scored on.
+type DataVersion struct {
+	Kind string `json:"kind"` // "raw" or "delta"
+	URI  string `json:"uri"`  // dataset root or table URI
+	// Table and Version pin a Delta table version.
+	Table   string `json:"table,omitempty"`
+	Version *int64 `json:"version,omitempty"`
+	// Files and Fingerprint identify a raw dataset: the number of day files
+	// and a SHA-256 over their names and sizes.
+	Files       int    `json:"files,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Features is the hashing configuration the rows were computed with.
+	Features schema.FeatureConfig `json:"features"`
+}
+
+// RawSource computes flow_features rows from a raw dataset directory (the
+// CESNET-TLS-Year22 layout) with schema.Features. Rejected rows are skipped
+// and counted.
+type RawSource struct {
+	root     string
+	features schema.FeatureConfig
+	files    []schema.DayFileInfo
+	rejects  int64
+}
+
+// NewRawSource lists the day files under root.
+func NewRawSource(root string, features schema.FeatureConfig) (*RawSource, error) {
+	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("classify: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("classify: no day files under %s", root)
+	}
+	return &RawSource{root: root, features: features.WithDefaults(), files: files}, nil
+}
+
+// Days implements Source.
+func (s *RawSource) Days(context.Context) ([]time.Time, error) {
+	out := make([]time.Time, len(s.files))
+	for i, f := range s.files {
+		out[i] = f.Day
+	}
+	return out, nil
+}
+
+// Scan implements Source.
+func (s *RawSource) Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error {
+	var ff schema.FlowFeatures
+	for _, fi := range s.files {
+		if fi.Day.Before(from) || fi.Day.After(to) {
+			continue
+		}
+		c, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+			schema.Features(f, s.features, &ff)
+			return fn(&ff)
+		}, nil)
+		if err != nil {
+			return fmt.Errorf("classify: %w", err)
+		}
+		s.rejects += c.Rejects
+	}
+	return nil
+}
+
+// Rejects returns the number of rows skipped as invalid so far.
+func (s *RawSource) Rejects() int64 { return s.rejects }
+
+// Version implements Source.
+func (s *RawSource) Version() DataVersion {
+	h := sha256.New()
+	for _, f := range s.files {
+		rel, err := filepath.Rel(s.root, f.Path)
+		if err != nil {
+			rel = filepath.Base(f.Path)
+		}
+		fmt.Fprintf(h, "%s\t%d\n", filepath.ToSlash(rel), f.Size)
+	}
+	uri, err := filepath.Abs(s.root)
+	if err != nil {
+		uri = s.root
+	}
+	return DataVersion{Kind: "raw", URI: uri, Files: len(s.files),
+		Fingerprint: hex.EncodeToString(h.Sum(nil)), Features: s.features}
+}
+
+// ErrNoLakeReader is returned by OpenSource for a lake URI until the Delta
+// reader of flow_features is wired in.
+var ErrNoLakeReader = errors.New("classify: reading flow_features from the lake is not wired in yet; use --raw")
+
+// SourceFlags are the data flags of the train and evaluate tasks: a raw
+// dataset root, or the flow_features Delta table at a pinned version.
+type SourceFlags struct {
+	Raw, Lake string
+	Version   int64
+}
+
+// RegisterFlags binds --raw, --lake and --version.
+func (f *SourceFlags) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.Raw, "raw", "", "raw dataset root (flow_features computed from it)")
+	fs.StringVar(&f.Lake, "lake", "", "flow_features Delta table URI")
+	fs.Int64Var(&f.Version, "version", -1, "flow_features table version to read")
+}
+
+// Open opens the rows the flags name.
+func (f SourceFlags) Open() (Source, error) {
+	switch {
+	case f.Raw != "" && f.Lake != "":
+		return nil, errors.New("classify: give --raw or --lake, not both")
+	case f.Raw != "":
+		return NewRawSource(f.Raw, schema.FeatureConfig{})
+	case f.Lake != "":
+		return nil, fmt.Errorf("%w (lake %s, version %d)", ErrNoLakeReader, f.Lake, f.Version)
+	}
+	return nil, errors.New("classify: no data: give --raw DIR or --lake URI --version N")
+}
+
+// Week is one dataset week: its label and the days of it that have data.
+type Week struct {
+	Label string    `json:"label"` // "2022-W10"
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	Days  int       `json:"days"`
+}
+
+// Weeks groups sorted days into dataset weeks.
+func Weeks(days []time.Time) []Week {
+	var out []Week
+	for _, d := range days {
+		l := schema.WeekLabel(d)
+		if n := len(out); n > 0 && out[n-1].Label == l {
+			out[n-1].To = d
+			out[n-1].Days++
+			continue
+		}
+		out = append(out, Week{Label: l, From: d, To: d, Days: 1})
+	}
+	return out
+}
+
+// SplitConfig chooses a time-based split by counting weeks from the first
+// week with data.
+type SplitConfig struct {
+	SkipWeeks  int `json:"skip_weeks"`  // weeks left out at the start
+	TrainWeeks int `json:"train_weeks"` // training weeks (> 0)
+	ValWeeks   int `json:"val_weeks"`   // validation weeks; default 1
+	TestWeeks  int `json:"test_weeks"`  // test weeks after validation; 0: all the rest
+}
+
+// Split is a train → validation → test division of weeks.
+type Split struct {
+	Train []Week `json:"train"`
+	Val   []Week `json:"val"`
+	Test  []Week `json:"test"`
+}
+
+// SplitWeeks divides weeks as c says. At least one test week must remain.
+func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
+	if c.ValWeeks == 0 {
+		c.ValWeeks = 1
+	}
+	if c.SkipWeeks < 0 || c.TrainWeeks <= 0 || c.ValWeeks < 0 || c.TestWeeks < 0 {
+		return Split{}, fmt.Errorf("classify: split %+v: need skip ≥ 0, train > 0, val ≥ 0, test ≥ 0", c)
+	}
+	need := c.SkipWeeks + c.TrainWeeks + c.ValWeeks + max(c.TestWeeks, 1)
+	if len(weeks) < need {
+		return Split{}, fmt.Errorf("classify: split %+v needs %d weeks, the data has %d", c, need, len(weeks))
+	}
+	i := c.SkipWeeks
+	s := Split{Train: weeks[i : i+c.TrainWeeks]}
+	i += c.TrainWeeks
+	s.Val = weeks[i : i+c.ValWeeks]
+	i += c.ValWeeks
+	end := len(weeks)
+	if c.TestWeeks > 0 {
+		end = i + c.TestWeeks
+	}
+	s.Test = weeks[i:end]
+	return s, nil
+}
+
+// span returns the first and last day of consecutive weeks.
+func span(ws []Week) (time.Time, time.Time) {
+	return ws[0].From, ws[len(ws)-1].To
+}
+
+// sampleWindow draws a reservoir sample from the days of weeks, keeping only
+// rows for which keep returns true (nil: all), and counts the rows seen per
+// app. With perApp > 0 each app keeps at most perApp rows (a reservoir per
+// app: rare apps keep all their rows); then at most max rows are kept
+// overall (max ≤ 0: no bound). The result is in the order the source yields
+// rows; the same seed gives the same sample.
+func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int, seed uint64, keep func(*schema.FlowFeatures) bool) ([]schema.FlowFeatures, map[string]int64, error) {
+	if len(weeks) == 0 {
+		return nil, nil, nil
+	}
+	from, to := span(weeks)
+	rng := rand.New(rand.NewPCG(seed, 0xc1a5))
+	type reservoir struct {
+		rows  []schema.FlowFeatures
+		order []int64 // position in the stream of each kept row
+		n     int64
+	}
+	all := &reservoir{}
+	apps := map[string]*reservoir{}
+	size := max
+	if perApp > 0 {
+		size = perApp
+	}
+	seen := map[string]int64{}
+	var pos int64
+	err := src.Scan(ctx, from, to, func(r *schema.FlowFeatures) error {
+		seen[r.App]++
+		if keep != nil && !keep(r) {
+			return nil
+		}
+		pos++
+		res := all
+		if perApp > 0 {
+			if res = apps[r.App]; res == nil {
+				res = &reservoir{}
+				apps[r.App] = res
+			}
+		}
+		res.n++
+		switch {
+		case size <= 0 || len(res.rows) < size:
+			res.rows = append(res.rows, cloneRow(r, schema.FlowFeatures{}))
+			res.order = append(res.order, pos)
+		default:
+			if j := rng.Int64N(res.n); j < int64(size) {
+				res.rows[j] = cloneRow(r, res.rows[j])
+				res.order[j] = pos
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if perApp > 0 {
+		names := make([]string, 0, len(apps))
+		for a := range apps {
+			names = append(names, a)
+		}
+		slices.Sort(names)
+		for _, a := range names {
+			all.rows = append(all.rows, apps[a].rows...)
+			all.order = append(all.order, apps[a].order...)
+		}
+	}
+	idx := make([]int, len(all.rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	if max > 0 && len(idx) > max {
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		idx = idx[:max]
+	}
+	slices.SortFunc(idx, func(a, b int) int { return int(all.order[a] - all.order[b]) })
+	out := make([]schema.FlowFeatures, len(idx))
+	for i, j := range idx {
+		out[i] = all.rows[j]
+	}
+	return out, seen, nil
+}
+
+// cloneRow copies r into dst, reusing dst's slices.
+func cloneRow(r *schema.FlowFeatures, dst schema.FlowFeatures) schema.FlowFeatures {
+	stats, phist, ppi := dst.Stats, dst.PHist, dst.PPI
+	dst = *r
+	dst.Stats = append(stats[:0], r.Stats...)
+	dst.PHist = append(phist[:0], r.PHist...)
+	dst.PPI = append(ppi[:0], r.PPI...)
+	return dst
+}
+
+// sampleWeeks draws a reservoir sample of at most max rows from each week.
+func sampleWeeks(ctx context.Context, src Source, weeks []Week, max int, seed uint64) ([][]schema.FlowFeatures, error) {
+	out := make([][]schema.FlowFeatures, len(weeks))
+	for i, w := range weeks {
+		rows, _, err := sampleWindow(ctx, src, []Week{w}, max, 0, seed+uint64(i)+1, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = rows
+	}
+	return out, nil
+}

@@ -1,0 +1,351 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+)
+
+// TrainConfig configures Train.
+type TrainConfig struct {
+	// Out is the bundle root: one bundle folder per feature set (Out/sni,
+	// Out/no-sni).
+	Out         string       `json:"-"`
+	FeatureSets []FeatureSet `json:"feature_sets"`
+	Members     []string     `json:"members"` // member kinds; default xgb-hier, seqnet
+	Split       SplitConfig  `json:"split"`
+	// MaxTrainRows and MaxValRows bound the reservoir samples of the
+	// windows; defaults 60000 and 20000.
+	MaxTrainRows int `json:"max_train_rows"`
+	MaxValRows   int `json:"max_val_rows"`
+	// MaxRowsPerApp caps each app's training rows (a reservoir per app), so
+	// the budget goes to the tail instead of the few largest services; 0:
+	// a uniform sample. Validation stays uniform.
+	MaxRowsPerApp int `json:"max_rows_per_app"`
+	// MinClassRows is the fewest training rows an app needs to be a class;
+	// default 20.
+	MinClassRows int `json:"min_class_rows"`
+	// HoldoutFrac of the apps (whole provider groups) are left out of
+	// training to measure unknown-service detection; 0: none.
+	HoldoutFrac float64 `json:"holdout_frac"`
+	RejectFPR   float64 `json:"reject_fpr"` // default 0.05
+	StackStep   float64 `json:"stack_step"` // default 0.05
+	Seed        uint64  `json:"seed"`
+	// Transform.FeatureSet is set per bundle.
+	Transform TransformConfig `json:"transform"`
+	// Member configs are recorded in each member's own files.
+	Member MemberConfig `json:"-"`
+}
+
+func (c TrainConfig) withDefaults() TrainConfig {
+	if len(c.FeatureSets) == 0 {
+		c.FeatureSets = []FeatureSet{FeaturesSNI, FeaturesNoSNI}
+	}
+	if len(c.Members) == 0 {
+		c.Members = []string{"xgb-hier", "seqnet"}
+	}
+	if c.MaxTrainRows == 0 {
+		c.MaxTrainRows = 60000
+	}
+	if c.MaxValRows == 0 {
+		c.MaxValRows = 20000
+	}
+	if c.MinClassRows == 0 {
+		c.MinClassRows = 20
+	}
+	if c.RejectFPR == 0 {
+		c.RejectFPR = 0.05
+	}
+	if c.StackStep == 0 {
+		c.StackStep = 0.05
+	}
+	if c.Member.XGB.Seed == 0 {
+		c.Member.XGB.Seed = int64(c.Seed)
+	}
+	if c.Member.Seqnet.Train.Seed == 0 {
+		c.Member.Seqnet.Train.Seed = c.Seed
+	}
+	if c.Member.Linear.Seed == 0 {
+		c.Member.Linear.Seed = c.Seed
+	}
+	if c.Transform.Seed == 0 {
+		c.Transform.Seed = c.Seed
+	}
+	fs := c.Transform.FeatureSet // set per bundle
+	c.Transform = c.Transform.withDefaults()
+	c.Transform.FeatureSet = fs
+	return c
+}
+
+// RegisterFlags binds the train task's flags other than the data flags.
+func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Out, "out", "", "bundle root: one bundle folder per feature set (required)")
+	fs.Func("feature-sets", "comma-separated feature sets: sni, no-sni (default both)", func(s string) error {
+		c.FeatureSets = nil
+		for _, f := range strings.Split(s, ",") {
+			v, err := ParseFeatureSet(strings.TrimSpace(f))
+			if err != nil {
+				return err
+			}
+			c.FeatureSets = append(c.FeatureSets, v)
+		}
+		return nil
+	})
+	fs.Func("members", "comma-separated members: xgb-hier, xgb, seqnet, linear (default xgb-hier,seqnet)", func(s string) error {
+		c.Members = strings.Split(s, ",")
+		return nil
+	})
+	fs.IntVar(&c.Split.SkipWeeks, "skip-weeks", 0, "weeks left out at the start of the data")
+	fs.IntVar(&c.Split.TrainWeeks, "train-weeks", 4, "training weeks")
+	fs.IntVar(&c.Split.ValWeeks, "val-weeks", 1, "validation weeks (stacking, early stopping, reject threshold)")
+	fs.IntVar(&c.MaxTrainRows, "max-train-rows", 60000, "training rows sampled from the training weeks")
+	fs.IntVar(&c.MaxValRows, "max-val-rows", 20000, "validation rows sampled from the validation weeks")
+	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", 500, "training rows kept per app (0: uniform sample)")
+	fs.IntVar(&c.MinClassRows, "min-class-rows", 20, "fewest sampled training rows of an app to make it a class")
+	fs.Float64Var(&c.HoldoutFrac, "holdout-frac", 0.1, "share of apps (whole provider groups) held out as unknown services; 0: none")
+	fs.Uint64Var(&c.Seed, "seed", 1, "seed of sampling, folds and members")
+	fs.IntVar(&c.Member.XGB.Rounds, "xgb-rounds", 50, "maximum XGBoost rounds (a flat model grows rounds × classes trees)")
+	fs.IntVar(&c.Member.XGB.MaxDepth, "xgb-depth", 7, "XGBoost max depth")
+	fs.IntVar(&c.Member.XGB.Threads, "threads", 0, "XGBoost threads (0: all cores)")
+	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", 30000, "training rows of the sequence net")
+	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", 10, "maximum epochs of the sequence net")
+}
+
+// BundleResult summarises one trained bundle.
+type BundleResult struct {
+	FeatureSet FeatureSet         `json:"feature_set"`
+	Dir        string             `json:"dir"`
+	ValMacroF1 map[string]float64 `json:"val_macro_f1"`
+	Weights    []float64          `json:"weights"`
+	Pool       string             `json:"pool"`
+	Fallback   string             `json:"fallback,omitempty"`
+	Threshold  float32            `json:"reject_threshold"`
+}
+
+// TrainResult is the train task's result.
+type TrainResult struct {
+	Bundles   []BundleResult `json:"bundles"`
+	Classes   int            `json:"classes"`
+	TrainRows int            `json:"train_rows"`
+	ValRows   int            `json:"val_rows"`
+	Holdout   int            `json:"holdout_apps"`
+	Train     []string       `json:"train_weeks"`
+	Val       []string       `json:"val_weeks"`
+	Data      DataVersion    `json:"data"`
+	Seconds   float64        `json:"seconds"`
+}
+
+// Train samples the training and validation windows of src, fits one bundle
+// per feature set and saves each under cfg.Out.
+func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer) (*TrainResult, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Out == "" {
+		return nil, errors.New("classify: train: no output folder")
+	}
+	t0 := time.Now()
+	days, err := src.Days(ctx)
+	if err != nil {
+		return nil, err
+	}
+	split, err := SplitWeeks(Weeks(days), cfg.Split)
+	if err != nil {
+		return nil, err
+	}
+	split.Test = nil // decided at evaluation
+	fmt.Fprintf(progress, "classify: train weeks %s, validation %s\n", labels(split.Train), labels(split.Val))
+
+	trainRows, seen, err := sampleWindow(ctx, src, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for i := range trainRows {
+		count[trainRows[i].App]++
+	}
+	var eligible, rare []string
+	for app := range seen {
+		if count[app] >= cfg.MinClassRows {
+			eligible = append(eligible, app)
+		} else {
+			rare = append(rare, app)
+		}
+	}
+	slices.Sort(eligible)
+	slices.Sort(rare)
+	holdout := chooseHoldout(eligible, cfg.HoldoutFrac, cfg.Seed)
+	var classes []string
+	for _, a := range eligible {
+		if !slices.Contains(holdout, a) {
+			classes = append(classes, a)
+		}
+	}
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("classify: train: %d apps with ≥ %d sampled rows; need 2", len(classes), cfg.MinClassRows)
+	}
+	index := map[string]int{}
+	for i, c := range classes {
+		index[c] = i
+	}
+	trainRows, trainLabels := keepClasses(trainRows, index)
+	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *schema.FlowFeatures) bool {
+		_, ok := index[r.App]
+		return ok
+	})
+	if err != nil {
+		return nil, err
+	}
+	valRows, valLabels := keepClasses(valRows, index)
+	if err := checkRows(trainRows); err != nil {
+		return nil, err
+	}
+	if err := checkRows(valRows); err != nil {
+		return nil, err
+	}
+	if len(valRows) == 0 {
+		return nil, errors.New("classify: train: no validation rows of the training classes")
+	}
+	fmt.Fprintf(progress, "classify: %d training rows, %d validation rows, %d classes, held-out apps %s, %d rare apps (%.0fs)\n",
+		len(trainRows), len(valRows), len(classes), fmtApps(holdout), len(rare), time.Since(t0).Seconds())
+
+	res := &TrainResult{Classes: len(classes), TrainRows: len(trainRows), ValRows: len(valRows), Holdout: len(holdout),
+		Train: labels(split.Train), Val: labels(split.Val), Data: src.Version()}
+	for _, fs := range cfg.FeatureSets {
+		t1 := time.Now()
+		tc := cfg.Transform
+		tc.FeatureSet = fs
+		tr, trainIn, err := FitTransforms(trainRows, trainLabels, classes, tc)
+		if err != nil {
+			return nil, err
+		}
+		valIn := tr.NewInputs(valRows, valLabels)
+		b := &Bundle{Transforms: tr}
+		var probs [][]float32
+		val := map[string]float64{}
+		for _, kind := range cfg.Members {
+			fmt.Fprintf(progress, "classify: [%s] fitting %s\n", fs, kind)
+			m, err := NewMember(kind, cfg.Member)
+			if err != nil {
+				return nil, err
+			}
+			b.Members = append(b.Members, m)
+			if err := m.Fit(ctx, trainIn, valIn, progress); err != nil {
+				b.Close()
+				return nil, err
+			}
+			p, err := m.PredictProba(ctx, valIn)
+			if err != nil {
+				b.Close()
+				return nil, err
+			}
+			probs = append(probs, p)
+			val[kind] = macroF1(argmaxRows(p, len(classes)), valLabels, len(classes))
+		}
+		st, err := FitStacking(cfg.Members, probs, valLabels, len(classes), cfg.StackStep)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.Stacking = st
+		ens, err := st.Combine(probs, len(classes), nil)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		val["ensemble"] = st.ValMacroF1
+		rej := FitReject(ens, len(classes), cfg.RejectFPR)
+		b.Manifest = Manifest{
+			Format: BundleFormat, Created: time.Now().UTC(), FeatureSet: fs, Classes: classes, Categories: tr.Categories,
+			Members: cfg.Members, Reject: rej, Data: res.Data, Split: split, TrainRows: len(trainRows), ValRows: len(valRows),
+			Holdout: nonNil(holdout), Rare: nonNil(rare), Val: val, Seconds: time.Since(t1).Seconds(), Config: cfg,
+		}
+		dir := filepath.Join(cfg.Out, string(fs))
+		err = b.Save(dir)
+		b.Close()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(progress, "classify: [%s] validation macro-F1 %s; stacking %s %v%s; reject below %.3f; saved %s (%.0fs)\n",
+			fs, fmtScores(val, cfg.Members), st.Pool, st.Weights, fallbackNote(st), rej.Threshold, dir, time.Since(t1).Seconds())
+		res.Bundles = append(res.Bundles, BundleResult{FeatureSet: fs, Dir: dir, ValMacroF1: val, Weights: st.Weights,
+			Pool: st.Pool, Fallback: st.Fallback, Threshold: rej.Threshold})
+	}
+	res.Seconds = time.Since(t0).Seconds()
+	return res, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func fallbackNote(s Stacking) string {
+	if s.Fallback == "" {
+		return ""
+	}
+	return " (fallback to " + s.Fallback + ")"
+}
+
+func fmtScores(v map[string]float64, members []string) string {
+	var parts []string
+	for _, m := range append(slices.Clone(members), "ensemble") {
+		parts = append(parts, fmt.Sprintf("%s %.4f", m, v[m]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func labels(ws []Week) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Label
+	}
+	return out
+}
+
+// keepClasses keeps the rows of apps in index and returns their labels.
+func keepClasses(rows []schema.FlowFeatures, index map[string]int) ([]schema.FlowFeatures, []int) {
+	out := rows[:0]
+	var y []int
+	for _, r := range rows {
+		if c, ok := index[r.App]; ok {
+			out = append(out, r)
+			y = append(y, c)
+		}
+	}
+	return out, y
+}
+
+// categoriesOf returns each class's category: the one its training rows
+// carry, else the dataset's app table.
+func categoriesOf(classes []string, rows []schema.FlowFeatures) []string {
+	cat := map[string]string{}
+	for i := range rows {
+		if _, ok := cat[rows[i].App]; !ok && rows[i].Category != "" {
+			cat[rows[i].App] = rows[i].Category
+		}
+	}
+	out := make([]string, len(classes))
+	for i, c := range classes {
+		out[i] = cat[c]
+		if out[i] == "" {
+			if a, ok := schema.LookupApp(c); ok {
+				out[i] = a.Category
+			} else {
+				out[i] = "unknown"
+			}
+		}
+	}
+	return out
+}
