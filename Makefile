@@ -49,6 +49,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 
 clean:
