@@ -339,57 +339,58 @@ func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Wr
 }
 
 func runAggregate(ctx context.Context, runner string, cfg aggregate.Config, stderr io.Writer) (jobResult, error) {
-	jr := jobResult{Commits: map[string]int64{}}
 	p, err := aggregate.NewPlan(ctx, cfg)
 	if err != nil {
-		return jr, err
+		return jobResult{Commits: map[string]int64{}}, err
 	}
-	jr.Source = fmt.Sprintf("flows@%d", p.Source.Version)
-	if !p.Done {
-		fmt.Fprintf(stderr, "aggregate: flows@%d, weeks %s, %d files in %d units\n", p.Source.Version, strings.Join(p.Source.Weeks, " "), len(p.Source.Files), len(p.Units))
-		pipe, s := beam.NewPipelineWithRoot()
-		if _, err := aggregate.Build(s, p); err != nil {
-			return jr, err
-		}
-		if err := execute(ctx, runner, pipe); err != nil {
-			return jr, err
-		}
-	} else {
-		jr.Skipped, jr.Reason = true, "already aggregated from "+jr.Source
-	}
-	ci, err := commitInfo(ctx, p.Spec)
-	if err != nil {
-		return jr, err
-	}
-	jr.Commits[aggregate.Table] = ci.Version
-	jr.RowsIn, jr.RowsWritten = ci.Counters["rows_in"], ci.Counters["rows_written"]
-	return jr, nil
+	return runWeekJob(ctx, runner, stderr, weekJob{name: "aggregate", table: aggregate.Table, skipped: "already aggregated from ",
+		source: p.Source, units: len(p.Units), spec: p.Spec, done: p.Done,
+		build: func(s beam.Scope) error { _, err := aggregate.Build(s, p); return err }})
 }
 
 func runFeatures(ctx context.Context, runner string, cfg features.Config, stderr io.Writer) (jobResult, error) {
-	jr := jobResult{Commits: map[string]int64{}}
 	p, err := features.NewPlan(ctx, cfg)
 	if err != nil {
-		return jr, err
+		return jobResult{Commits: map[string]int64{}}, err
 	}
-	jr.Source = fmt.Sprintf("flows@%d", p.Source.Version)
-	if !p.Done {
-		fmt.Fprintf(stderr, "features: flows@%d, weeks %s, %d files in %d units\n", p.Source.Version, strings.Join(p.Source.Weeks, " "), len(p.Source.Files), len(p.Units))
+	return runWeekJob(ctx, runner, stderr, weekJob{name: "features", table: features.Table, skipped: "already computed from ",
+		source: p.Source, units: len(p.Units), spec: p.Spec, done: p.Done,
+		build: func(s beam.Scope) error { _, err := features.Build(s, p); return err }})
+}
+
+// weekJob is a planned job that recomputes whole weeks from the flows table
+// (aggregate, features).
+type weekJob struct {
+	name, table, skipped string
+	source               *deltaio.WeekSource
+	units                int
+	spec                 deltaio.CommitSpec
+	done                 bool
+	build                func(beam.Scope) error
+}
+
+// runWeekJob runs a weekJob's pipeline unless its plan is already
+// committed, and reads the counters of the table's commit.
+func runWeekJob(ctx context.Context, runner string, stderr io.Writer, j weekJob) (jobResult, error) {
+	jr := jobResult{Commits: map[string]int64{}}
+	jr.Source = fmt.Sprintf("flows@%d", j.source.Version)
+	if !j.done {
+		fmt.Fprintf(stderr, "%s: flows@%d, weeks %s, %d files in %d units\n", j.name, j.source.Version, strings.Join(j.source.Weeks, " "), len(j.source.Files), j.units)
 		pipe, s := beam.NewPipelineWithRoot()
-		if _, err := features.Build(s, p); err != nil {
+		if err := j.build(s); err != nil {
 			return jr, err
 		}
 		if err := execute(ctx, runner, pipe); err != nil {
 			return jr, err
 		}
 	} else {
-		jr.Skipped, jr.Reason = true, "already computed from "+jr.Source
+		jr.Skipped, jr.Reason = true, j.skipped+jr.Source
 	}
-	ci, err := commitInfo(ctx, p.Spec)
+	ci, err := commitInfo(ctx, j.spec)
 	if err != nil {
 		return jr, err
 	}
-	jr.Commits[features.Table] = ci.Version
+	jr.Commits[j.table] = ci.Version
 	jr.RowsIn, jr.RowsWritten = ci.Counters["rows_in"], ci.Counters["rows_written"]
 	return jr, nil
 }
