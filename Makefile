@@ -41,7 +41,7 @@ lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(CACHE)/bin/staticcheck ./...
-	.venv-airflow/bin/ruff check dags lakehouse/testdata tasks mlflowclient
+	.venv-airflow/bin/ruff check dags lakehouse/testdata beam tasks mlflowclient
 
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/

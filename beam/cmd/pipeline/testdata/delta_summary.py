@@ -8,6 +8,7 @@ and bytes; flow_features rows whose ppi has 120 values.
 """
 
 import json
+import os
 import sys
 
 import pyarrow.compute as pc
@@ -40,7 +41,12 @@ def main():
             d["ppi_120"] = sum(1 for v in t.column("ppi").to_pylist() if len(v) == 120)
         out[name] = d
     json.dump(out, sys.stdout)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
     main()
+    # deltalake 1.6.6 intermittently aborts during interpreter teardown
+    # ("terminate called without an active exception") after the summary is
+    # written; leave without running the teardown.
+    os._exit(0)
