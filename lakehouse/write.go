@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"runtime"
@@ -23,9 +24,24 @@ import (
 // Writer writes data files of one table for the row type T without
 // committing them. It is safe for concurrent use by several goroutines
 // (each call writes its own files).
+//
+// Rows go straight from T into Parquet column buffers (parquet-go's typed
+// write path: no per-value boxing); partition fields are left out of the
+// files by struct-tag replacement, and the add statistics are taken from the
+// column-chunk statistics of the written file.
 type Writer[T any] struct {
 	t     *Table
 	codec *rowCodec
+	// dropParts leaves the partition fields out of data files.
+	dropParts []parquet.WriterOption
+	// floats are the float and double columns, whose bounds are stated
+	// only when they hold no NaN (see statsJSON).
+	floats []floatField
+}
+
+type floatField struct {
+	name  string
+	index []int
 }
 
 // NewWriter checks T against the table schema at the latest version and
@@ -46,7 +62,25 @@ func newWriterAt[T any](t *Table, snap *Snapshot) (*Writer[T], error) {
 	if err := codec.checkAgainst(&snap.Metadata); err != nil {
 		return nil, err
 	}
-	return &Writer[T]{t: t, codec: codec}, nil
+	w := &Writer[T]{t: t, codec: codec}
+	for _, idx := range codec.partIndex {
+		w.dropParts = append(w.dropParts, parquet.StructTag(`parquet:"-"`, codec.typ.FieldByIndex(idx).Name))
+	}
+	probe := parquet.NewGenericWriter[T](io.Discard, w.dropParts...)
+	if !parquet.EqualNodes(probe.Schema(), codec.data) {
+		return nil, fmt.Errorf("lakehouse: write: file schema of %s differs from its data schema:\n%s\n%s", codec.typ, probe.Schema(), codec.data)
+	}
+	for _, col := range codec.dataLeaves {
+		if col.deltaType != "float" && col.deltaType != "double" {
+			continue
+		}
+		for i := 0; i < codec.typ.NumField(); i++ {
+			if f := codec.typ.Field(i); f.IsExported() && parquetName(f) == col.name {
+				w.floats = append(w.floats, floatField{name: col.name, index: f.Index})
+			}
+		}
+	}
+	return w, nil
 }
 
 // PartitionValues returns the partition values of a row.
@@ -135,26 +169,16 @@ func (w *Writer[T]) WriteDataFile(ctx context.Context, partitionValues map[strin
 			}
 		}
 	}
-	fw := w.newFile(partitionValues)
 	var adds []Add
-	const batch = 256
-	rowBuf := make([]parquet.Row, 0, batch)
-	var scratch []parquet.Row
-	for start := 0; start < len(rows); start += batch {
-		end := min(start+batch, len(rows))
-		rowBuf = rowBuf[:0]
-		for i := start; i < end; i++ {
-			k := i - start
-			if k >= len(scratch) {
-				scratch = append(scratch, nil)
-			}
-			full := w.codec.full.Deconstruct(scratch[k][:0], &rows[i])
-			scratch[k] = full
-			rowBuf = append(rowBuf, fw.project(full))
-		}
-		if err := fw.write(rowBuf); err != nil {
+	fw := w.newFile(partitionValues)
+	for start := 0; start < len(rows); {
+		// Row groups close at RowGroupRows; files at TargetFileSize,
+		// checked once a row group is flushed.
+		end := min(start+w.t.opts.RowGroupRows-fw.groupRows, len(rows))
+		if err := fw.write(rows[start:end]); err != nil {
 			return nil, err
 		}
+		start = end
 		if fw.full() {
 			a, err := fw.finish(ctx)
 			if err != nil {
@@ -178,97 +202,46 @@ func (w *Writer[T]) WriteDataFile(ctx context.Context, partitionValues map[strin
 // fast zstd level).
 var fastZstd = zstd.Codec{Level: zstd.SpeedFastest}
 
-// colStats tracks min, max and null count of one top-level column.
-type colStats struct {
-	name      string
-	deltaType string
-	typ       parquet.Type
-	min, max  parquet.Value
-	has       bool
-	nulls     int64
-	nan       bool
-}
-
-type fileWriter struct {
-	t         *Table
-	codec     *rowCodec
+type fileWriter[T any] struct {
+	w         *Writer[T]
 	pv        map[string]string
 	buf       bytes.Buffer
-	pw        *parquet.GenericWriter[any]
-	stats     map[int]*colStats // by data leaf index
+	pw        *parquet.GenericWriter[T]
+	nan       map[string]bool // float columns holding a NaN
 	numRows   int64
 	groupRows int
-	slab      []parquet.Value // backing store of projected rows
 }
 
-func (w *Writer[T]) newFile(pv map[string]string) *fileWriter {
-	fw := &fileWriter{t: w.t, codec: w.codec, pv: pv, stats: map[int]*colStats{}}
+func (w *Writer[T]) newFile(pv map[string]string) *fileWriter[T] {
+	fw := &fileWriter[T]{w: w, pv: pv, nan: map[string]bool{}}
 	var codec compress.Codec = &fastZstd
 	if w.t.opts.Compression == "snappy" {
 		codec = &parquet.Snappy
 	}
-	fw.pw = parquet.NewGenericWriter[any](&fw.buf, w.codec.data, parquet.Compression(codec),
-		parquet.CreatedBy("telcotraffic-lakehouse", "1", ""))
-	for _, col := range w.codec.dataLeaves {
-		if col.leaf < 0 {
-			continue
-		}
-		idx := w.codec.remap[col.leaf]
-		lc, _ := w.codec.data.Lookup(col.name)
-		fw.stats[idx] = &colStats{name: col.name, deltaType: col.deltaType, typ: lc.Node.Type()}
-	}
+	opts := append([]parquet.WriterOption{parquet.Compression(codec),
+		parquet.CreatedBy("telcotraffic-lakehouse", "1", "")}, w.dropParts...)
+	fw.pw = parquet.NewGenericWriter[T](&fw.buf, opts...)
 	return fw
 }
 
-// project drops partition columns from a full row, renumbering leaves.
-func (fw *fileWriter) project(full parquet.Row) parquet.Row {
-	if cap(fw.slab)-len(fw.slab) < len(full) {
-		fw.slab = make([]parquet.Value, 0, max(4096, len(full)))
-	}
-	out := fw.slab[len(fw.slab):len(fw.slab)]
-	for _, v := range full {
-		idx := fw.codec.remap[v.Column()]
-		if idx < 0 {
+func (fw *fileWriter[T]) write(rows []T) error {
+	for _, f := range fw.w.floats {
+		if fw.nan[f.name] {
 			continue
 		}
-		v = v.Level(v.RepetitionLevel(), v.DefinitionLevel(), idx)
-		if s := fw.stats[idx]; s != nil {
-			s.observe(v)
+		for i := range rows {
+			if v := reflect.ValueOf(&rows[i]).Elem().FieldByIndex(f.index); math.IsNaN(v.Float()) {
+				fw.nan[f.name] = true
+				break
+			}
 		}
-		out = append(out, v)
 	}
-	fw.slab = fw.slab[:len(fw.slab)+len(out)]
-	return out[:len(out):len(out)]
-}
-
-func (s *colStats) observe(v parquet.Value) {
-	if v.IsNull() {
-		s.nulls++
-		return
-	}
-	if (s.deltaType == "double" && math.IsNaN(v.Double())) || (s.deltaType == "float" && math.IsNaN(float64(v.Float()))) {
-		s.nan = true
-		return
-	}
-	if !s.has {
-		s.min, s.max, s.has = v.Clone(), v.Clone(), true
-		return
-	}
-	if s.typ.Compare(v, s.min) < 0 {
-		s.min = v.Clone()
-	}
-	if s.typ.Compare(v, s.max) > 0 {
-		s.max = v.Clone()
-	}
-}
-
-func (fw *fileWriter) write(rows []parquet.Row) error {
-	if _, err := fw.pw.WriteRows(rows); err != nil {
+	if _, err := fw.pw.Write(rows); err != nil {
 		return fmt.Errorf("lakehouse: write parquet: %w", err)
 	}
 	fw.numRows += int64(len(rows))
 	fw.groupRows += len(rows)
-	if fw.groupRows >= fw.t.opts.RowGroupRows {
+	if fw.groupRows >= fw.w.t.opts.RowGroupRows {
 		if err := fw.pw.Flush(); err != nil {
 			return fmt.Errorf("lakehouse: write parquet: %w", err)
 		}
@@ -277,25 +250,26 @@ func (fw *fileWriter) write(rows []parquet.Row) error {
 	return nil
 }
 
-func (fw *fileWriter) full() bool { return int64(fw.buf.Len()) >= fw.t.opts.TargetFileSize }
+func (fw *fileWriter[T]) full() bool { return int64(fw.buf.Len()) >= fw.w.t.opts.TargetFileSize }
 
-func (fw *fileWriter) finish(ctx context.Context) (Add, error) {
+func (fw *fileWriter[T]) finish(ctx context.Context) (Add, error) {
 	if err := fw.pw.Close(); err != nil {
 		return Add{}, fmt.Errorf("lakehouse: write parquet: %w", err)
 	}
+	t := fw.w.t
 	ext := ".zstd.parquet"
-	if fw.t.opts.Compression == "snappy" {
+	if t.opts.Compression == "snappy" {
 		ext = ".snappy.parquet"
 	}
 	key := "part-00000-" + uuid.NewString() + "-c000" + ext
-	if dir := partitionDir(fw.codec.partitions, fw.pv); dir != "" {
+	if dir := partitionDir(fw.w.codec.partitions, fw.pv); dir != "" {
 		key = dir + "/" + key
 	}
 	stats, err := fw.statsJSON()
 	if err != nil {
 		return Add{}, err
 	}
-	if err := fw.t.store.Put(ctx, key, fw.buf.Bytes()); err != nil {
+	if err := t.store.Put(ctx, key, fw.buf.Bytes()); err != nil {
 		return Add{}, fmt.Errorf("lakehouse: write %s: %w", key, err)
 	}
 	pv := make(map[string]string, len(fw.pv))
@@ -303,14 +277,72 @@ func (fw *fileWriter) finish(ctx context.Context) (Add, error) {
 		pv[k] = v
 	}
 	return Add{Path: encodePath(key), PartitionValues: pv, Size: int64(fw.buf.Len()),
-		ModificationTime: fw.t.opts.Now().UnixMilli(), DataChange: true, Stats: stats}, nil
+		ModificationTime: t.opts.Now().UnixMilli(), DataChange: true, Stats: stats}, nil
+}
+
+// colStats are the min, max and null count of one top-level column.
+type colStats struct {
+	name      string
+	deltaType string
+	min, max  parquet.Value
+	has       bool
+	nulls     int64
+	nan       bool
+}
+
+// fileStats merges the column-chunk statistics of every row group of the
+// closed file into per-column statistics of the top-level primitive
+// columns.
+func (fw *fileWriter[T]) fileStats() []*colStats {
+	byName := map[string]*colStats{}
+	var out []*colStats
+	for _, col := range fw.w.codec.dataLeaves {
+		if col.leaf < 0 {
+			continue
+		}
+		s := &colStats{name: col.name, deltaType: col.deltaType, nan: fw.nan[col.name]}
+		byName[col.name] = s
+		out = append(out, s)
+	}
+	schema := fw.pw.Schema()
+	for _, rg := range fw.pw.File().Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			md := &cc.MetaData
+			if len(md.PathInSchema) != 1 {
+				continue
+			}
+			s := byName[md.PathInSchema[0]]
+			if s == nil {
+				continue
+			}
+			leaf, _ := schema.Lookup(md.PathInSchema...)
+			typ := leaf.Node.Type()
+			s.nulls += md.Statistics.NullCount
+			if md.Statistics.MinValue == nil || md.Statistics.MaxValue == nil {
+				continue
+			}
+			lo := typ.Kind().Value(md.Statistics.MinValue).Clone()
+			hi := typ.Kind().Value(md.Statistics.MaxValue).Clone()
+			if !s.has {
+				s.min, s.max, s.has = lo, hi, true
+				continue
+			}
+			if typ.Compare(lo, s.min) < 0 {
+				s.min = lo
+			}
+			if typ.Compare(hi, s.max) > 0 {
+				s.max = hi
+			}
+		}
+	}
+	return out
 }
 
 const statsStringPrefix = 32
 
 // statsJSON renders exact statistics. A bound that cannot be stated
 // exactly is left out (never a wrong one: readers skip files by them).
-func (fw *fileWriter) statsJSON() (string, error) {
+func (fw *fileWriter[T]) statsJSON() (string, error) {
 	type statsDoc struct {
 		NumRecords int64          `json:"numRecords"`
 		MinValues  map[string]any `json:"minValues"`
@@ -318,7 +350,7 @@ func (fw *fileWriter) statsJSON() (string, error) {
 		NullCount  map[string]any `json:"nullCount"`
 	}
 	d := statsDoc{NumRecords: fw.numRows, MinValues: map[string]any{}, MaxValues: map[string]any{}, NullCount: map[string]any{}}
-	for _, s := range fw.stats {
+	for _, s := range fw.fileStats() {
 		d.NullCount[s.name] = s.nulls
 		if !s.has || s.nan {
 			continue

@@ -1,0 +1,127 @@
+package lakehouse_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+)
+
+// statsRow has one column of every kind whose add statistics differ.
+type statsRow struct {
+	B   int8      `parquet:"b"`
+	S   int16     `parquet:"s"`
+	I   int32     `parquet:"i"`
+	L   int64     `parquet:"l"`
+	F   float32   `parquet:"f"`
+	D   float64   `parquet:"d"`
+	Str string    `parquet:"str"`
+	TS  time.Time `parquet:"ts,timestamp(microsecond)"`
+	Opt *int64    `parquet:"opt,optional"`
+	OK  bool      `parquet:"ok"`
+	PPI []int32   `parquet:"ppi,list"`
+	P   string    `parquet:"p"`
+}
+
+// TestAddStats checks the statistics of add actions against a direct
+// computation over the rows, across several row groups: exact integer,
+// float and string bounds, long strings (a 32-character prefix as min, no
+// max), timestamps widened to whole milliseconds, null counts, no bounds
+// for a float column holding a NaN, none for booleans and lists, and no
+// partition column.
+func TestAddStats(t *testing.T) {
+	ctx := context.Background()
+	store, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := lakehouse.Create[statsRow](ctx, store, lakehouse.CreateOptions{PartitionColumns: []string{"p"}},
+		lakehouse.Options{RowGroupRows: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2022, 3, 7, 10, 0, 0, 0, time.UTC)
+	long := strings.Repeat("é", 40)
+	var rows []statsRow
+	for i := range 50 {
+		r := statsRow{B: int8(i - 20), S: int16(i * 300), I: int32(-i), L: int64(i) << 40,
+			F: float32(i) / 3, D: float64(i) * 1.5, Str: string(rune('a' + i%26)),
+			TS: base.Add(time.Duration(i)*time.Second + 1500*time.Microsecond), OK: i%2 == 0,
+			PPI: []int32{int32(i)}, P: "x"}
+		if i%4 == 0 {
+			v := int64(i)
+			r.Opt = &v
+		}
+		rows = append(rows, r)
+	}
+	rows[17].F = float32(math.NaN())
+	rows[30].Str = long
+	w, err := lakehouse.NewWriter[statsRow](ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adds, err := w.WriteDataFile(ctx, map[string]string{"p": "x"}, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(adds) != 1 {
+		t.Fatalf("%d files, want 1", len(adds))
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(adds[0].Stats), &got); err != nil {
+		t.Fatal(err)
+	}
+
+	// The expected statistics, computed here from the rows.
+	mins, maxs := map[string]any{}, map[string]any{}
+	bound := func(name string, v float64) {
+		if lo, ok := mins[name]; !ok || v < lo.(float64) {
+			mins[name] = v
+		}
+		if hi, ok := maxs[name]; !ok || v > hi.(float64) {
+			maxs[name] = v
+		}
+	}
+	minStr, optNulls := rows[0].Str, 0
+	minTS, maxTS := rows[0].TS, rows[0].TS
+	for _, r := range rows {
+		bound("b", float64(r.B))
+		bound("s", float64(r.S))
+		bound("i", float64(r.I))
+		bound("l", float64(r.L))
+		bound("d", r.D)
+		if r.Opt == nil {
+			optNulls++
+		} else {
+			bound("opt", float64(*r.Opt))
+		}
+		minStr = min(minStr, r.Str)
+		if r.TS.Before(minTS) {
+			minTS = r.TS
+		}
+		if r.TS.After(maxTS) {
+			maxTS = r.TS
+		}
+	}
+	const ms = "2006-01-02T15:04:05.000Z"
+	mins["str"] = minStr
+	mins["ts"] = minTS.Truncate(time.Millisecond).Format(ms)
+	maxs["ts"] = maxTS.Truncate(time.Millisecond).Add(time.Millisecond).Format(ms)
+	// The longest string is the maximum and longer than the 32-character
+	// prefix: it has no stated maximum.
+	nulls := map[string]any{}
+	for _, c := range []string{"b", "s", "i", "l", "f", "d", "str", "ts", "ok"} {
+		nulls[c] = 0.0
+	}
+	nulls["opt"] = float64(optNulls)
+	want := map[string]any{"numRecords": 50.0, "minValues": mins, "maxValues": maxs, "nullCount": nulls}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stats (-want +got):\n%s\n%s", diff, adds[0].Stats)
+	}
+}
