@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,18 +67,28 @@ func TestAddStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adds, err := w.WriteDataFile(ctx, map[string]string{"p": "x"}, rows)
-	if err != nil {
-		t.Fatal(err)
+	// Two files from one writer (which reuses its Parquet writers): each
+	// has the statistics of its own rows only.
+	for _, part := range [][]statsRow{rows, rows[35:]} {
+		adds, err := w.WriteDataFile(ctx, map[string]string{"p": "x"}, part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(adds) != 1 {
+			t.Fatalf("%d files, want 1", len(adds))
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(adds[0].Stats), &got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantStats(part), got); diff != "" {
+			t.Errorf("stats of %d rows (-want +got):\n%s\n%s", len(part), diff, adds[0].Stats)
+		}
 	}
-	if len(adds) != 1 {
-		t.Fatalf("%d files, want 1", len(adds))
-	}
-	var got map[string]any
-	if err := json.Unmarshal([]byte(adds[0].Stats), &got); err != nil {
-		t.Fatal(err)
-	}
+}
 
+// wantStats computes the add statistics of rows directly.
+func wantStats(rows []statsRow) map[string]any {
 	// The expected statistics, computed here from the rows.
 	mins, maxs := map[string]any{}, map[string]any{}
 	bound := func(name string, v float64) {
@@ -88,7 +99,8 @@ func TestAddStats(t *testing.T) {
 			maxs[name] = v
 		}
 	}
-	minStr, optNulls := rows[0].Str, 0
+	minStr, maxStr, optNulls := rows[0].Str, rows[0].Str, 0
+	hasNaN, long := false, false
 	minTS, maxTS := rows[0].TS, rows[0].TS
 	for _, r := range rows {
 		bound("b", float64(r.B))
@@ -96,6 +108,16 @@ func TestAddStats(t *testing.T) {
 		bound("i", float64(r.I))
 		bound("l", float64(r.L))
 		bound("d", r.D)
+		if !math.IsNaN(float64(r.F)) {
+			// A float bound is written as the shortest float32 text.
+			f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(r.F), 'g', -1, 32), 64)
+			bound("f", f)
+		}
+		hasNaN = hasNaN || math.IsNaN(float64(r.F))
+		if len(r.Str) > 32 {
+			long = true
+		}
+		maxStr = max(maxStr, r.Str)
 		if r.Opt == nil {
 			optNulls++
 		} else {
@@ -111,17 +133,19 @@ func TestAddStats(t *testing.T) {
 	}
 	const ms = "2006-01-02T15:04:05.000Z"
 	mins["str"] = minStr
+	if !long {
+		maxs["str"] = maxStr
+	}
+	if hasNaN {
+		delete(mins, "f")
+		delete(maxs, "f")
+	}
 	mins["ts"] = minTS.Truncate(time.Millisecond).Format(ms)
 	maxs["ts"] = maxTS.Truncate(time.Millisecond).Add(time.Millisecond).Format(ms)
-	// The longest string is the maximum and longer than the 32-character
-	// prefix: it has no stated maximum.
 	nulls := map[string]any{}
 	for _, c := range []string{"b", "s", "i", "l", "f", "d", "str", "ts", "ok"} {
 		nulls[c] = 0.0
 	}
 	nulls["opt"] = float64(optNulls)
-	want := map[string]any{"numRecords": 50.0, "minValues": mins, "maxValues": maxs, "nullCount": nulls}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("stats (-want +got):\n%s\n%s", diff, adds[0].Stats)
-	}
+	return map[string]any{"numRecords": float64(len(rows)), "minValues": mins, "maxValues": maxs, "nullCount": nulls}
 }

@@ -37,6 +37,10 @@ type Writer[T any] struct {
 	// floats are the float and double columns, whose bounds are stated
 	// only when they hold no NaN (see statsJSON).
 	floats []floatField
+	// bufs keeps file buffers for reuse. (Parquet writers are not reused:
+	// parquet-go v0.32 drops path_in_schema from the footer of a file
+	// written after Reset.)
+	bufs sync.Pool
 }
 
 type floatField struct {
@@ -188,14 +192,15 @@ func (w *Writer[T]) WriteDataFile(ctx context.Context, partitionValues map[strin
 			fw = w.newFile(partitionValues)
 		}
 	}
-	if fw.numRows > 0 || len(adds) == 0 && len(rows) > 0 {
-		a, err := fw.finish(ctx)
-		if err != nil {
-			return nil, err
-		}
-		adds = append(adds, a)
+	if fw.numRows == 0 && (len(adds) > 0 || len(rows) == 0) {
+		fw.release()
+		return adds, nil
 	}
-	return adds, nil
+	a, err := fw.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(adds, a), nil
 }
 
 // fastZstd trades a little size for speed (delta-rs also defaults to a
@@ -205,7 +210,7 @@ var fastZstd = zstd.Codec{Level: zstd.SpeedFastest}
 type fileWriter[T any] struct {
 	w         *Writer[T]
 	pv        map[string]string
-	buf       bytes.Buffer
+	buf       *bytes.Buffer
 	pw        *parquet.GenericWriter[T]
 	nan       map[string]bool // float columns holding a NaN
 	numRows   int64
@@ -214,14 +219,28 @@ type fileWriter[T any] struct {
 
 func (w *Writer[T]) newFile(pv map[string]string) *fileWriter[T] {
 	fw := &fileWriter[T]{w: w, pv: pv, nan: map[string]bool{}}
+	if b, ok := w.bufs.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		fw.buf = b
+	} else {
+		fw.buf = new(bytes.Buffer)
+	}
 	var codec compress.Codec = &fastZstd
 	if w.t.opts.Compression == "snappy" {
 		codec = &parquet.Snappy
 	}
 	opts := append([]parquet.WriterOption{parquet.Compression(codec),
 		parquet.CreatedBy("telcotraffic-lakehouse", "1", "")}, w.dropParts...)
-	fw.pw = parquet.NewGenericWriter[T](&fw.buf, opts...)
+	fw.pw = parquet.NewGenericWriter[T](fw.buf, opts...)
 	return fw
+}
+
+// release returns the file buffer for reuse.
+func (fw *fileWriter[T]) release() {
+	if fw.buf.Cap() <= 64<<20 { // do not keep a large buffer alive
+		fw.w.bufs.Put(fw.buf)
+	}
+	fw.buf = nil
 }
 
 func (fw *fileWriter[T]) write(rows []T) error {
@@ -276,8 +295,10 @@ func (fw *fileWriter[T]) finish(ctx context.Context) (Add, error) {
 	for k, v := range fw.pv {
 		pv[k] = v
 	}
-	return Add{Path: encodePath(key), PartitionValues: pv, Size: int64(fw.buf.Len()),
-		ModificationTime: t.opts.Now().UnixMilli(), DataChange: true, Stats: stats}, nil
+	a := Add{Path: encodePath(key), PartitionValues: pv, Size: int64(fw.buf.Len()),
+		ModificationTime: t.opts.Now().UnixMilli(), DataChange: true, Stats: stats}
+	fw.release()
+	return a, nil
 }
 
 // colStats are the min, max and null count of one top-level column.

@@ -39,6 +39,9 @@ type Buffer[T any] struct {
 	parts    map[string]*partBuf[T]
 	total    int
 	key      []byte
+	// scratch holds the row being added, so that reading its partition
+	// fields by reflection does not move every row to the heap.
+	scratch T
 
 	// Files are written by up to Concurrency goroutines (a local fsync or
 	// an S3 PUT is mostly waiting); rows being written count against a
@@ -116,7 +119,8 @@ func fieldsOf(typ reflect.Type, cols []string) ([][]int, error) {
 
 // Add buffers one row, writing data files as the limits require.
 func (b *Buffer[T]) Add(ctx context.Context, row T) error {
-	rv := reflect.ValueOf(&row).Elem()
+	b.scratch = row
+	rv := reflect.ValueOf(&b.scratch).Elem()
 	b.key = b.key[:0]
 	for i, idx := range b.fields {
 		if i > 0 {

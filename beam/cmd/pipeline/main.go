@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -43,11 +44,24 @@ import (
 
 func main() {
 	cfg := registerFlags(flag.CommandLine)
+	cpuProfile := flag.String("cpu_profile", "", "write a CPU profile of this process to the file (measurement aid)")
 	flag.Parse()
 	beam.Init() // a worker process started by a runner never returns from here
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pipeline: --cpu_profile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, cfg, os.Stdout, os.Stderr)
+	pprof.StopCPUProfile() // os.Exit skips deferred calls
 	switch {
 	case errors.Is(err, errNothingToDo):
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
