@@ -8,122 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/telcotraffic/telcotraffic/mlflowclient/mlflowtest"
 )
-
-// mlflowServer is a real `mlflow server` run by a test.
-type mlflowServer struct {
-	URL     string
-	Dir     string        // backend DB, artifacts and log live here
-	Startup time.Duration // process start to /health OK
-}
-
-// startMLflow runs `$TELCO_MLFLOW server` on 127.0.0.1 on a free port with a
-// SQLite backend and proxied artifacts in a temporary directory, waits for
-// /health and stops the whole process group in t.Cleanup.
-func startMLflow(t *testing.T) *mlflowServer {
-	t.Helper()
-	bin := os.Getenv("TELCO_MLFLOW")
-	if bin == "" {
-		t.Fatal("TELCO_MLFLOW not set: run `make test` or .ci/setup (it is .venv/bin/mlflow, from mlflow in .ci/requirements.txt)")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("TELCO_MLFLOW=%s: %v (run .ci/setup)", bin, err)
-	}
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-
-	logPath := filepath.Join(dir, "server.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "server",
-		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
-		"--artifacts-destination", filepath.Join(dir, "mlartifacts"),
-		"--serve-artifacts",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--workers", "1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// mlflow server forks uvicorn: stop the whole group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{}) // closed when the process is reaped
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// Also reaps uvicorn if the parent died first.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		logf.Close()
-	})
-	logTail := func() string {
-		b, _ := os.ReadFile(logPath)
-		if len(b) > 4000 {
-			b = b[len(b)-4000:]
-		}
-		return string(b)
-	}
-
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(3 * time.Minute)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("mlflow server exited before it was ready: %v\n%s", waitErr, logTail())
-		case <-deadline:
-			t.Fatalf("mlflow server not healthy after 3 minutes\n%s", logTail())
-		case <-tick.C:
-		}
-		resp, err := hc.Get(url + "/health")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			s := &mlflowServer{URL: url, Dir: dir, Startup: time.Since(start)}
-			t.Logf("mlflow server ready at %s after %v", url, s.Startup.Round(time.Millisecond))
-			return s
-		}
-	}
-}
 
 // TestRealServer runs the client against a real tracking server: the full
 // flow experiment → run → log batch → artifacts → register → READY → aliases
 // → search paging, plus Python MLflow loading the registered model.
 func TestRealServer(t *testing.T) {
-	srv := startMLflow(t)
+	srv := mlflowtest.Start(t)
 	c, err := New(srv.URL, WithTimeout(60*time.Second), WithRetries(2, 100*time.Millisecond, time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -580,17 +483,14 @@ print(json.dumps({"xgboost": classes, "pyfunc": pf, "type": type(booster).__name
 // package, registers it, sets champion and checks that
 // mlflow.xgboost.load_model("models:/<name>@champion") predicts the same
 // classes.
-func testPythonLoadsModel(t *testing.T, c *Client, srv *mlflowServer, expID string) {
-	py := os.Getenv("TELCO_PYTHON")
-	if py == "" {
-		t.Fatal("TELCO_PYTHON not set: run `make test` or .ci/setup")
-	}
+func testPythonLoadsModel(t *testing.T, c *Client, srv *mlflowtest.Server, expID string) {
+	py := mlflowtest.Peer(t, "TELCO_PYTHON")
 	ctx := context.Background()
 	work := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(work, "model"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "MLFLOW_TRACKING_URI="+srv.URL, "MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true")
+	env := srv.Env()
 	python := func(script string, args ...string) []byte {
 		t.Helper()
 		cmd := exec.Command(py, append([]string{"-c", script}, args...)...)

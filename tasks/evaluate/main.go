@@ -5,11 +5,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
@@ -18,17 +15,12 @@ import (
 type config struct {
 	data classify.SourceFlags
 	eval classify.EvalConfig
-	xcom bool
+	xcom string // result file for Airflow, or ""
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var cfg config
-	cfg.data.RegisterFlags(flag.CommandLine)
-	cfg.eval.RegisterFlags(flag.CommandLine)
-	flag.BoolVar(&cfg.xcom, "xcom", false, "also write the result to "+taskio.XComPath)
-	flag.Parse()
+	ctx := taskio.Parse(&cfg.xcom, &cfg.data, &cfg.eval)
 	taskio.Exit("evaluate", run(ctx, cfg, os.Stdout, os.Stderr))
 }
 
@@ -47,9 +39,5 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err := rep.WriteText(stderr); err != nil {
 		return err
 	}
-	xcom := ""
-	if cfg.xcom {
-		xcom = taskio.XComPath
-	}
-	return taskio.WriteResult(stdout, xcom, rep.Result(cfg.eval.Out))
+	return taskio.WriteResult(stdout, cfg.xcom, rep.Result(cfg.eval.Out))
 }

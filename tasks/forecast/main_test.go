@@ -7,7 +7,6 @@ import (
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -125,13 +125,5 @@ func TestRunOnGeneratedData(t *testing.T) {
 
 // TestNoBeamDependency: task binaries must not link the Beam SDK.
 func TestNoBeamDependency(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, "github.com/apache/beam") {
-			t.Fatalf("forecast links %s", dep)
-		}
-	}
+	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/forecast", "github.com/apache/beam")
 }

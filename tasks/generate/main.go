@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
@@ -17,11 +15,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var cfg synth.Config
-	var xcom bool
-	var describe string
+	var describe, xcomPath string
 	flag.StringVar(&cfg.Out, "out", "", "dataset root to write (required)")
 	flag.Func("start", "first day, YYYY-MM-DD (default 2022-01-01)", func(s string) (err error) {
 		cfg.Start, err = time.Parse("2006-01-02", s)
@@ -33,18 +28,13 @@ func main() {
 	flag.StringVar(&cfg.Compress, "compress", "xz", "flow file compression: xz, gz or none")
 	flag.IntVar(&cfg.XZLevel, "xz-level", 1, "xz preset 0-9")
 	flag.IntVar(&cfg.Workers, "workers", 0, "days generated in parallel (0: GOMAXPROCS)")
-	flag.BoolVar(&xcom, "xcom", false, "also write the result to "+taskio.XComPath)
 	flag.StringVar(&describe, "describe", "", "instead of generating, profile the dataset at this root (shares, weekday/weekend, hours)")
-	flag.Parse()
+	ctx := taskio.Parse(&xcomPath)
 	if describe != "" {
 		taskio.Exit("generate", runDescribe(ctx, describe, os.Stdout))
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	xcomPath := ""
-	if xcom {
-		xcomPath = taskio.XComPath
 	}
 	taskio.Exit("generate", run(ctx, cfg, xcomPath, os.Stdout, os.Stderr))
 }

@@ -7,12 +7,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -25,16 +22,8 @@ type config struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var cfg config
-	var xcom bool
-	cfg.promote.RegisterFlags(flag.CommandLine)
-	flag.BoolVar(&xcom, "xcom", false, "also write the result to "+taskio.XComPath)
-	flag.Parse()
-	if xcom {
-		cfg.xcom = taskio.XComPath
-	}
+	ctx := taskio.Parse(&cfg.xcom, &cfg.promote)
 	var err error
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
 		err = run(ctx, cfg, os.Stdout, os.Stderr)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 )
@@ -24,18 +24,8 @@ import (
 // becoming champion, a better challenger that collapsed a class being
 // rejected, and a metric whose direction must be given.
 func TestRun(t *testing.T) {
-	srv := trackingtest.StartServer(t)
+	mlflow, tr := trackingtest.Tracker(t, "promote-test")
 	ctx := context.Background()
-	mlflow, err := tracking.ConfigFromEnv(func(k string) string {
-		return map[string]string{"MLFLOW_TRACKING_URI": srv.URL, "MLFLOW_EXPERIMENT_NAME": "promote-test"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tracking.New(mlflow)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const name = "telco-classifier"
 
 	// candidate logs and registers a model evaluated on 2022-W13.
@@ -139,16 +129,5 @@ func TestRun(t *testing.T) {
 // Task binaries must stay small: no Beam SDK (ARCHITECTURE.md), and the
 // registry tasks need no libxgboost either.
 func TestDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "github.com/apache/beam") || strings.HasSuffix(p, "/tasks/internal/xgb") {
-			t.Errorf("promote links %s", p)
-		}
-	}
-	if !strings.Contains(string(out), "github.com/telcotraffic/telcotraffic/tasks/internal/tracking") {
-		t.Error("go list output does not list tracking; the check would be vacuous")
-	}
+	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/tracking", "github.com/apache/beam", "github.com/telcotraffic/telcotraffic/tasks/internal/xgb")
 }

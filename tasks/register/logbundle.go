@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,15 @@ type logFlags struct {
 	experiment string
 	runName    string
 	kind       string
+}
+
+// RegisterFlags adds the flags of the --bundle path to fs.
+func (f *logFlags) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.bundle, "bundle", "", "log this model bundle folder as a new run first (instead of --run-id)")
+	fs.StringVar(&f.report, "report", "", "with --bundle: evaluate's report.json, logged with the run")
+	fs.StringVar(&f.experiment, "experiment", "", "with --bundle: experiment name (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
+	fs.StringVar(&f.runName, "run-name", "", "with --bundle: run name (default: train-<test week>)")
+	fs.StringVar(&f.kind, "kind", string(tracking.Classifier), "with --bundle: classifier or forecaster")
 }
 
 // evalReport is the part of classify's report.json this task reads.

@@ -5,12 +5,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -24,21 +21,8 @@ type config struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var cfg config
-	var xcom bool
-	cfg.reg.RegisterFlags(flag.CommandLine)
-	flag.BoolVar(&xcom, "xcom", false, "also write the result to "+taskio.XComPath)
-	flag.StringVar(&cfg.log.bundle, "bundle", "", "log this model bundle folder as a new run first (instead of --run-id)")
-	flag.StringVar(&cfg.log.report, "report", "", "with --bundle: evaluate's report.json, logged with the run")
-	flag.StringVar(&cfg.log.experiment, "experiment", "", "with --bundle: experiment name (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
-	flag.StringVar(&cfg.log.runName, "run-name", "", "with --bundle: run name (default: train-<test week>)")
-	flag.StringVar(&cfg.log.kind, "kind", string(tracking.Classifier), "with --bundle: classifier or forecaster")
-	flag.Parse()
-	if xcom {
-		cfg.xcom = taskio.XComPath
-	}
+	ctx := taskio.Parse(&cfg.xcom, &cfg.reg, &cfg.log)
 	var err error
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
 		err = run(ctx, cfg, os.Stdout, os.Stderr)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 )
@@ -19,18 +19,8 @@ import (
 // task's run function: the JSON result, the reuse on a retry, the result
 // file for Airflow and the errors for runs without a model.
 func TestRun(t *testing.T) {
-	srv := trackingtest.StartServer(t)
+	mlflow, tr := trackingtest.Tracker(t, "register-test")
 	ctx := context.Background()
-	mlflow, err := tracking.ConfigFromEnv(func(k string) string {
-		return map[string]string{"MLFLOW_TRACKING_URI": srv.URL, "MLFLOW_EXPERIMENT_NAME": "register-test"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tracking.New(mlflow)
-	if err != nil {
-		t.Fatal(err)
-	}
 	trun, err := tr.StartRun(ctx, "", "train-1", tracking.RunTags{Kind: tracking.Forecaster, Tables: map[string]int64{"traffic_hourly": 5}})
 	if err != nil {
 		t.Fatal(err)
@@ -105,17 +95,5 @@ func TestRun(t *testing.T) {
 // Task binaries must stay small: no Beam SDK (ARCHITECTURE.md), and the
 // registry tasks need no libxgboost either.
 func TestDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	for _, p := range deps {
-		if strings.HasPrefix(p, "github.com/apache/beam") || strings.HasSuffix(p, "/tasks/internal/xgb") {
-			t.Errorf("register links %s", p)
-		}
-	}
-	if !strings.Contains(string(out), "github.com/telcotraffic/telcotraffic/tasks/internal/tracking") {
-		t.Error("go list output does not list tracking; the check would be vacuous")
-	}
+	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/tracking", "github.com/apache/beam", "github.com/telcotraffic/telcotraffic/tasks/internal/xgb")
 }

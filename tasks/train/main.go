@@ -4,11 +4,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
@@ -17,17 +14,12 @@ import (
 type config struct {
 	data  classify.SourceFlags
 	train classify.TrainConfig
-	xcom  bool
+	xcom  string // result file for Airflow, or ""
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var cfg config
-	cfg.data.RegisterFlags(flag.CommandLine)
-	cfg.train.RegisterFlags(flag.CommandLine)
-	flag.BoolVar(&cfg.xcom, "xcom", false, "also write the result to "+taskio.XComPath)
-	flag.Parse()
+	ctx := taskio.Parse(&cfg.xcom, &cfg.data, &cfg.train)
 	taskio.Exit("train", run(ctx, cfg, os.Stdout, os.Stderr))
 }
 
@@ -40,9 +32,5 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	xcom := ""
-	if cfg.xcom {
-		xcom = taskio.XComPath
-	}
-	return taskio.WriteResult(stdout, xcom, res)
+	return taskio.WriteResult(stdout, cfg.xcom, res)
 }

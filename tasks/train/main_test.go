@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
 )
 
 func TestRun(t *testing.T) {
@@ -60,16 +60,5 @@ func TestRunErrors(t *testing.T) {
 
 // Task binaries must stay small: they must not link the Beam SDK.
 func TestNoBeamDependency(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, "github.com/apache/beam") {
-			t.Errorf("train links %s", dep)
-		}
-	}
-	if !strings.Contains(string(out), "tasks/internal/xgb") {
-		t.Error("go list output lacks the xgb package: check is vacuous")
-	}
+	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/xgb", "github.com/apache/beam")
 }

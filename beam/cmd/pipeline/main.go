@@ -15,12 +15,12 @@
 //	pipeline --job=all --input=/data/CESNET-TLS-Year22 --lake=/data/lake --from=2022-03-07 --to=2022-03-13
 //	pipeline --job=parse --input='s3://raw/WEEK-2022-1*/*/flows-*.csv.xz' --lake=s3://lake/telco
 //
-// On Flink: start Beam's Flink job server for the SDK version (2.77.0) next
-// to the cluster, e.g. with an embedded local cluster
+// On Flink: start Beam's Flink job server next to the cluster; locally, with
+// an embedded Flink 1.19 cluster (classpath from Maven, beam/flink/jobserver.sh)
 //
-//	java -jar beam-runners-flink-<F>-job-server-2.77.0.jar --flink-master=[local] --job-port=8099
+//	beam/flink/jobserver.sh fetch && beam/flink/jobserver.sh run --job-port 8099
 //
-// and run with --runner=flink --endpoint=localhost:8099. Without
+// and run with --runner=flink --endpoint=127.0.0.1:8099. Without
 // --environment_type the workers run in this process (LOOPBACK, single
 // host); on a real cluster use --environment_type=EXTERNAL (a
 // `boot --worker_pool` sidecar per task manager) or PROCESS, and build the

@@ -18,9 +18,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
@@ -315,8 +313,8 @@ func freePort(t *testing.T) int {
 }
 
 // startPrismJobServer builds Beam's standalone prism job server (the
-// pinned SDK version) and starts it on a free port; it stands in for
-// Flink's job server, whose jar Maven Central does not serve here.
+// pinned SDK version) and starts it on a free port (TestFlinkJobServer
+// runs the same jobs on Flink's job server).
 func startPrismJobServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -380,58 +378,10 @@ func waitTCP(addr string, exited <-chan error, timeout time.Duration) error {
 // and checks the tables equal those of the embedded runner.
 func TestPortableJobServer(t *testing.T) {
 	endpoint := startPrismJobServer(t)
-	raw := t.TempDir()
-	start, _ := time.Parse(time.DateOnly, "2022-03-12")
-	if _, err := flowgen.Week(raw, start, 2, 40, 6, 2); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"WEEK-2022-40/2022-10-04/flows-20221004.csv", "WEEK-2022-52/2022-12-31/flows-20221231.csv"} {
-		b, err := os.ReadFile(filepath.Join("../../../testdata/cesnet", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(raw, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(raw, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lakes := map[string]string{}
-	for _, runner := range []string{"prism", "universal"} {
-		lake := t.TempDir()
-		lakes[runner] = lake
-		for _, job := range []string{"parse", "aggregate"} {
-			c := defaults()
-			c.Job, c.Input, c.Lake, c.Runner = job, raw, lake, runner
-			if runner == "universal" {
-				c.Endpoint = endpoint
-				t.Cleanup(func() { *jobopts.Endpoint, *jobopts.EnvironmentType = "", "" })
-			}
-			res, err := runCLI(t, c)
-			if err != nil {
-				t.Fatalf("%s %s: %v", runner, job, err)
-			}
-			if res["runner"] != runner {
-				t.Errorf("ran on %v, want %s", res["runner"], runner)
-			}
-		}
-		*jobopts.Endpoint, *jobopts.EnvironmentType = "", ""
-	}
-	pf, uf := readFlows(t, lakes["prism"]), readFlows(t, lakes["universal"])
-	if len(pf) != 82 {
-		t.Errorf("%d flows, want 82", len(pf))
-	}
-	if diff := cmp.Diff(pf, uf, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("flows differ between prism and the job server (-prism +universal):\n%s", diff)
-	}
-	ph, uh := readHourly(t, lakes["prism"]), readHourly(t, lakes["universal"])
-	if len(ph) == 0 {
-		t.Error("no traffic_hourly rows")
-	}
-	if diff := cmp.Diff(ph, uh); diff != "" {
-		t.Errorf("traffic_hourly differs between prism and the job server (-prism +universal):\n%s", diff)
-	}
+	raw := portableFixture(t)
+	prismLake := runParseAggregate(t, raw, "prism", "")
+	universalLake := runParseAggregate(t, raw, "universal", endpoint)
+	sameTables(t, prismLake, universalLake, "universal")
 }
 
 func readFlows(t *testing.T, lake string) []schema.Flow {

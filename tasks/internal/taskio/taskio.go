@@ -5,23 +5,50 @@
 package taskio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 )
 
 // ExitNothingToDo is the exit code of a task that found nothing to do.
 const ExitNothingToDo = 99
 
 // ErrNothingToDo is returned by a task's run function when there was
-// nothing to do; Main turns it into exit code 99.
+// nothing to do; Exit turns it into exit code 99.
 var ErrNothingToDo = errors.New("nothing to do")
 
 // XComPath is where KubernetesPodOperator's sidecar reads a task's result.
 const XComPath = "/airflow/xcom/return.json"
+
+// A Flagger adds its flags to a flag set, as the option types of the
+// tasks' packages do.
+type Flagger interface {
+	RegisterFlags(fs *flag.FlagSet)
+}
+
+// Parse starts a task's main: it adds the flags of each of flags and --xcom
+// to the command line and parses it, sets *xcom to XComPath when --xcom was
+// given, and returns a context that SIGINT and SIGTERM cancel. The context
+// lives as long as the process: a task ends through Exit.
+func Parse(xcom *string, flags ...Flagger) context.Context {
+	for _, f := range flags {
+		f.RegisterFlags(flag.CommandLine)
+	}
+	toXCom := flag.Bool("xcom", false, "also write the result to "+XComPath)
+	flag.Parse()
+	if *toXCom {
+		*xcom = XComPath
+	}
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return ctx
+}
 
 // WriteResult writes v as one JSON line to stdout and, when xcomPath is not
 // empty, to that file.

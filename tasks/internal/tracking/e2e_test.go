@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
+	"github.com/telcotraffic/telcotraffic/mlflowclient/mlflowtest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/xgb"
@@ -232,9 +233,9 @@ func artifactsDir(t *testing.T) string {
 // server like the train and evaluate tasks, registers and promotes them,
 // loads the champion with Python MLflow and checks the UI shows it all.
 func TestEndToEnd(t *testing.T) {
-	py := trackingtest.Peer(t, "TELCO_PYTHON")
+	py := mlflowtest.Peer(t, "TELCO_PYTHON")
 	chromium := trackingtest.Chromium(t)
-	srv := trackingtest.StartServer(t)
+	srv := mlflowtest.Start(t)
 	ctx := context.Background()
 	tr, err := tracking.New(tracking.Config{TrackingURI: srv.URL, Experiment: "telco-e2e"},
 		mlflowclient.WithTimeout(60*time.Second), mlflowclient.WithRetries(2, 100*time.Millisecond, time.Second))

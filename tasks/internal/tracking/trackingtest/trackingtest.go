@@ -1,133 +1,42 @@
-// Package trackingtest starts the real peers the tracking tests need: an
-// `mlflow server` (from TELCO_MLFLOW) on 127.0.0.1 with a SQLite backend and
-// proxied artifacts in a temporary directory, and headless Chromium to
-// render pages of its UI.
+// Package trackingtest holds what the tracking tests need besides the
+// `mlflow server` of [mlflowtest]: a Tracker on such a server configured the
+// way a task reads its environment, and headless Chromium to render pages of
+// the server's UI.
 package trackingtest
 
 import (
 	"context"
 	"fmt"
 	"html"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/telcotraffic/telcotraffic/mlflowclient/mlflowtest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 
-// Server is a running `mlflow server`.
-type Server struct {
-	URL     string        // http://127.0.0.1:<port>
-	Dir     string        // backend DB, artifacts and server.log
-	Startup time.Duration // process start to /health OK
-}
-
-// Env returns the environment for a Python peer talking to the server.
-func (s *Server) Env() []string {
-	return append(os.Environ(), "MLFLOW_TRACKING_URI="+s.URL, "MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true")
-}
-
-// LogTail returns the end of the server's log, for failure messages.
-func (s *Server) LogTail() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "server.log"))
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// Peer returns the path in environment variable name, or fails the test with
-// a message saying how to get it.
-func Peer(t testing.TB, name string) string {
+// Tracker starts an mlflow server (see [mlflowtest.Start]) and returns the
+// configuration a task reads from its environment when MLFLOW_TRACKING_URI
+// points at that server and MLFLOW_EXPERIMENT_NAME is experiment, with a
+// Tracker on it.
+func Tracker(t testing.TB, experiment string) (tracking.Config, *tracking.Tracker) {
 	t.Helper()
-	p := os.Getenv(name)
-	if p == "" {
-		t.Fatalf("%s not set: run `make test` or .ci/setup (it points at the project venv's binary)", name)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s=%s: %v (run .ci/setup)", name, p, err)
-	}
-	return p
-}
-
-// StartServer runs `$TELCO_MLFLOW server` on a free port of 127.0.0.1,
-// waits until /health answers and stops the server's process group when the
-// test ends.
-func StartServer(t testing.TB) *Server {
-	t.Helper()
-	bin := Peer(t, "TELCO_MLFLOW")
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "server",
-		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
-		"--artifacts-destination", filepath.Join(dir, "mlartifacts"),
-		"--serve-artifacts",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--workers", "1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// mlflow server starts uvicorn as a child: stop the whole group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		logf.Close()
+	srv := mlflowtest.Start(t)
+	cfg, err := tracking.ConfigFromEnv(func(k string) string {
+		return map[string]string{"MLFLOW_TRACKING_URI": srv.URL, "MLFLOW_EXPERIMENT_NAME": experiment}[k]
 	})
-
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	hc := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	// Python start-up on busy shared cores has been seen to take 40 s.
-	deadline := time.After(4 * time.Minute)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("mlflow server exited before it was ready: %v\n%s", waitErr, s.LogTail())
-		case <-deadline:
-			t.Fatalf("mlflow server not healthy after 4 minutes\n%s", s.LogTail())
-		case <-tick.C:
-		}
-		resp, err := hc.Get(s.URL + "/health")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			s.Startup = time.Since(start)
-			t.Logf("mlflow server ready at %s after %v", s.URL, s.Startup.Round(time.Millisecond))
-			return s
-		}
+	if err != nil {
+		t.Fatal(err)
 	}
+	tr, err := tracking.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, tr
 }
 
 // Chromium finds headless Chromium: $TELCO_CHROMIUM, else chromium on PATH
@@ -135,7 +44,7 @@ func StartServer(t testing.TB) *Server {
 func Chromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("TELCO_CHROMIUM"); p != "" {
-		return Peer(t, "TELCO_CHROMIUM")
+		return mlflowtest.Peer(t, "TELCO_CHROMIUM")
 	}
 	for _, name := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# beam/bench/parse-peer.sh: our Beam parse job against its peers on the same raw
+# files, end to end on this machine:
+#   zcat   gzip -dc of every day file to /dev/null (the floor: decompression only)
+#   ours   pipeline --job=parse (prism runner) into a fresh Delta lake, for all days
+#          and for the first day alone (peak memory should not grow with days)
+#   spark  the seed's Job A in PySpark (beam/bench/spark_parse.py, local[2]) into a
+#          fresh Parquet directory
+# Each runs under GNU time (/usr/bin/time -v: wall seconds, max RSS) while the
+# script samples the summed PSS (proportional set size: shared pages counted once)
+# of the run's whole process tree (its own session) every 0.2 s: GNU time's max
+# RSS is that of the largest single reaped process, so it misses Spark's JVM (the
+# py4j child of the Python driver, never reaped by it) and Spark's Python workers.
+# *_peak_mb is the larger of the two figures.
+#
+# Env: DAYS (default 7), FLOWS (mean flows per day, default 100000), WORK (work dir;
+# default a temp dir, removed at the end), START (first day, default 2022-03-07).
+# The generated data is cached in WORK keyed by START/DAYS/FLOWS, so a given WORK
+# reuses it. Needs: go, python3 (3.10+), Java 17/21, GNU time (Debian: time).
+# Output: a stable "key: value" summary on stdout (progress on stderr); exits
+# non-zero when a run fails or ours and Spark disagree on the row count.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$repo"
+
+DAYS="${DAYS:-7}"
+FLOWS="${FLOWS:-100000}"
+START="${START:-2022-03-07}"
+GTIME=/usr/bin/time
+
+log() { echo "parse-peer: $*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+if [[ ! -x $GTIME ]] || ! "$GTIME" -v true 2>&1 | grep -q 'Maximum resident set size'; then
+  die "$GTIME is missing or is not GNU time (need -v): install the Debian package 'time' (apt-get install time)"
+fi
+for tool in go python3 gzip ps setsid awk; do
+  command -v "$tool" >/dev/null || die "$tool not found on PATH"
+done
+[[ $DAYS =~ ^[1-9][0-9]*$ && $FLOWS =~ ^[1-9][0-9]*$ ]] || die "DAYS and FLOWS must be positive integers"
+
+tmp_work=""
+if [[ -n ${WORK:-} ]]; then
+  mkdir -p "$WORK"
+  WORK="$(cd "$WORK" && pwd)"
+else
+  WORK="$(mktemp -d -t telco-parse-peer.XXXXXX)"
+  tmp_work=$WORK
+fi
+# A measured run has a session (and process group) of its own, so a ^C to this
+# script does not reach it: stop it (by its group id) on the way out.
+running=""
+cleanup() {
+  if [[ -n $running ]]; then
+    kill -TERM -- "-$running" 2>/dev/null || true
+  fi
+  if [[ -n $tmp_work ]]; then
+    rm -rf "$tmp_work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+log "work dir $WORK"
+
+# json FILE EXPR: EXPR (Python, over d) of the JSON object on the last line of FILE.
+json() {
+  tail -n 1 "$1" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+# calc EXPR: awk arithmetic with 3 decimals; to_int EXPR: truncated to an integer.
+calc() { awk "BEGIN { printf(\"%.3f\\n\", $1) }"; }
+to_int() { awk "BEGIN { printf(\"%d\\n\", $1) }"; }
+
+# measure NAME CMD...: runs CMD under GNU time in a session of its own, stdout to
+# WORK/NAME.out, stderr to WORK/NAME.err, and sets WALL (s), TIMEV_MB (GNU time's
+# max RSS) and TREE_MB (peak summed PSS of the session's processes; the ps listing
+# at that peak goes to WORK/NAME.peak).
+measure() {
+  local name=$1
+  shift
+  log "run $name: $*"
+  setsid "$GTIME" -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  local pid=$! peak=0 kb rc=0 pids p
+  running=$pid
+  # In a non-interactive shell the background job is no process-group leader, so
+  # setsid does not fork: the session id is $pid.
+  while kill -0 "$pid" 2>/dev/null; do
+    pids=$(ps -o pid= --sid "$pid" 2>/dev/null || true)
+    # shellcheck disable=SC2086 # word splitting of the pid list is intended
+    kb=$(cd /proc && for p in $pids; do cat "$p/smaps_rollup"; done 2>/dev/null |
+      awk '/^Pss:/ { s += $2 } END { print s + 0 }')
+    if ((kb > peak)); then
+      peak=$kb
+      ps -o pid=,rss=,args= --sid "$pid" >"$WORK/$name.peak" 2>/dev/null || true
+    fi
+    sleep 0.2
+  done
+  wait "$pid" || rc=$?
+  running=""
+  if ((rc != 0)); then
+    tail -n 20 "$WORK/$name.err" >&2
+    die "$name failed (exit $rc); see $WORK/$name.err"
+  fi
+  WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {
+      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$WORK/$name.time")
+  WALL=$(calc "($WALL < 0.01) ? 0.01 : $WALL") # GNU time has centiseconds
+  local maxkb
+  maxkb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/$name.time")
+  TIMEV_MB=$(calc "$maxkb / 1024")
+  TREE_MB=$(calc "$peak / 1024")
+  log "$name: ${WALL}s, GNU time max RSS ${TIMEV_MB} MB, process tree peak PSS ${TREE_MB} MB"
+}
+peak_of() { calc "($1 > $2) ? $1 : $2"; }
+
+# 1. Raw data, generated once per START/DAYS/FLOWS.
+raw="$WORK/raw-$START-d$DAYS-f$FLOWS-seed1-gz"
+if [[ ! -f $raw/.complete ]]; then
+  rm -rf "$raw"
+  log "generating $DAYS days x ~$FLOWS flows into $raw"
+  go run ./tasks/generate --out "$raw" --start "$START" --days "$DAYS" --flows-per-day "$FLOWS" \
+    --seed 1 --compress gz >"$WORK/generate.out"
+  touch "$raw/.complete"
+fi
+mapfile -t files < <(find "$raw" -name 'flows-*.csv.gz' -size +0 | sort)
+((${#files[@]} > 0)) || die "no day files under $raw"
+gen_rows=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["global"]["total-saved"])' "$raw/stats-dataset.json")
+
+# 2. Our binary and the Spark venv (both cached).
+log "building the pipeline"
+go build -o "$WORK/pipeline" ./beam/cmd/pipeline
+spark_python=$(beam/bench/setup-spark.sh)
+pyspark_version=$("$spark_python" -c 'import pyspark; print(pyspark.__version__)')
+
+# 3. The runs. zcat first: it also warms the page cache for the others.
+measure zcat sh -c 'exec gzip -dc "$@" >/dev/null' gzip "${files[@]}"
+zcat_s=$WALL zcat_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
+
+rm -rf "$WORK/lake"
+measure ours "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake"
+ours_s=$WALL ours_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") ours_timev_mb=$TIMEV_MB
+rows=$(json "$WORK/ours.out" 'd["rows_ingested"]')
+ours_rejects=$(json "$WORK/ours.out" 'd["rejects"]')
+ours_job_s=$(json "$WORK/ours.out" 'd["jobs"][0]["seconds"]')
+
+rm -rf "$WORK/lake1"
+measure ours1 "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake1" --from "$START" --to "$START"
+ours1_s=$WALL ours1_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
+rows_1day=$(json "$WORK/ours1.out" 'd["rows_ingested"]')
+
+rm -rf "$WORK/spark-out"
+measure spark "$spark_python" beam/bench/spark_parse.py --input "$raw" --output "$WORK/spark-out"
+spark_s=$WALL spark_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") spark_timev_mb=$TIMEV_MB
+spark_rows=$(json "$WORK/spark.out" 'd["rows"]')
+spark_job_s=$(json "$WORK/spark.out" 'd["job_seconds"]')
+
+if [[ $rows != "$spark_rows" ]]; then
+  die "row counts differ: ours wrote $rows, Spark $spark_rows (generated $gen_rows)"
+fi
+if [[ $rows != "$gen_rows" ]]; then
+  log "warning: ours and Spark wrote $rows rows, the generator made $gen_rows (ours rejected $ours_rejects)"
+fi
+
+ours_rps=$(calc "$rows / $ours_s")
+zcat_rps=$(calc "$rows / $zcat_s")
+spark_rps=$(calc "$rows / $spark_s")
+cat <<EOF
+rows: $rows
+zcat_rows_per_s: $(to_int "$zcat_rps")
+ours_rows_per_s: $(to_int "$ours_rps")
+spark_rows_per_s: $(to_int "$spark_rps")
+ours_vs_zcat: $(calc "$ours_rps / $zcat_rps")
+ours_vs_spark: $(calc "$ours_rps / $spark_rps")
+ours_peak_mb_1day: $ours1_mb
+ours_peak_mb: $ours_mb
+spark_peak_mb: $spark_mb
+days: $DAYS
+flows_per_day: $FLOWS
+files: ${#files[@]}
+rows_1day: $rows_1day
+rejects: $ours_rejects
+zcat_s: $zcat_s
+ours_s: $ours_s
+ours_s_1day: $ours1_s
+spark_s: $spark_s
+ours_job_rows_per_s: $(to_int "$rows / $ours_job_s")
+spark_job_rows_per_s: $(to_int "$rows / $spark_job_s")
+zcat_peak_mb: $zcat_mb
+ours_timev_mb: $ours_timev_mb
+spark_timev_mb: $spark_timev_mb
+pyspark: $pyspark_version
+cores: $(nproc)
+load_average: $(awk '{ print $1, $2, $3 }' /proc/loadavg)
+EOF
