@@ -17,7 +17,7 @@
 #       transforms), not Beam's fixed 8098/8097.
 #
 # The job server is FlinkJobServerDriver's, started through a small launcher
-# (LoopbackFlinkJobServer below, compiled by `fetch`) whose job and artifact
+# (LoopbackFlinkJobServer.java beside this script, compiled by `fetch`) whose job and artifact
 # services listen on 127.0.0.1 only: Beam's own server factory binds every
 # interface whatever --job-host says. The embedded Flink cluster listens on
 # 127.0.0.1 (conf/flink-conf.yaml). Not covered: the Fn API servers (control,
@@ -39,7 +39,7 @@ DIR="$CACHE/flink-jobserver-$BEAM_VERSION-$FLINK_MINOR"
 JAVA="${JAVA:-java}"
 # The stamp names the versions and this folder's content (pom, launcher):
 # a change fetches anew (from $CACHE/m2: seconds).
-STAMP="$DIR/.complete-$BEAM_VERSION-$JOB_SERVICE_VERSION-$FLINK_MINOR-$(cat "$HERE/pom.xml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)"
+STAMP="$DIR/.complete-$BEAM_VERSION-$JOB_SERVICE_VERSION-$FLINK_MINOR-$(cat "$HERE/pom.xml" "$HERE/LoopbackFlinkJobServer.java" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)"
 MAIN=telcotraffic.flink.LoopbackFlinkJobServer
 
 usage() {
@@ -83,76 +83,7 @@ EOF
   # artifact services (it does not compile without FlinkJobServerDriver).
   command -v javac >/dev/null || { echo "jobserver.sh: javac not found (a JDK 17 is needed)" >&2; exit 1; }
   mkdir -p "$DIR/src" "$DIR/classes"
-  cat >"$DIR/src/LoopbackFlinkJobServer.java" <<'EOF'
-package telcotraffic.flink;
-
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.apache.beam.model.pipeline.v1.Endpoints.ApiServiceDescriptor;
-import org.apache.beam.runners.flink.FlinkJobInvoker;
-import org.apache.beam.runners.flink.FlinkJobServerDriver;
-import org.apache.beam.runners.flink.FlinkJobServerDriver.FlinkServerConfiguration;
-import org.apache.beam.runners.jobsubmission.JobServerDriver;
-import org.apache.beam.sdk.fn.channel.SocketAddressFactory;
-import org.apache.beam.sdk.fn.server.GrpcContextHeaderAccessorProvider;
-import org.apache.beam.sdk.fn.server.ServerFactory;
-import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.vendor.grpc.v1p69p0.io.grpc.BindableService;
-import org.apache.beam.vendor.grpc.v1p69p0.io.grpc.Server;
-import org.apache.beam.vendor.grpc.v1p69p0.io.grpc.ServerInterceptors;
-import org.apache.beam.vendor.grpc.v1p69p0.io.grpc.netty.NettyServerBuilder;
-
-/**
- * FlinkJobServerDriver whose job and artifact services listen on --job-host
- * only: Beam's own server factory binds every interface (NettyServerBuilder.forPort).
- */
-public final class LoopbackFlinkJobServer extends JobServerDriver {
-  private LoopbackFlinkJobServer(FlinkServerConfiguration config) {
-    super(config, new HostServerFactory(), new HostServerFactory(), () -> FlinkJobInvoker.create(config));
-  }
-
-  public static void main(String[] args) {
-    FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
-    new LoopbackFlinkJobServer(FlinkJobServerDriver.parseArgs(args)).run();
-  }
-
-  /** Binds the address of the descriptor (port 0: a free loopback port). */
-  static final class HostServerFactory extends ServerFactory {
-    @Override
-    public Server allocateAddressAndCreate(List<BindableService> services, ApiServiceDescriptor.Builder descriptor)
-        throws IOException {
-      InetAddress loopback = InetAddress.getLoopbackAddress();
-      Server server = start(services, new InetSocketAddress(loopback, 0));
-      descriptor.setUrl(loopback.getHostAddress() + ":" + server.getPort());
-      return server;
-    }
-
-    @Override
-    public Server create(List<BindableService> services, ApiServiceDescriptor descriptor) throws IOException {
-      SocketAddress address = SocketAddressFactory.createFrom(descriptor.getUrl());
-      if (!(address instanceof InetSocketAddress)) {
-        throw new IOException("not a host:port address: " + descriptor.getUrl());
-      }
-      return start(services, (InetSocketAddress) address);
-    }
-
-    private static Server start(List<BindableService> services, InetSocketAddress address) throws IOException {
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
-          .maxInboundMessageSize(Integer.MAX_VALUE)
-          .permitKeepAliveTime(20, TimeUnit.SECONDS);
-      for (BindableService service : services) {
-        builder.addService(ServerInterceptors.intercept(service, GrpcContextHeaderAccessorProvider.interceptor()));
-      }
-      return builder.build().start();
-    }
-  }
-}
-EOF
+  cp "$HERE/LoopbackFlinkJobServer.java" "$DIR/src/"
   if ! javac -nowarn -d "$DIR/classes" -cp "$DIR/jars/*" "$DIR/src/LoopbackFlinkJobServer.java" >&2; then
     echo "jobserver.sh: compiling the launcher failed" >&2
     exit 1
