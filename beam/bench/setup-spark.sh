@@ -23,10 +23,11 @@ fi
   exit 1
 }
 java_home_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-if ! jv=$("$java_home_bin" -version 2>&1 | head -1); then
+if ! jv=$("$java_home_bin" -version 2>&1); then
   echo "setup-spark: no java found (PySpark $PYSPARK_VERSION needs Java 17 or 21; Debian: apt-get install openjdk-17-jre-headless)" >&2
   exit 1
 fi
+jv=${jv%%$'\n'*}
 if [[ ! $jv =~ \"(17|21)[.\"] ]]; then
   echo "setup-spark: warning: $jv; Spark 4 supports Java 17 and 21" >&2
 fi
