@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote
 
-.PHONY: all setup build demo test test-go test-dags lint bench clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse clean
 
 all: build
 
@@ -42,6 +42,7 @@ lint: setup
 	$(GO) vet ./...
 	$(CACHE)/bin/staticcheck ./...
 	.venv-airflow/bin/ruff check dags lakehouse/testdata beam tasks mlflowclient
+	shellcheck $$(git ls-files '*.sh') .ci/run .ci/setup
 
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/
@@ -51,6 +52,12 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
+	$(MAKE) bench-parse
+
+# Beam parse end to end (gz → Delta) vs zcat and the seed's Spark Job A
+# (PySpark, local[2]) on the same generated files; ~4 min at the defaults.
+bench-parse: setup
+	DAYS=$(or $(DAYS),7) FLOWS=$(or $(FLOWS),100000) ./beam/bench/parse-peer.sh
 
 clean:
 	rm -rf bin $(DEMO_DIR)

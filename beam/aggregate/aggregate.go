@@ -74,6 +74,8 @@ type Config struct {
 	UnitRows     int64     // rows per work unit (default 2,000,000)
 	// Table options (zero: lakehouse defaults).
 	TargetFileSize int64
+	// Compression of the data files: "zstd" (the lakehouse default) or "snappy".
+	Compression string
 }
 
 // unitFiles caps the data files of a work unit, so that a week of small
@@ -95,7 +97,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
-	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize}
+	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression}
 	tab, _, err := deltaio.OpenOrCreate[schema.TrafficHourly](ctx, out)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)

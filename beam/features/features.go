@@ -74,6 +74,8 @@ type Config struct {
 	// FileRows and MaxRows bound the write buffers (deltaio.Buffer).
 	FileRows, MaxRows int
 	TargetFileSize    int64
+	// Compression of the data files: "zstd" (the lakehouse default) or "snappy".
+	Compression string
 }
 
 // unitFiles caps the data files of a work unit, so that a week of small
@@ -98,7 +100,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("features: %w", err)
 	}
-	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize}
+	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression}
 	tab, _, err := deltaio.OpenOrCreate[schema.FlowFeatures](ctx, out)
 	if err != nil {
 		return nil, fmt.Errorf("features: %w", err)

@@ -84,7 +84,9 @@ type Config struct {
 	XZ schema.XZMode
 	// Table options (zero: lakehouse defaults).
 	TargetFileSize int64
-	RowGroupRows   int
+	// Compression of the data files: "zstd" (the lakehouse default) or "snappy".
+	Compression  string
+	RowGroupRows int
 }
 
 // Plan is a planned parse run.
@@ -113,8 +115,8 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 		parts = []string{"week", "app"}
 	}
 	p := &Plan{
-		Flows:    deltaio.TableSpec{Lake: cfg.Lake, Name: FlowsTable, PartitionBy: parts, TargetFileSize: cfg.TargetFileSize, RowGroupRows: cfg.RowGroupRows},
-		Rejects:  deltaio.TableSpec{Lake: cfg.Lake, Name: RejectsTable, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, RowGroupRows: cfg.RowGroupRows},
+		Flows:    deltaio.TableSpec{Lake: cfg.Lake, Name: FlowsTable, PartitionBy: parts, TargetFileSize: cfg.TargetFileSize, RowGroupRows: cfg.RowGroupRows, Compression: cfg.Compression},
+		Rejects:  deltaio.TableSpec{Lake: cfg.Lake, Name: RejectsTable, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, RowGroupRows: cfg.RowGroupRows, Compression: cfg.Compression},
 		FileRows: cfg.FileRows, MaxRows: cfg.MaxRows, XZ: cfg.XZ,
 	}
 	inputs, err := ListInputs(ctx, cfg.Input, cfg.From, cfg.To)

@@ -43,6 +43,7 @@ type config struct {
 	FileRows     int
 	BufferRows   int
 	TargetSize   int64
+	Compression  string
 	XZ           string
 	XCom         bool
 	// Runner and Endpoint override Beam's --runner and --endpoint flags
@@ -65,6 +66,7 @@ func registerFlags(fs *flag.FlagSet) *config {
 	fs.IntVar(&c.FileRows, "file_rows", deltaio.DefaultFileRows, "rows per data file at most")
 	fs.IntVar(&c.BufferRows, "buffer_rows", deltaio.DefaultMaxRows, "rows buffered per worker thread at most (memory bound)")
 	fs.Int64Var(&c.TargetSize, "target_file_size", 0, "data file target size in bytes (0: lakehouse default)")
+	fs.StringVar(&c.Compression, "compression", "zstd", "data file compression: zstd or snappy")
 	fs.StringVar(&c.XZ, "xz", "auto", "xz decoder: auto (xz program if on PATH), go or exec")
 	fs.BoolVar(&c.XCom, "xcom", false, "also write the JSON result to /airflow/xcom/return.json")
 	return c
@@ -143,7 +145,7 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			var days []string
 			jr, days, err = runParse(ctx, runner, parse.Config{
 				Input: cfg.Input, Lake: cfg.Lake, From: from, To: to, PartitionBy: splitList(cfg.PartitionBy),
-				RunID: cfg.RunID, FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, XZ: xzMode, TargetFileSize: cfg.TargetSize,
+				RunID: cfg.RunID, FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, XZ: xzMode, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression,
 			}, stderr)
 			// The next jobs recompute the weeks of the ingested days.
 			if from.IsZero() && to.IsZero() && len(days) > 0 {
@@ -152,11 +154,11 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			}
 			flowsVersion = -1
 		case "aggregate":
-			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize}, stderr)
+			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
 		case "features":
 			jr, err = runFeatures(ctx, runner, features.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo,
 				Features: schema.FeatureConfig{SNIBuckets: cfg.SNIBuckets, JA3Buckets: cfg.JA3Buckets},
-				FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, TargetFileSize: cfg.TargetSize}, stderr)
+				FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", job, err)
