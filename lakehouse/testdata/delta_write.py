@@ -81,3 +81,9 @@ def main():
 
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # deltalake 1.6.6 intermittently aborts during interpreter teardown
+    # ("terminate called without an active exception") after the work is
+    # done; leave without running the teardown.
+    os._exit(0)
