@@ -3,18 +3,21 @@
 Runs when ``flow_features`` gets new data (Asset event from telco_ingest), weekly on Monday
 03:00 UTC, and when telco_drift detects drift (with ``force_retrain``).
 
-* ``train`` (tasks/train) reads the newest ``flow_features`` version (recorded in its result)
-  and writes one model bundle per feature set under ``<TT_MODELS>/classifier/<run key>``;
-  it exits 99 (task *skipped*, and so the rest of the run) when that version is already
-  trained, unless ``force_retrain``.
+* ``train`` (tasks/train) reads the newest ``flow_features`` version of the lake (recorded in
+  its result and in each bundle's manifest) and writes one model bundle per feature set
+  (``sni``, ``no-sni``) under ``<TT_MODELS>/classifier/<run key>``; it exits 99 (task
+  *skipped*, and so the rest of the run) when that folder already holds the bundles of that
+  version, unless ``force_retrain`` (``--force``).
 * ``evaluate`` (tasks/evaluate) scores the bundles on the weeks after their validation window
   and writes its report next to them.
-* ``register`` logs the bundle as an MLflow model version with alias ``challenger``;
-  ``promote`` moves ``champion`` only when the challenger beats it on the same held-out
-  window and passes the guard rails (no class collapses, latency budget).
+* ``register`` logs the with-SNI bundle and evaluate's report as an MLflow run, registers it
+  as a model version tagged with the run's ``reason`` and points the alias ``challenger`` at
+  it; ``promote`` moves ``champion`` to the challenger only when it beats the champion by
+  more than ``min_gain`` on the same held-out window and passes the guard rails (no class
+  collapses, latency budget).
 
-Every task of a run computes the same bundle URI from the run id; only the registered version
-travels through XCom (register → promote).
+Every task of a run computes the same bundle URI from the run id; register and promote meet
+at the ``challenger`` alias, so nothing travels through XCom.
 """
 
 from __future__ import annotations
@@ -30,13 +33,10 @@ from telco_factory import (
     go_task,
     settings,
     table_asset,
-    table_uri,
 )
 
 s = settings()
-FEATURES = table_uri(s, "flow_features")
 BUNDLE = f"{s.models}/classifier/{RUN_KEY}"
-VERSION = '{{ ti.xcom_pull(task_ids="register")["version"] }}'
 
 with DAG(
     dag_id="telco_train",
@@ -65,7 +65,7 @@ with DAG(
         "train",
         "train",
         [
-            f"--lake={FEATURES}",
+            f"--lake={s.lake}",
             f"--out={BUNDLE}",
             "--train-weeks={{ params.train_weeks }}",
             "--val-weeks={{ params.val_weeks }}",
@@ -78,7 +78,7 @@ with DAG(
         "evaluate",
         "evaluate",
         [
-            f"--lake={FEATURES}",
+            f"--lake={s.lake}",
             f"--model={BUNDLE}",
             f"--out={BUNDLE}/evaluation",
             "--test-weeks={{ params.test_weeks }}",
@@ -89,8 +89,8 @@ with DAG(
         "register",
         "register",
         [
-            f"--bundle={BUNDLE}",
-            f"--evaluation={BUNDLE}/evaluation",
+            f"--bundle={BUNDLE}/sni",
+            f"--report={BUNDLE}/evaluation/report.json",
             f"--experiment={CLASSIFIER_EXPERIMENT}",
             "--name={{ params.model_name }}",
             "--alias=challenger",
@@ -103,9 +103,8 @@ with DAG(
         "promote",
         [
             "--name={{ params.model_name }}",
-            f"--version={VERSION}",
             "--metric=macro_f1",
-            "--min-gain={{ params.min_gain }}",
+            "--min-delta={{ params.min_gain }}",
         ],
         size="small",
     )

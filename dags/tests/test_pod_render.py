@@ -107,15 +107,15 @@ def test_ingest_parse_pod_matches_golden(dagbag, dummy_kube):
     assert got == golden.read_text(), f"pod spec changed; review and regenerate with TT_UPDATE_GOLDEN=1 ({golden})"
 
 
-def test_train_pods_render_xcom_and_params(dagbag, dummy_kube):
+def test_train_pods_render_params(dagbag, dummy_kube):
     dag = dagbag.dags["telco_train"]
     _, doc = render_pod(dag, "evaluate")
     args = doc["spec"]["containers"][0]["args"]
     bundle = "s3://telco-lake/models/classifier/scheduled__2022-01-03T010000_0000"
     assert f"--model={bundle}" in args and f"--out={bundle}/evaluation" in args
-    _, doc = render_pod(dag, "promote", xcoms={"register": {"version": "7"}})
+    _, doc = render_pod(dag, "promote")
     args = doc["spec"]["containers"][0]["args"]
-    assert "--version=7" in args and "--name=telco-service-classifier" in args and "--min-gain=0.0" in args
+    assert "--name=telco-service-classifier" in args and "--min-delta=0.0" in args
     _, doc = render_pod(dag, "train")
     res = doc["spec"]["containers"][0]["resources"]
     assert res == {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}}

@@ -215,9 +215,10 @@ def test_classifier_bundle_uri_is_shared_by_the_run(dagbag):
     assert f"--out={bundle}" in tasks["train"].arguments
     assert f"--model={bundle}" in tasks["evaluate"].arguments
     assert f"--out={bundle}/evaluation" in tasks["evaluate"].arguments
-    assert f"--bundle={bundle}" in tasks["register"].arguments
-    assert f"--evaluation={bundle}/evaluation" in tasks["register"].arguments
-    assert "--lake=s3://telco-lake/lake/flow_features" in tasks["train"].arguments
+    assert f"--bundle={bundle}/sni" in tasks["register"].arguments
+    assert f"--report={bundle}/evaluation/report.json" in tasks["register"].arguments
+    assert "--lake=s3://telco-lake/lake" in tasks["train"].arguments
+    assert "--lake=s3://telco-lake/lake" in tasks["evaluate"].arguments
 
 
 def test_xcom_pulls_name_upstream_tasks(dagbag):
@@ -229,7 +230,7 @@ def test_xcom_pulls_name_upstream_tasks(dagbag):
                 for src in re.findall(r"""xcom_pull\(task_ids=["']([^"']+)["']\)""", arg):
                     pulls += 1
                     assert src in t.get_flat_relative_ids(upstream=True), (dag.dag_id, t.task_id, src)
-    assert pulls == 1  # promote ← register
+    assert pulls == 0  # register and promote meet at the challenger alias
 
 
 def test_drift_triggers_train_with_valid_conf(dagbag):

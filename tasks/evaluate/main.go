@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 )
@@ -21,6 +22,7 @@ type config struct {
 func main() {
 	var cfg config
 	ctx := taskio.Parse(&cfg.xcom, &cfg.data, &cfg.eval)
+	cfg.data.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	taskio.Exit("evaluate", run(ctx, cfg, os.Stdout, os.Stderr))
 }
 
@@ -28,7 +30,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if len(cfg.eval.Models) == 0 || cfg.eval.Out == "" {
 		return errors.New("--model and --out are required")
 	}
-	src, err := cfg.data.Open()
+	src, err := cfg.data.Open(ctx)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,30 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(stderr.String(), "macro_f1_no_sni") {
 		t.Errorf("text report not on stderr:\n%s", stderr.String())
 	}
+
+	// The same rows from the lake's flow_features table.
+	lake := t.TempDir()
+	last, err := classifytest.WriteLake(ctx, lake, root, classifytest.LakeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.data = classify.SourceFlags{Lake: lake, Version: -1}
+	cfg.eval.Out = filepath.Join(t.TempDir(), "report")
+	stdout.Reset()
+	if err := run(ctx, cfg, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run with --lake: %v", err)
+	}
+	var rep classify.Report
+	b, err := os.ReadFile(filepath.Join(cfg.eval.Out, classify.ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Data; d.Kind != "delta" || d.Version == nil || *d.Version != last || len(rep.Weeks) != 1 {
+		t.Errorf("report data %+v, weeks %v; want %s version %d, one test week", d, rep.Weeks, classify.FeaturesTable, last)
+	}
 }
 
 func TestRunErrors(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,7 +94,11 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	if name == "" {
 		name = "train-" + rep.Summary.TestWeek
 	}
-	run, err := tr.StartRun(ctx, lf.experiment, name, tracking.RunTags{Kind: tracking.Kind(lf.kind)})
+	tables, err := bundleTables(lf.bundle)
+	if err != nil {
+		return "", err
+	}
+	run, err := tr.StartRun(ctx, lf.experiment, name, tracking.RunTags{Kind: tracking.Kind(lf.kind), Tables: tables})
 	if err != nil {
 		return "", err
 	}
@@ -114,6 +119,32 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	fmt.Fprintf(stderr, "register: logged %d bundle files and the evaluation of %s as run %s\nregister: %s\n", n, rep.Summary.TestWeek, run.ID, run.URL())
 	return run.ID, nil
+}
+
+// bundleTables returns the Delta table version a bundle learned from, as
+// its manifest.json records it (data.table and data.version, written by the
+// train task when it read the lake); nil when it names none.
+func bundleTables(dir string) (map[string]int64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register: --bundle: %w", err)
+	}
+	var m struct {
+		Data struct {
+			Table   string `json:"table"`
+			Version *int64 `json:"version"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("register: %s: %w", filepath.Join(dir, "manifest.json"), err)
+	}
+	if m.Data.Table == "" || m.Data.Version == nil {
+		return nil, nil
+	}
+	return map[string]int64{m.Data.Table: *m.Data.Version}, nil
 }
 
 // xgbVersion reads the writer's version from an XGBoost JSON model

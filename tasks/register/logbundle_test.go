@@ -4,7 +4,41 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
+
+func TestBundleTables(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		manifest string // "": no manifest.json
+		want     map[string]int64
+		err      bool
+	}{
+		{"lake data", `{"format": "x", "data": {"kind": "delta", "uri": "s3://b/lake/flow_features", "table": "flow_features", "version": 7}}`,
+			map[string]int64{"flow_features": 7}, false},
+		{"version 0", `{"data": {"kind": "delta", "table": "flow_features", "version": 0}}`, map[string]int64{"flow_features": 0}, false},
+		{"raw data", `{"data": {"kind": "raw", "uri": "/data/raw", "files": 3}}`, nil, false},
+		{"no manifest", "", nil, false},
+		{"bad manifest", `{`, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(tc.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := bundleTables(dir)
+			if (err != nil) != tc.err {
+				t.Fatalf("error %v, want error: %v", err, tc.err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("tables (-want +got):\n%s", d)
+			}
+		})
+	}
+}
 
 func TestXGBVersion(t *testing.T) {
 	dir := t.TempDir()

@@ -54,11 +54,11 @@ func TestRun(t *testing.T) {
 	}
 
 	xcom := filepath.Join(t.TempDir(), "airflow", "xcom", "return.json")
-	res, stderr, err := call(t, tracking.RegisterOptions{Name: "telco-forecaster", RunID: trun.ID}, xcom)
+	res, stderr, err := call(t, tracking.RegisterOptions{Name: "telco-forecaster", RunID: trun.ID, Tags: map[string]string{"reason": "drift"}}, xcom)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Name != "telco-forecaster" || res.Version != "1" || res.Reused || res.Alias != "challenger" ||
+	if res.Name != "telco-forecaster" || res.Version != "1" || res.Reused || res.Alias != "challenger" || res.Tags["reason"] != "drift" ||
 		res.Tags["mase"] != "0.82" || res.Tags["telcotraffic.table.traffic_hourly.version"] != "5" || res.Tags["telcotraffic.kind"] != "forecaster" {
 		t.Errorf("result = %+v", res)
 	}
@@ -83,6 +83,7 @@ func TestRun(t *testing.T) {
 		{"no model there", tracking.RegisterOptions{Name: "telco-forecaster", RunID: trun.ID, ArtifactPath: "elsewhere"}, "no model at elsewhere/"},
 		{"missing run", tracking.RegisterOptions{Name: "telco-forecaster", RunID: "0123456789abcdef0123456789abcdef"}, "not found"},
 		{"no name", tracking.RegisterOptions{RunID: trun.ID}, "required"},
+		{"reserved tag", tracking.RegisterOptions{Name: "telco-forecaster", RunID: trun.ID, Tags: map[string]string{"telcotraffic.kind": "x"}}, "reserved"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, _, err := call(t, tt.opts, ""); err == nil || !strings.Contains(err.Error(), tt.msg) {

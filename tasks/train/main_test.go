@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
 )
 
@@ -42,11 +44,63 @@ func TestRun(t *testing.T) {
 	}
 }
 
+func TestRunLake(t *testing.T) {
+	ctx := context.Background()
+	raw, lake := t.TempDir(), t.TempDir()
+	if _, err := classifytest.WriteRaw(ctx, raw, 1, classifytest.Apps(6), classifytest.Weekly(5, 200)); err != nil {
+		t.Fatal(err)
+	}
+	last, err := classifytest.WriteLake(ctx, lake, raw, classifytest.LakeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg config
+	cfg.data = classify.SourceFlags{Lake: lake, Version: -1}
+	cfg.train = classify.TrainConfig{
+		Out: filepath.Join(t.TempDir(), "models"), Members: []string{"linear"},
+		Split: classify.SplitConfig{TrainWeeks: 2}, MinClassRows: 5, HoldoutFrac: 0.2,
+		Member: classify.MemberConfig{Linear: classify.LinearConfig{Epochs: 1}},
+	}
+	train := func() (*classify.TrainResult, string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, cfg, &stdout, &stderr)
+		if err != nil || stdout.Len() == 0 {
+			return nil, stderr.String(), err
+		}
+		var res classify.TrainResult
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		return &res, stderr.String(), nil
+	}
+	res, log, err := train()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	if d := res.Data; d.Kind != "delta" || d.Table != classify.FeaturesTable || d.Version == nil || *d.Version != last {
+		t.Errorf("result data %+v, want %s version %d", d, classify.FeaturesTable, last)
+	}
+
+	// The same data again: nothing to do, unless --force.
+	if res, _, err := train(); !errors.Is(err, taskio.ErrNothingToDo) || res != nil {
+		t.Errorf("second run: result %v, error %v; want nothing to do", res, err)
+	}
+	cfg.train.Force = true
+	if res, log, err := train(); err != nil || len(res.Bundles) != 2 {
+		t.Errorf("run with --force: result %v, error %v\n%s", res, err, log)
+	}
+	// An older version is other data.
+	cfg.train.Force, cfg.data.Version = false, last-1
+	if res, log, err := train(); err != nil || *res.Data.Version != last-1 {
+		t.Errorf("run at version %d: result %v, error %v\n%s", last-1, res, err, log)
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	for _, cfg := range []config{
 		{}, // no data
-		{data: classify.SourceFlags{Lake: "s3://b/t"}}, // lake reader not wired in yet
-		{data: classify.SourceFlags{Raw: t.TempDir()}}, // no day files
+		{data: classify.SourceFlags{Lake: t.TempDir(), Version: -1}}, // no flow_features table
+		{data: classify.SourceFlags{Raw: t.TempDir()}},               // no day files
 	} {
 		var stdout bytes.Buffer
 		if err := run(context.Background(), cfg, &stdout, &bytes.Buffer{}); err == nil {

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // Source yields flow_features rows by day. RawSource computes them from a raw
-// dataset; a Delta reader of the flow_features table implements the same
-// interface.
+// dataset; LakeSource reads the flow_features Delta table.
 type Source interface {
 	// Days returns the days with data, sorted.
 	Days(ctx context.Context) ([]time.Time, error)
@@ -41,6 +41,13 @@ type DataVersion struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Features is the hashing configuration the rows were computed with.
 	Features schema.FeatureConfig `json:"features"`
+}
+
+// Equal reports whether d and o name the same data.
+func (d DataVersion) Equal(o DataVersion) bool {
+	dv, ov := d.Version, o.Version
+	d.Version, o.Version = nil, nil
+	return d == o && (dv == nil) == (ov == nil) && (dv == nil || *dv == *ov)
 }
 
 // RawSource computes flow_features rows from a raw dataset directory (the
@@ -114,35 +121,35 @@ func (s *RawSource) Version() DataVersion {
 		Fingerprint: hex.EncodeToString(h.Sum(nil)), Features: s.features}
 }
 
-// ErrNoLakeReader is returned by OpenSource for a lake URI until the Delta
-// reader of flow_features is wired in.
-var ErrNoLakeReader = errors.New("classify: reading flow_features from the lake is not wired in yet; use --raw")
-
 // SourceFlags are the data flags of the train and evaluate tasks: a raw
-// dataset root, or the flow_features Delta table at a pinned version.
+// dataset root, or the flow_features Delta table of a lake at a pinned
+// version.
 type SourceFlags struct {
 	Raw, Lake string
 	Version   int64
+	// Store configures S3 access for --lake (the task's main fills it from
+	// the environment).
+	Store storage.Options
 }
 
 // RegisterFlags binds --raw, --lake and --version.
 func (f *SourceFlags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Raw, "raw", "", "raw dataset root (flow_features computed from it)")
-	fs.StringVar(&f.Lake, "lake", "", "flow_features Delta table URI")
-	fs.Int64Var(&f.Version, "version", -1, "flow_features table version to read")
+	fs.StringVar(&f.Lake, "lake", "", "lake root with the "+FeaturesTable+" table (or the table URI itself)")
+	fs.Int64Var(&f.Version, "version", -1, FeaturesTable+" Delta version to read (with --lake; -1: the latest)")
 }
 
 // Open opens the rows the flags name.
-func (f SourceFlags) Open() (Source, error) {
+func (f SourceFlags) Open(ctx context.Context) (Source, error) {
 	switch {
 	case f.Raw != "" && f.Lake != "":
 		return nil, errors.New("classify: give --raw or --lake, not both")
 	case f.Raw != "":
 		return NewRawSource(f.Raw, schema.FeatureConfig{})
 	case f.Lake != "":
-		return nil, fmt.Errorf("%w (lake %s, version %d)", ErrNoLakeReader, f.Lake, f.Version)
+		return OpenLakeSource(ctx, f.Lake, f.Version, f.Store)
 	}
-	return nil, errors.New("classify: no data: give --raw DIR or --lake URI --version N")
+	return nil, errors.New("classify: no data: give --raw DIR or --lake URI [--version N]")
 }
 
 // Week is one dataset week: its label and the days of it that have data.

@@ -23,8 +23,9 @@
 // # Data
 //
 // Rows are schema.FlowFeatures (the flow_features table). A Source yields them
-// by day; RawSource computes them from a raw dataset with schema.Features, the
-// same code as the Beam features job, until a Delta reader is plugged in.
+// by day: LakeSource reads the flow_features Delta table at a pinned version
+// (the version is recorded in the bundle); RawSource computes them from a raw
+// dataset with schema.Features, the same code as the Beam features job.
 // Weeks are the dataset's week labels ("2022-W10"). A split is time-based:
 // the first training weeks, then validation weeks, then later test weeks;
 // training and validation rows are reservoir samples of their windows, test

@@ -43,7 +43,16 @@ type TrainConfig struct {
 	Transform TransformConfig `json:"transform"`
 	// Member configs are recorded in each member's own files.
 	Member MemberConfig `json:"-"`
+	// Force trains even when Out already holds the bundles of every feature
+	// set trained on the same data (see ErrAlreadyTrained).
+	Force bool `json:"-"`
 }
+
+// ErrAlreadyTrained is returned by Train, unless TrainConfig.Force, when the
+// output folder already holds the bundles of every feature set trained on
+// the data the source names (the same Delta table version, or the same raw
+// files).
+var ErrAlreadyTrained = errors.New("classify: train: already trained on this data")
 
 func (c TrainConfig) withDefaults() TrainConfig {
 	if len(c.FeatureSets) == 0 {
@@ -117,6 +126,7 @@ func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Member.XGB.Threads, "threads", 0, "XGBoost threads (0: all cores)")
 	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", 30000, "training rows of the sequence net")
 	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", 10, "maximum epochs of the sequence net")
+	fs.BoolVar(&c.Force, "force", false, "train even if --out already holds bundles trained on this data version (else: nothing to do, exit 99)")
 }
 
 // BundleResult summarises one trained bundle.
@@ -154,6 +164,11 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		return nil, errors.New("classify: train: no output folder")
 	}
 	t0 := time.Now()
+	if !cfg.Force {
+		if err := checkTrained(cfg.Out, cfg.FeatureSets, src.Version()); err != nil {
+			return nil, err
+		}
+	}
 	days, err := src.Days(ctx)
 	if err != nil {
 		return nil, err
@@ -282,6 +297,32 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	return res, nil
+}
+
+// checkTrained returns ErrAlreadyTrained when out holds a bundle of every
+// feature set trained on data.
+func checkTrained(out string, sets []FeatureSet, data DataVersion) error {
+	for _, fs := range sets {
+		var m struct {
+			Data DataVersion `json:"data"`
+		}
+		if readJSON(filepath.Join(out, string(fs), ManifestFile), &m) != nil || !m.Data.Equal(data) {
+			return nil
+		}
+	}
+	at := data.URI
+	if data.Version != nil {
+		at = fmt.Sprintf("%s@%d", at, *data.Version)
+	}
+	return fmt.Errorf("%w: %s holds the %s bundles of %s data %s (--force retrains)", ErrAlreadyTrained, out, fmtSets(sets), data.Kind, at)
+}
+
+func fmtSets(sets []FeatureSet) string {
+	s := make([]string, len(sets))
+	for i, f := range sets {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ", ")
 }
 
 func nonNil(s []string) []string {

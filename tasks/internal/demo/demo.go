@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := forecast(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
-	if err := classify(ctx, cfg, raw, stderr, sum); err != nil {
+	if err := classify(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
 	if err := registry(ctx, cfg, stderr, sum); err != nil {
@@ -121,13 +121,14 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	return sum, nil
 }
 
-// classify trains the stacked classifier (with and without SNI/JA3) and
-// evaluates it on the weeks after its validation week.
-func classify(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum *Summary) error {
+// classify trains the stacked classifier (with and without SNI/JA3) on the
+// lake's flow_features table and evaluates it on the weeks after its
+// validation week.
+func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
 	models := filepath.Join(cfg.Dir, "models", "classifier")
 	reports := filepath.Join(cfg.Dir, "reports", "classifier")
 	var tr map[string]any
-	if err := stage(ctx, cfg, stderr, &tr, "train", "--raw", raw, "--out", models,
+	if err := stage(ctx, cfg, stderr, &tr, "train", "--lake", lake, "--out", models,
 		"--train-weeks", "3", "--val-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
 		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "30"); err != nil {
 		return err
@@ -140,7 +141,7 @@ func classify(ctx context.Context, cfg Config, raw string, stderr io.Writer, sum
 		UnknownTPR *float64 `json:"unknown_tpr_at_5fpr"`
 		Report     string   `json:"report"`
 	}
-	if err := stage(ctx, cfg, stderr, &ev, "evaluate", "--raw", raw, "--model", models, "--out", reports,
+	if err := stage(ctx, cfg, stderr, &ev, "evaluate", "--lake", lake, "--model", models, "--out", reports,
 		"--max-rows-per-week", "10000"); err != nil {
 		return err
 	}

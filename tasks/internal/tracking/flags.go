@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,17 @@ func (o *RegisterOptions) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Alias, "alias", AliasChallenger, "alias to point at the new version")
 	fs.DurationVar(&o.Wait, "wait", 5*time.Minute, "how long to wait for the version to become READY")
 	fs.StringVar(&o.Description, "description", "", "description of the registered model, if it is created")
+	fs.Func("tag", "key=value tag set on the new version (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q: want key=value", s)
+		}
+		if o.Tags == nil {
+			o.Tags = map[string]string{}
+		}
+		o.Tags[k] = v
+		return nil
+	})
 	fs.Func("scores", "comma-separated run metrics copied to version tags besides "+strings.Join(HeadlineMetrics, ","), func(s string) error {
 		for _, k := range strings.Split(s, ",") {
 			if k = strings.TrimSpace(k); k != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type RegisterOptions struct {
 	// HeadlineMetrics.
 	Scores      []string
 	Description string // of the registered model, when it is created
+	// Tags are set on the version besides the ones copied from the run
+	// (e.g. reason=drift). Keys under telcotraffic. and mlflow. are
+	// reserved.
+	Tags map[string]string
 }
 
 // Registered is the outcome of Register.
@@ -43,14 +48,19 @@ type Registered struct {
 
 // Register makes the model bundle of a run a new version of a registered
 // model (created if needed), waits until the version is READY, tags it with
-// the run's kind, table versions, evaluation window and scores, and points
-// the challenger alias at it.
+// the run's kind, table versions, evaluation window and scores (and
+// o.Tags), and points the challenger alias at it.
 //
 // It is idempotent: when the run's bundle is already a version of the model
 // (an Airflow retry), that version is reused.
 func Register(ctx context.Context, c *mlflowclient.Client, o RegisterOptions) (*Registered, error) {
 	if o.Name == "" || o.RunID == "" {
 		return nil, errors.New("tracking: register: model name and run id are required")
+	}
+	for k := range o.Tags {
+		if k == "" || strings.HasPrefix(k, "telcotraffic.") || strings.HasPrefix(k, "mlflow.") {
+			return nil, fmt.Errorf("tracking: register: tag key %q: empty, or under the reserved telcotraffic. or mlflow. prefixes", k)
+		}
 	}
 	if o.ArtifactPath == "" {
 		o.ArtifactPath = BundleArtifactPath
@@ -85,6 +95,7 @@ func Register(ctx context.Context, c *mlflowclient.Client, o RegisterOptions) (*
 			tags[t.Key] = t.Value
 		}
 	}
+	maps.Copy(tags, o.Tags)
 	var modelTags []mlflowclient.Tag
 	if k, ok := tags[TagKind]; ok {
 		modelTags = append(modelTags, mlflowclient.Tag{Key: TagKind, Value: k})

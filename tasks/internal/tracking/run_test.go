@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"flag"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,12 +107,21 @@ func TestFlags(t *testing.T) {
 	var r RegisterOptions
 	fs := flag.NewFlagSet("register", flag.ContinueOnError)
 	r.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--name", "svc", "--run-id", "abc", "--scores", "f1_weighted, auc", "--wait", "10s"}); err != nil {
+	if err := fs.Parse([]string{"--name", "svc", "--run-id", "abc", "--scores", "f1_weighted, auc", "--wait", "10s",
+		"--tag", "reason=drift", "--tag=note=a=b"}); err != nil {
 		t.Fatal(err)
 	}
-	want := RegisterOptions{Name: "svc", RunID: "abc", ArtifactPath: "model", Alias: "challenger", Wait: 10 * time.Second, Scores: []string{"f1_weighted", "auc"}}
+	want := RegisterOptions{Name: "svc", RunID: "abc", ArtifactPath: "model", Alias: "challenger", Wait: 10 * time.Second, Scores: []string{"f1_weighted", "auc"},
+		Tags: map[string]string{"reason": "drift", "note": "a=b"}}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("register options (-want +got):\n%s", diff)
+	}
+
+	fs = flag.NewFlagSet("register", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	(&RegisterOptions{}).RegisterFlags(fs)
+	if err := fs.Parse([]string{"--tag", "no-value"}); err == nil {
+		t.Error("--tag without =: no error")
 	}
 
 	var p PromoteOptions

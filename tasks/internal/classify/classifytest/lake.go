@@ -1,0 +1,91 @@
+package classifytest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+)
+
+// LakeOptions shape the table WriteLake writes.
+type LakeOptions struct {
+	Features schema.FeatureConfig // bucket counts (zero: defaults)
+	// FilePerDay writes one data file per day; otherwise a week is one data
+	// file holding all its days (as the features job's week units do).
+	FilePerDay bool
+}
+
+// WriteLake computes the flow_features rows of the raw dataset under raw
+// with schema.Features, and appends them to the flow_features table under
+// the lake root the way the Beam features job lays it out: created at
+// version 0, partitioned by week, one commit per week (so version i holds the
+// first i weeks), each recording the bucket counts in its commitInfo. It
+// returns the last version.
+func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, error) {
+	cfg := o.Features.WithDefaults()
+	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	store, err := storage.Open(ctx, strings.TrimRight(lake, "/")+"/flow_features", storage.Options{})
+	if err != nil {
+		return 0, err
+	}
+	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
+		Name: "flow_features", PartitionColumns: []string{"week"}}, lakehouse.Options{})
+	if err != nil {
+		return 0, err
+	}
+	var version int64
+	commit := func(rows []schema.FlowFeatures) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, t)
+		if err != nil {
+			return err
+		}
+		var adds []lakehouse.Add
+		for i := 0; i < len(rows); {
+			j := i + 1
+			for j < len(rows) && (!o.FilePerDay || rows[j].Day == rows[i].Day) {
+				j++
+			}
+			a, err := w.WriteDataFile(ctx, map[string]string{"week": rows[i].Week}, rows[i:j])
+			if err != nil {
+				return err
+			}
+			adds, i = append(adds, a...), j
+		}
+		res, err := t.Commit(ctx, lakehouse.Commit{Mode: lakehouse.ModeAppend, Adds: adds,
+			OperationParameters: map[string]any{"telcotraffic.features": fmt.Sprintf("sni_buckets=%d ja3_buckets=%d", cfg.SNIBuckets, cfg.JA3Buckets)}})
+		version = res.Version
+		return err
+	}
+	var week []schema.FlowFeatures
+	for _, fi := range files {
+		if len(week) > 0 && week[0].Week != schema.WeekLabel(fi.Day) {
+			if err := commit(week); err != nil {
+				return 0, err
+			}
+			week = nil
+		}
+		_, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+			var ff schema.FlowFeatures
+			schema.Features(f, cfg, &ff)
+			week = append(week, ff)
+			return nil
+		}, nil)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := commit(week); err != nil {
+		return 0, err
+	}
+	return version, nil
+}
