@@ -4,10 +4,11 @@ Runs after each update of ``traffic_hourly`` (Asset event from telco_ingest, dai
 ``forecast`` (tasks/forecast) trains the gradient-boosted forecaster on the newest
 ``traffic_hourly`` version of the lake, backtests it against the seasonal-naive baselines,
 and writes the next day's forecasts with 80/95 % intervals and capacity alerts (the
-``forecasts`` table; its files under ``<TT_MODELS>/forecast/<run key>``). Logging the
-forecaster to MLflow (experiment ``FORECAST_EXPERIMENT``, model ``FORECAST_MODEL``) is not
-wired into tasks/forecast yet, so the task gets no MLflow flags. ``report`` renders the static
-HTML dashboard from the tables and MLflow under ``TT_REPORTS``.
+``forecasts`` table; its files under ``<TT_MODELS>/forecast/<run key>``), and logs the run
+to MLflow (experiment ``FORECAST_EXPERIMENT``: params, backtest scores, the ``traffic_hourly``
+version read and the ``forecasts`` version written, the files as artifacts; the run id and
+page are in its result). Registering the forecaster as ``FORECAST_MODEL`` is not wired yet.
+``report`` renders the static HTML dashboard from the tables and MLflow under ``TT_REPORTS``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from airflow.sdk import DAG
 
 from telco_factory import (
     DEFAULT_ARGS,
+    FORECAST_EXPERIMENT,
     RUN_KEY,
     go_task,
     settings,
@@ -43,6 +45,7 @@ with DAG(
             f"--lake={s.lake}",
             f"--out={s.models}/forecast/{RUN_KEY}",
             "--backtest-weeks=4",
+            f"--experiment={FORECAST_EXPERIMENT}",
         ],
         size="large",
         outlets=[table_asset(s, "forecasts")],

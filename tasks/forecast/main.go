@@ -13,12 +13,16 @@ import (
 	_ "time/tzdata" // the calendar's zone also in images without zoneinfo
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err == nil && cfg.experiment != "" {
+		cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv)
+	}
 	if err != nil {
 		taskio.Exit("forecast", err)
 	}

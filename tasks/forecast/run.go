@@ -15,6 +15,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 
 type config struct {
@@ -28,6 +29,10 @@ type config struct {
 	retrain   string
 	weeks     int
 	fc        forecast.Config
+	// experiment is the MLflow experiment to log the run to ("": none);
+	// mlflow is read from the environment when it is set.
+	experiment string
+	mlflow     tracking.Config
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
@@ -51,6 +56,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	fs.IntVar(&c.fc.CalDays, "cal-days", 14, "conformal calibration window in days")
 	fs.BoolVar(&c.fc.Refit, "refit", false, "refit on all data after calibration")
 	fs.Float64Var(&c.fc.Headroom, "headroom", 1.5, "capacity = headroom × highest hour of the last 4 weeks, unless --threshold (0: none)")
+	fs.StringVar(&c.experiment, "experiment", "", "MLflow experiment to log the run to (server from MLFLOW_TRACKING_URI; empty: no tracking)")
 	fs.StringVar(&thresholds, "threshold", "", "capacities per hour, comma-separated series/metric=value (total/bytes=5e9)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -111,6 +117,7 @@ type result struct {
 	MASESnaive168   *float64 `json:"mase_snaive168"`
 	MASESnaive24    *float64 `json:"mase_snaive24"`
 	SMAPE           *float64 `json:"smape"`
+	MAPE            *float64 `json:"mape"`
 	Coverage80      *float64 `json:"coverage_80"`
 	Coverage95      *float64 `json:"coverage_95"`
 	PeakCapture     *float64 `json:"peak_capture"`
@@ -125,13 +132,21 @@ type result struct {
 	// version written.
 	HourlyVersion    *int64 `json:"traffic_hourly_version,omitempty"`
 	ForecastsVersion *int64 `json:"forecasts_version,omitempty"`
+	// With --experiment: the MLflow run logged and its page.
+	MLflowRunID  string `json:"mlflow_run_id,omitempty"`
+	MLflowRunURL string `json:"mlflow_run_url,omitempty"`
 }
 
-func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
 	t0 := time.Now()
 	loc, err := time.LoadLocation(cfg.tz)
 	if err != nil {
 		return fmt.Errorf("--tz: %w", err)
+	}
+	tr, err := startTracking(ctx, cfg, stderr)
+	defer func() { err = tr.end(ctx, err) }()
+	if err != nil {
+		return err
 	}
 	extra, err := forecast.ParseDates(cfg.holidays)
 	if err != nil {
@@ -185,6 +200,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		out.BacktestOrigins, out.RetrainDays = len(bt.Origins), bt.RetrainDays
 		if m := bt.Model("xgb"); m != nil {
 			g := m.Groups["all"]
+			out.MAPE = num(g.MAPE)
 			out.MASE, out.SMAPE, out.Coverage80, out.Coverage95, out.PeakCapture = num(g.MASE), num(g.SMAPE), num(g.Coverage80), num(g.Coverage95), num(g.PeakCapture)
 			out.PeakHour, out.PeakVolume = num(g.PeakHour), num(g.PeakVolume)
 			out.BacktestSeconds = round(m.Seconds)
@@ -203,6 +219,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	out.Seconds = round(time.Since(t0).Seconds())
 	fmt.Fprintf(stderr, "forecast: %d forecast rows for %s, %d series, %.1f s → %s\n", len(res.Forecasts), res.RunDate, len(res.Panel.Series), out.Seconds, cfg.out)
+	if tr != nil {
+		if err := tr.log(ctx, res, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "forecast: logged MLflow run %s\n", out.MLflowRunURL)
+	}
 	return taskio.WriteResult(stdout, cfg.xcom, out)
 }
 

@@ -109,13 +109,19 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := ingest(ctx, cfg, raw, lake, stderr, sum); err != nil {
 		return sum, err
 	}
+	// The forecaster and the classifier log their runs to one MLflow server.
+	uri, err := mlflowServer(ctx, cfg, stderr)
+	if err != nil {
+		return sum, err
+	}
+	cfg.env = append(cfg.env, "MLFLOW_TRACKING_URI="+uri)
 	if err := forecast(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
 	if err := classify(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
-	if err := registry(ctx, cfg, stderr, sum); err != nil {
+	if err := registry(ctx, cfg, uri, stderr, sum); err != nil {
 		return sum, err
 	}
 	return sum, nil
@@ -163,12 +169,8 @@ func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 
 // registry logs the with-SNI bundle and its evaluation to MLflow, registers
 // it as the challenger and lets promote decide about the champion.
-func registry(ctx context.Context, cfg Config, stderr io.Writer, sum *Summary) error {
-	uri, err := mlflowServer(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	cfg.env = append(cfg.env, "MLFLOW_TRACKING_URI="+uri)
+// uri is the tracking server, already in cfg.env.
+func registry(ctx context.Context, cfg Config, uri string, stderr io.Writer, sum *Summary) error {
 	const name = "telco-service-classifier"
 	var reg struct {
 		Version string `json:"version"`
@@ -222,10 +224,11 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 		PeakCapture *float64 `json:"peak_capture"`
 		PeakNaive   *float64 `json:"peak_capture_snaive168"`
 		Version     *int64   `json:"forecasts_version"`
+		RunURL      string   `json:"mlflow_run_url"`
 	}
 	out := filepath.Join(cfg.Dir, "forecasts")
 	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--lake", lake, "--out", out,
-		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks)); err != nil {
+		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks), "--experiment", "telcotraffic-forecast"); err != nil {
 		return err
 	}
 	f := func(p *float64) string {
@@ -245,6 +248,7 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	sum.Set("coverage_80", f(fc.Coverage80))
 	sum.Set("peak_capture", f(fc.PeakCapture))
 	sum.Set("peak_capture_seasonal_naive_168", f(fc.PeakNaive))
+	sum.Set("forecast_run", fc.RunURL)
 	return nil
 }
 

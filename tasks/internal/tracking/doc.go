@@ -30,6 +30,7 @@
 //
 //	telcotraffic.kind                   classifier | forecaster
 //	telcotraffic.table.<name>.version   Delta version of each input table
+//	telcotraffic.output.<name>.version  Delta version of each table written
 //	telcotraffic.eval.window            the held-out later window scored
 //
 // Scores are run metrics at step 0 (macro_f1, mase, …), per-class recall is

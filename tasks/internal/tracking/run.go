@@ -157,6 +157,14 @@ func (rt RunTags) tags(runName string) ([]mlflowclient.Tag, error) {
 // TableTag is the tag naming the version of a Delta table a run read.
 func TableTag(table string) string { return TagTablePrefix + table + TagTableSuffix }
 
+// TagOutputPrefix + <table> + TagTableSuffix is the tag naming the version of
+// a Delta table a run wrote (an output: register does not copy it onto model
+// versions as it does the input tables).
+const TagOutputPrefix = "telcotraffic.output."
+
+// OutputTag is the tag naming the version of a Delta table a run wrote.
+func OutputTag(table string) string { return TagOutputPrefix + table + TagTableSuffix }
+
 func sortedTags(m map[string]string) []mlflowclient.Tag {
 	out := make([]mlflowclient.Tag, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
