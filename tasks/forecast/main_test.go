@@ -49,19 +49,27 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// TestRunOnGeneratedData runs the task on a small generated dataset and
-// checks the task contract: the JSON result is the last stdout line with
-// the headline keys, and the forecasts cover 24 hours of every series.
-func TestRunOnGeneratedData(t *testing.T) {
-	ctx := t.Context()
-	raw, out := filepath.Join(t.TempDir(), "raw"), filepath.Join(t.TempDir(), "out")
-	_, err := synth.Generate(ctx, synth.Config{
+// generatedRaw writes 29 generated days (3,000 flows a day) and returns
+// their root.
+func generatedRaw(t *testing.T) string {
+	t.Helper()
+	raw := filepath.Join(t.TempDir(), "raw")
+	_, err := synth.Generate(t.Context(), synth.Config{
 		Out: raw, Start: time.Date(2022, 2, 1, 0, 0, 0, 0, time.UTC), Days: 29,
 		FlowsPerDay: 3000, Seed: 2, Compress: "gz", Workers: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// TestRunOnGeneratedData runs the task on a small generated dataset and
+// checks the task contract: the JSON result is the last stdout line with
+// the headline keys, and the forecasts cover 24 hours of every series.
+func TestRunOnGeneratedData(t *testing.T) {
+	ctx := t.Context()
+	raw, out := generatedRaw(t), filepath.Join(t.TempDir(), "out")
 	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
 	cfg, err := parseFlags(fs, []string{"--raw", raw, "--out", out, "--backtest-weeks", "1",
 		"--metrics", "flows", "--max-apps", "3", "--threshold", "total/flows=1", "--headroom", "0"})

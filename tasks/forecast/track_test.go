@@ -9,14 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 )
@@ -27,14 +25,7 @@ import (
 func fixtureLake(t *testing.T) string {
 	t.Helper()
 	ctx := t.Context()
-	raw, lake := filepath.Join(t.TempDir(), "raw"), filepath.Join(t.TempDir(), "lake")
-	_, err := synth.Generate(ctx, synth.Config{
-		Out: raw, Start: time.Date(2022, 2, 1, 0, 0, 0, 0, time.UTC), Days: 29,
-		FlowsPerDay: 3000, Seed: 2, Compress: "gz", Workers: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, lake := generatedRaw(t), filepath.Join(t.TempDir(), "lake")
 	rows, err := forecast.RawSource{Root: raw}.TrafficHourly(ctx)
 	if err != nil {
 		t.Fatal(err)
