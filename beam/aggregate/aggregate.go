@@ -83,41 +83,22 @@ type Config struct {
 const unitFiles = 300
 
 // Plan is a planned aggregate run.
-type Plan struct {
-	Source *deltaio.WeekSource
-	Units  []deltaio.Unit
-	Spec   deltaio.CommitSpec
-	Done   bool // the table already holds this run's commit
-}
+type Plan = deltaio.WeekPlan
 
 // NewPlan pins the flows version, selects the weeks and creates the output
 // table if needed.
 func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
-	src, err := deltaio.SelectWeeks(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: "flows"}, cfg.FlowsVersion, cfg.From, cfg.To)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
-	}
-	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression}
-	tab, _, err := deltaio.OpenOrCreate[schema.TrafficHourly](ctx, out)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
-	}
 	rows := cfg.UnitRows
 	if rows <= 0 {
 		rows = 2_000_000
 	}
-	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, unitFiles)}
-	p.Spec = deltaio.CommitSpec{
-		Table: out, Mode: deltaio.ModeReplacePartitions, Partitions: deltaio.WeekPartitions(src.Weeks),
-		AppID:  deltaio.AppID("aggregate."+Table, "v1", src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ",")),
-		Params: map[string]string{"telcotraffic.source": fmt.Sprintf("flows@%d", src.Version)},
-	}
-	snap, err := tab.Snapshot(ctx)
+	p, err := deltaio.PlanWeekJob[schema.TrafficHourly](ctx, deltaio.WeekJob{
+		Name: "aggregate", Lake: cfg.Lake, FlowsVersion: cfg.FlowsVersion, From: cfg.From, To: cfg.To,
+		Out:      deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression},
+		UnitRows: rows, UnitFiles: unitFiles,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
-	}
-	if v, ok := snap.AppVersion(p.Spec.AppID); ok && v >= deltaio.TxnVersion {
-		p.Done = true
 	}
 	return p, nil
 }

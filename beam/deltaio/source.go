@@ -3,7 +3,10 @@ package deltaio
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
@@ -91,4 +94,58 @@ func WeekPartitions(weeks []string) []map[string]string {
 		out = append(out, map[string]string{"week": w})
 	}
 	return out
+}
+
+// WeekJob describes a job that recomputes whole weeks of an output table
+// from the flows table (the aggregate and features jobs).
+type WeekJob struct {
+	Name         string // job name: the txn app id is "<Name>.<Out.Name>"
+	Lake         string
+	FlowsVersion int64     // negative: latest
+	From, To     time.Time // the weeks of these days (zero: every week)
+	Out          TableSpec // partitioned by week
+	UnitRows     int64     // rows per work unit
+	UnitFiles    int       // data files per work unit at most
+	// RunKey names what else makes a run distinct (e.g. bucket counts);
+	// it enters the txn app id.
+	RunKey []string
+	Params map[string]string // extra commit parameters
+}
+
+// WeekPlan is a planned week job: the pinned flows selection, its work
+// units, the commit, and whether the output already holds that commit.
+type WeekPlan struct {
+	Source *WeekSource
+	Units  []Unit
+	Spec   CommitSpec
+	Done   bool
+}
+
+// PlanWeekJob pins the flows version, selects the weeks, creates the output
+// table (row type T) if needed and derives the run's commit: a replace of
+// the selected weeks under a txn app id built from the flows table id and
+// version, the weeks and RunKey, so that running the same again is a no-op.
+func PlanWeekJob[T any](ctx context.Context, j WeekJob) (*WeekPlan, error) {
+	src, err := SelectWeeks(ctx, TableSpec{Lake: j.Lake, Name: "flows"}, j.FlowsVersion, j.From, j.To)
+	if err != nil {
+		return nil, err
+	}
+	tab, _, err := OpenOrCreate[T](ctx, j.Out)
+	if err != nil {
+		return nil, err
+	}
+	key := append([]string{src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ",")}, j.RunKey...)
+	params := map[string]string{"telcotraffic.source": fmt.Sprintf("flows@%d", src.Version)}
+	maps.Copy(params, j.Params)
+	p := &WeekPlan{Source: src, Units: PlanUnits(src.Files, WeekOf, j.UnitRows, j.UnitFiles)}
+	p.Spec = CommitSpec{Table: j.Out, Mode: ModeReplacePartitions, Partitions: WeekPartitions(src.Weeks),
+		AppID: AppID(j.Name+"."+j.Out.Name, append([]string{"v1"}, key...)...), Params: params}
+	snap, err := tab.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := snap.AppVersion(p.Spec.AppID); ok && v >= TxnVersion {
+		p.Done = true
+	}
+	return p, nil
 }

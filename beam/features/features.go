@@ -44,8 +44,6 @@ package features
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -84,48 +82,31 @@ const unitFiles = 300
 
 // Plan is a planned features run.
 type Plan struct {
-	Source   *deltaio.WeekSource
-	Units    []deltaio.Unit
-	Spec     deltaio.CommitSpec
+	deltaio.WeekPlan
 	Features schema.FeatureConfig
 	FileRows int
 	MaxRows  int
-	Done     bool // the table already holds this run's commit
 }
 
 // NewPlan pins the flows version, selects the weeks and creates the output
 // table if needed.
 func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
-	src, err := deltaio.SelectWeeks(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: "flows"}, cfg.FlowsVersion, cfg.From, cfg.To)
-	if err != nil {
-		return nil, fmt.Errorf("features: %w", err)
-	}
-	out := deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression}
-	tab, _, err := deltaio.OpenOrCreate[schema.FlowFeatures](ctx, out)
-	if err != nil {
-		return nil, fmt.Errorf("features: %w", err)
-	}
 	rows := cfg.UnitRows
 	if rows <= 0 {
 		rows = 500_000
 	}
 	fc := cfg.Features.WithDefaults()
-	p := &Plan{Source: src, Units: deltaio.PlanUnits(src.Files, deltaio.WeekOf, rows, unitFiles), Features: fc, FileRows: cfg.FileRows, MaxRows: cfg.MaxRows}
-	p.Spec = deltaio.CommitSpec{
-		Table: out, Mode: deltaio.ModeReplacePartitions, Partitions: deltaio.WeekPartitions(src.Weeks),
-		AppID: deltaio.AppID("features."+Table, "v1", src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ","),
-			fmt.Sprintf("sni=%d,ja3=%d", fc.SNIBuckets, fc.JA3Buckets)),
-		Params: map[string]string{"telcotraffic.source": fmt.Sprintf("flows@%d", src.Version),
-			"telcotraffic.features": fmt.Sprintf("sni_buckets=%d ja3_buckets=%d", fc.SNIBuckets, fc.JA3Buckets)},
-	}
-	snap, err := tab.Snapshot(ctx)
+	wp, err := deltaio.PlanWeekJob[schema.FlowFeatures](ctx, deltaio.WeekJob{
+		Name: "features", Lake: cfg.Lake, FlowsVersion: cfg.FlowsVersion, From: cfg.From, To: cfg.To,
+		Out:      deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression},
+		UnitRows: rows, UnitFiles: unitFiles,
+		RunKey: []string{fmt.Sprintf("sni=%d,ja3=%d", fc.SNIBuckets, fc.JA3Buckets)},
+		Params: map[string]string{"telcotraffic.features": fmt.Sprintf("sni_buckets=%d ja3_buckets=%d", fc.SNIBuckets, fc.JA3Buckets)},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("features: %w", err)
 	}
-	if v, ok := snap.AppVersion(p.Spec.AppID); ok && v >= deltaio.TxnVersion {
-		p.Done = true
-	}
-	return p, nil
+	return &Plan{WeekPlan: *wp, Features: fc, FileRows: cfg.FileRows, MaxRows: cfg.MaxRows}, nil
 }
 
 // Build adds the features job to s and returns the commit results
