@@ -295,17 +295,7 @@ func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Wr
 	if errors.Is(err, parse.ErrNothingToDo) {
 		jr.Skipped, jr.Reason = true, err.Error()
 		if p != nil {
-			for _, cs := range p.Skipped {
-				ci, err := commitInfo(ctx, cs)
-				if err != nil {
-					return jr, nil, err
-				}
-				jr.Commits[cs.Table.Name] = ci.Version
-				if cs.Table.Name == parse.FlowsTable {
-					jr.RowsIn, jr.RowsWritten, jr.Rejects = ci.Counters[parse.CounterRows], ci.Counters[parse.CounterRowsWritten], ci.Counters[parse.CounterRejects]
-				}
-			}
-			return jr, p.Days, nil
+			return jr, p.Days, parseCommits(ctx, &jr, p.Skipped)
 		}
 		return jr, nil, nil
 	}
@@ -327,17 +317,23 @@ func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Wr
 	if err := execute(ctx, runner, pipe); err != nil {
 		return jr, nil, err
 	}
-	for _, cs := range append(p.Specs, p.Skipped...) {
+	return jr, p.Days, parseCommits(ctx, &jr, append(p.Specs, p.Skipped...))
+}
+
+// parseCommits records the table versions of the parse commits and the row
+// counters of the flows commit.
+func parseCommits(ctx context.Context, jr *jobResult, specs []deltaio.CommitSpec) error {
+	for _, cs := range specs {
 		ci, err := commitInfo(ctx, cs)
 		if err != nil {
-			return jr, nil, err
+			return err
 		}
 		jr.Commits[cs.Table.Name] = ci.Version
 		if cs.Table.Name == parse.FlowsTable {
 			jr.RowsIn, jr.RowsWritten, jr.Rejects = ci.Counters[parse.CounterRows], ci.Counters[parse.CounterRowsWritten], ci.Counters[parse.CounterRejects]
 		}
 	}
-	return jr, p.Days, nil
+	return nil
 }
 
 func runAggregate(ctx context.Context, runner string, cfg aggregate.Config, stderr io.Writer) (jobResult, error) {
