@@ -78,14 +78,12 @@ type columnSpec struct {
 	leaf      int // leaf column index in the full parquet schema (-1 if nested)
 }
 
-// rowCodec maps a Go row type T onto a table: its Delta schema, the Parquet
-// schema of data files (without partition columns), and how to pull
-// partition values out of a row.
+// rowCodec maps a Go row type T onto a table: its Delta schema, its data
+// columns (data files hold T without the partition columns), and how to
+// pull partition values out of a row.
 type rowCodec struct {
 	typ        reflect.Type
 	full       *parquet.Schema // all columns of T
-	data       *parquet.Schema // T without partition columns
-	remap      []int           // full leaf index -> data leaf index, or -1
 	columns    []columnSpec
 	schema     StructType
 	partitions []string
@@ -109,7 +107,6 @@ func newRowCodec(typ reflect.Type, partitions []string) (*rowCodec, error) {
 	}
 	c := &rowCodec{typ: typ, partitions: partitions}
 	c.full = parquet.SchemaOf(reflect.New(typ).Interface())
-	var kept []reflect.StructField
 	isPart := map[string]bool{}
 	for _, p := range partitions {
 		isPart[p] = true
@@ -132,16 +129,13 @@ func newRowCodec(typ reflect.Type, partitions []string) (*rowCodec, error) {
 				}
 			}
 			found[name] = true
-			continue
 		}
-		kept = append(kept, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})
 	}
 	for _, p := range partitions {
 		if !found[p] {
 			return nil, fmt.Errorf("lakehouse: partition column %q is not a field of %s", p, typ)
 		}
 	}
-	c.data = parquet.SchemaOf(reflect.New(reflect.StructOf(kept)).Interface())
 
 	seen := map[string]bool{}
 	for _, f := range c.full.Fields() {
@@ -168,18 +162,6 @@ func newRowCodec(typ reflect.Type, partitions []string) (*rowCodec, error) {
 		}
 	}
 	c.schema.Type = "struct"
-
-	dataIndex := map[string]int{}
-	for i, path := range c.data.Columns() {
-		dataIndex[strings.Join(path, "\x00")] = i
-	}
-	for _, path := range c.full.Columns() {
-		idx, ok := dataIndex[strings.Join(path, "\x00")]
-		if !ok {
-			idx = -1
-		}
-		c.remap = append(c.remap, idx)
-	}
 	return c, nil
 }
 

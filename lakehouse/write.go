@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"runtime"
@@ -69,10 +68,6 @@ func newWriterAt[T any](t *Table, snap *Snapshot) (*Writer[T], error) {
 	w := &Writer[T]{t: t, codec: codec}
 	for _, idx := range codec.partIndex {
 		w.dropParts = append(w.dropParts, parquet.StructTag(`parquet:"-"`, codec.typ.FieldByIndex(idx).Name))
-	}
-	probe := parquet.NewGenericWriter[T](io.Discard, w.dropParts...)
-	if !parquet.EqualNodes(probe.Schema(), codec.data) {
-		return nil, fmt.Errorf("lakehouse: write: file schema of %s differs from its data schema:\n%s\n%s", codec.typ, probe.Schema(), codec.data)
 	}
 	for _, col := range codec.dataLeaves {
 		if col.deltaType != "float" && col.deltaType != "double" {
