@@ -17,6 +17,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
@@ -70,21 +71,7 @@ func ingest(t *testing.T) (lake string) {
 }
 
 func flows(t *testing.T, lake string) []schema.Flow {
-	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: "flows"}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := tab.Snapshot(ctx)
-	var out []schema.Flow
-	for r, err := range lakehouse.Rows[schema.Flow](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
+	return laketest.Rows[schema.Flow](t, lake, "flows")
 }
 
 // direct is the reference: the same sums computed in a plain loop.
@@ -207,19 +194,9 @@ func TestAggregateEqualsDirect(t *testing.T) {
 
 func tableRows(t *testing.T, lake string) []schema.TrafficHourly {
 	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: aggregate.Table}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := tab.Snapshot(ctx)
-	var out []schema.TrafficHourly
-	for r, err := range lakehouse.Rows[schema.TrafficHourly](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Hour = r.Hour.UTC()
-		out = append(out, r)
+	out := laketest.Rows[schema.TrafficHourly](t, lake, aggregate.Table)
+	for i := range out {
+		out[i].Hour = out[i].Hour.UTC()
 	}
 	aggregate.SortRows(out)
 	return out

@@ -16,6 +16,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
@@ -46,18 +47,7 @@ func newTable(t *testing.T) (deltaio.TableSpec, *lakehouse.Table) {
 
 func rows(t *testing.T, tab *lakehouse.Table) []schema.Flow {
 	t.Helper()
-	ctx := context.Background()
-	snap, err := tab.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []schema.Flow
-	for r, err := range lakehouse.Rows[schema.Flow](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
+	out := laketest.TableRows[schema.Flow](t, tab)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
-	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -35,24 +35,6 @@ func runPipeline(t *testing.T, p *beam.Pipeline) {
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func rows[T any](t *testing.T, lake, table string) []T {
-	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: table}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := tab.Snapshot(ctx)
-	var out []T
-	for r, err := range lakehouse.Rows[T](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 func TestFeaturesEqualDirect(t *testing.T) {
@@ -88,12 +70,12 @@ func TestFeaturesEqualDirect(t *testing.T) {
 	runPipeline(t, pipe)
 
 	var want []schema.FlowFeatures
-	for _, f := range rows[schema.Flow](t, lake, "flows") {
+	for _, f := range laketest.Rows[schema.Flow](t, lake, "flows") {
 		var out schema.FlowFeatures
 		schema.Features(&f, cfg, &out)
 		want = append(want, out)
 	}
-	got := rows[schema.FlowFeatures](t, lake, features.Table)
+	got := laketest.Rows[schema.FlowFeatures](t, lake, features.Table)
 	byID := func(fs []schema.FlowFeatures) {
 		sort.Slice(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
@@ -71,27 +72,6 @@ func decodeAll(t *testing.T, root string) ([]schema.Flow, []schema.Reject) {
 		}
 	}
 	return flows, rejects
-}
-
-func tableRows[T any](t *testing.T, lake, name string) []T {
-	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: name}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := tab.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []T
-	for r, err := range lakehouse.Rows[T](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 func sortFlows(fs []schema.Flow) {
@@ -161,13 +141,13 @@ func TestParseFixtures(t *testing.T) {
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 	wantFlows, _ := decodeAll(t, fixtures)
-	got := tableRows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[schema.Flow](t, lake, "flows")
 	sortFlows(got)
 	sortFlows(wantFlows)
 	if diff := cmp.Diff(wantFlows, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("flows table differs from direct decoding (-want +got):\n%s", diff)
 	}
-	if n := len(tableRows[schema.Reject](t, lake, "rejects")); n != 0 {
+	if n := len(laketest.Rows[schema.Reject](t, lake, "rejects")); n != 0 {
 		t.Errorf("%d rejects, want 0", n)
 	}
 	// Partitioned by week and app, one day per file.
@@ -250,13 +230,13 @@ func TestRejectsTable(t *testing.T) {
 	if got := res[0].Counters; got["rows_in"] != 5 || got["rows_written"] != 4 || got["rejects"] != 1 {
 		t.Errorf("counters %v", got)
 	}
-	rej := tableRows[schema.Reject](t, lake, "rejects")
+	rej := laketest.Rows[schema.Reject](t, lake, "rejects")
 	want := []schema.Reject{{File: "WEEK-2022-10/2022-03-07/flows-20220307.csv", Line: 4, Column: "PROTOCOL",
 		Reason: `"six": invalid syntax`, Raw: lines[3], Day: "2022-03-07", Week: "2022-W10"}}
 	if diff := cmp.Diff(want, rej); diff != "" {
 		t.Errorf("rejects (-want +got):\n%s", diff)
 	}
-	if n := len(tableRows[schema.Flow](t, lake, "flows")); n != 4 {
+	if n := len(laketest.Rows[schema.Flow](t, lake, "flows")); n != 4 {
 		t.Errorf("%d flows, want 4", n)
 	}
 }
@@ -298,7 +278,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 	}
 	run(t, parse.Config{Input: root, Lake: lake})
 	before, v1 := liveFiles(t, lake, "flows")
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40}, countByDay(tableRows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 
@@ -316,7 +296,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 			t.Errorf("file %s of an earlier day was removed", f)
 		}
 	}
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40, "2022-03-10": 40}, countByDay(tableRows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40, "2022-03-10": 40}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 
@@ -326,7 +306,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, parse.Config{Input: root, Lake: lake})
-	got := tableRows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[schema.Flow](t, lake, "flows")
 	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 25, "2022-03-09": 40, "2022-03-10": 40}, countByDay(got)); diff != "" {
 		t.Fatal(diff)
 	}
@@ -367,7 +347,7 @@ func TestReplaceOneDayKeepsOthers(t *testing.T) {
 			t.Errorf("file %s of the replaced day is still live", f)
 		}
 	}
-	got := tableRows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[schema.Flow](t, lake, "flows")
 	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 11, "2022-03-09": 30}, countByDay(got)); diff != "" {
 		t.Fatal(diff)
 	}
@@ -396,7 +376,7 @@ func TestRetriedRun(t *testing.T) {
 	}
 	oneRun := t.TempDir()
 	run(t, parse.Config{Input: root, Lake: oneRun})
-	want := tableRows[schema.Flow](t, oneRun, "flows")
+	want := laketest.Rows[schema.Flow](t, oneRun, "flows")
 	sortFlows(want)
 
 	lake := t.TempDir()
@@ -421,7 +401,7 @@ func TestRetriedRun(t *testing.T) {
 	if v3 != v {
 		t.Errorf("re-run moved flows from version %d to %d", v, v3)
 	}
-	got := tableRows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[schema.Flow](t, lake, "flows")
 	sortFlows(got)
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("retried run differs from one run (-want +got):\n%s", diff)
@@ -456,7 +436,7 @@ func TestReplaceDayInCompactedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, parse.Config{Input: root, Lake: lake, From: day("2022-03-08"), To: day("2022-03-08")})
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 5, "2022-03-09": 30}, countByDay(tableRows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 5, "2022-03-09": 30}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 }
@@ -467,7 +447,7 @@ func TestGlobInput(t *testing.T) {
 	if got := res[0].Counters["rows_in"]; got != 2 {
 		t.Errorf("rows_in %d, want 2", got)
 	}
-	rows := tableRows[schema.Flow](t, lake, "flows")
+	rows := laketest.Rows[schema.Flow](t, lake, "flows")
 	if len(rows) != 2 || rows[0].Week != "2022-W40" {
 		t.Errorf("rows %d (week %q)", len(rows), rows[0].Week)
 	}

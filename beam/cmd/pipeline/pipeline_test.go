@@ -23,8 +23,8 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
-	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
 func TestMain(m *testing.M) {
@@ -386,38 +386,14 @@ func TestPortableJobServer(t *testing.T) {
 
 func readFlows(t *testing.T, lake string) []schema.Flow {
 	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: "flows"}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := tab.Snapshot(ctx)
-	var out []schema.Flow
-	for r, err := range lakehouse.Rows[schema.Flow](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
+	out := laketest.Rows[schema.Flow](t, lake, "flows")
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
 func readHourly(t *testing.T, lake string) []schema.TrafficHourly {
 	t.Helper()
-	ctx := context.Background()
-	tab, err := deltaio.TableSpec{Lake: lake, Name: aggregate.Table}.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := tab.Snapshot(ctx)
-	var out []schema.TrafficHourly
-	for r, err := range lakehouse.Rows[schema.TrafficHourly](ctx, tab, snap) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
+	out := laketest.Rows[schema.TrafficHourly](t, lake, aggregate.Table)
 	aggregate.SortRows(out)
 	return out
 }
