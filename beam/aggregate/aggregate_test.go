@@ -9,13 +9,13 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/vet"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
@@ -36,20 +36,6 @@ func day(s string) time.Time {
 	return d
 }
 
-func runPipeline(t *testing.T, p *beam.Pipeline) {
-	t.Helper()
-	e, err := vet.Evaluate(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !e.Performant() {
-		t.Fatalf("pipeline is not performant:\n%s", e.Bytes())
-	}
-	if err := ptest.Run(p); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // ingest fills a lake's flows table from generated days plus the fixtures.
 func ingest(t *testing.T) (lake string) {
 	t.Helper()
@@ -66,7 +52,7 @@ func ingest(t *testing.T) (lake string) {
 	if _, err := parse.Build(s, p); err != nil {
 		t.Fatal(err)
 	}
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 	return lake
 }
 
@@ -124,7 +110,7 @@ func TestSumsPipeline(t *testing.T) {
 	}
 	sums := aggregate.HourlySums(s, p, beam.CreateList(s, units))
 	passert.Equals(s, beam.ParDo(s, formatSums, sums), want...)
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 }
 
 func TestAggregateEqualsDirect(t *testing.T) {
@@ -143,7 +129,7 @@ func TestAggregateEqualsDirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	passert.Count(s, res, "results", 1)
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 	got := tableRows(t, lake)
 	want := direct(flows(t, lake))
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -180,7 +166,7 @@ func TestAggregateEqualsDirect(t *testing.T) {
 	if _, err := aggregate.Build(s, p3); err != nil {
 		t.Fatal(err)
 	}
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 	snap, _ = tab.Snapshot(ctx)
 	for _, a := range snap.Files() {
 		if !w10[a.Path] {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/vet"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
+	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
@@ -22,20 +22,6 @@ import (
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-func runPipeline(t *testing.T, p *beam.Pipeline) {
-	t.Helper()
-	e, err := vet.Evaluate(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !e.Performant() {
-		t.Fatalf("pipeline is not performant:\n%s", e.Bytes())
-	}
-	if err := ptest.Run(p); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestFeaturesEqualDirect(t *testing.T) {
 	root, lake := t.TempDir(), t.TempDir()
@@ -52,7 +38,7 @@ func TestFeaturesEqualDirect(t *testing.T) {
 	if _, err := parse.Build(s, pp); err != nil {
 		t.Fatal(err)
 	}
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 
 	cfg := schema.FeatureConfig{SNIBuckets: 64, JA3Buckets: 16}
 	p, err := features.NewPlan(ctx, features.Config{Lake: lake, FlowsVersion: -1, Features: cfg, UnitRows: 50})
@@ -67,7 +53,7 @@ func TestFeaturesEqualDirect(t *testing.T) {
 	passert.Count(s, manifests, "manifests", len(p.Units))
 	res := deltaio.Commit(s, []deltaio.CommitSpec{p.Spec}, len(p.Units), manifests)
 	passert.Count(s, res, "results", 1)
-	runPipeline(t, pipe)
+	beamtest.Run(t, pipe)
 
 	var want []schema.FlowFeatures
 	for _, f := range laketest.Rows[schema.Flow](t, lake, "flows") {

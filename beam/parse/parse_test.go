@@ -14,13 +14,13 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/vet"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
@@ -96,7 +96,7 @@ func runPlan(t *testing.T, p *parse.Plan) []deltaio.CommitResult {
 		t.Fatal(err)
 	}
 	passert.Count(s, results, "commit results", len(p.Specs))
-	vetted(t, pipe)
+	beamtest.Vet(t, pipe)
 	if err := ptest.Run(pipe); err != nil {
 		t.Fatal(err)
 	}
@@ -114,19 +114,6 @@ func runPlan(t *testing.T, p *parse.Plan) []deltaio.CommitResult {
 		out = append(out, deltaio.CommitResult{Table: cs.Table.Name, AppID: cs.AppID, Version: ci.Version, Counters: ci.Counters})
 	}
 	return out
-}
-
-// vetted fails when a function of the pipeline is not registered (what
-// --beam_strict checks before running).
-func vetted(t *testing.T, p *beam.Pipeline) {
-	t.Helper()
-	e, err := vet.Evaluate(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !e.Performant() {
-		t.Fatalf("pipeline is not performant (unregistered functions or types):\n%s", e.Bytes())
-	}
 }
 
 func TestParseFixtures(t *testing.T) {
@@ -184,7 +171,7 @@ func TestFilesPipeline(t *testing.T) {
 		"WEEK-2022-00/2022-01-01/flows-20220101.csv rows=1 rejects=0 flows=1",
 		"WEEK-2022-40/2022-10-04/flows-20221004.csv rows=2 rejects=0 flows=2",
 		"WEEK-2022-52/2022-12-31/flows-20221231.csv rows=0 rejects=0 flows=0")
-	vetted(t, pipe)
+	beamtest.Vet(t, pipe)
 	if err := ptest.Run(pipe); err != nil {
 		t.Fatal(err)
 	}
