@@ -2,8 +2,9 @@ package forecast
 
 import (
 	"fmt"
-	"slices"
 	"time"
+
+	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
 
 // Calendar answers the per-hour questions the models ask: local hour of day,
@@ -32,7 +33,7 @@ type MonthDay struct{ Month, Day int }
 func (m MonthDay) key() int { return m.Month*100 + m.Day }
 
 // CzechCalendar returns the calendar of Czech academic traffic: Czech public
-// holidays of the given years (see CzechHolidays) plus extra, the academic
+// holidays of the given years (see holidays.Czech) plus extra, the academic
 // summer July–August and the winter break 23 December – 1 January.
 func CzechCalendar(loc *time.Location, years []int, extra ...time.Time) *Calendar {
 	c := &Calendar{
@@ -41,44 +42,10 @@ func CzechCalendar(loc *time.Location, years []int, extra ...time.Time) *Calenda
 		BreakStart: MonthDay{12, 23}, BreakEnd: MonthDay{1, 1},
 	}
 	for _, y := range years {
-		c.Holidays = append(c.Holidays, CzechHolidays(y)...)
+		c.Holidays = append(c.Holidays, holidays.Czech(y)...)
 	}
 	c.Holidays = append(c.Holidays, extra...)
 	return c
-}
-
-// CzechHolidays returns the Czech public holidays of a year (zákon č.
-// 245/2000 Sb. as amended): the fixed dates plus Good Friday (a holiday
-// since 2016) and Easter Monday, sorted.
-func CzechHolidays(year int) []time.Time {
-	fixed := [][2]int{{1, 1}, {5, 1}, {5, 8}, {7, 5}, {7, 6}, {9, 28}, {10, 28}, {11, 17}, {12, 24}, {12, 25}, {12, 26}}
-	out := make([]time.Time, 0, len(fixed)+2)
-	for _, md := range fixed {
-		out = append(out, time.Date(year, time.Month(md[0]), md[1], 0, 0, 0, 0, time.UTC))
-	}
-	e := EasterSunday(year)
-	if year >= 2016 {
-		out = append(out, e.AddDate(0, 0, -2))
-	}
-	out = append(out, e.AddDate(0, 0, 1))
-	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
-	return out
-}
-
-// EasterSunday returns Western Easter Sunday of a Gregorian year (the
-// anonymous algorithm of Meeus/Jones/Butcher), at UTC midnight.
-func EasterSunday(y int) time.Time {
-	a, b, c := y%19, y/100, y%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return time.Date(y, time.Month(month), day, 0, 0, 0, 0, time.UTC)
 }
 
 // ParseDates parses a comma-separated list of YYYY-MM-DD dates.

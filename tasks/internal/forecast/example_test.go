@@ -9,16 +9,6 @@ import (
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
 )
 
-func ExampleCzechHolidays() {
-	for _, d := range forecast.CzechHolidays(2022)[:3] {
-		fmt.Println(d.Format("Mon 2006-01-02"))
-	}
-	// Output:
-	// Sat 2022-01-01
-	// Fri 2022-04-15
-	// Mon 2022-04-18
-}
-
 func ExampleConformalQuantile() {
 	// Absolute calibration residuals of ten forecasts: the 80 % interval
 	// half-width is the ⌈(10+1)·0.8⌉ = 9th smallest.

@@ -33,32 +33,6 @@ func MissingDays2022() []time.Time {
 		"2022-12-29", "2022-12-30", "2022-12-31")
 }
 
-// CzechHolidays returns the Czech public holidays of a year: the fixed dates
-// plus Good Friday and Easter Monday.
-func CzechHolidays(year int) []time.Time {
-	out := make([]time.Time, 0, 13)
-	for _, md := range [][2]int{{1, 1}, {5, 1}, {5, 8}, {7, 5}, {7, 6}, {9, 28}, {10, 28}, {11, 17}, {12, 24}, {12, 25}, {12, 26}} {
-		out = append(out, time.Date(year, time.Month(md[0]), md[1], 0, 0, 0, 0, time.UTC))
-	}
-	e := easterSunday(year)
-	return append(out, e.AddDate(0, 0, -2), e.AddDate(0, 0, 1))
-}
-
-// easterSunday is the anonymous Gregorian algorithm (Meeus/Jones/Butcher).
-func easterSunday(y int) time.Time {
-	a, b, c := y%19, y/100, y%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return time.Date(y, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-}
-
 func dates(s ...string) []time.Time {
 	out := make([]time.Time, len(s))
 	for i, d := range s {

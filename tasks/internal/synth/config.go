@@ -38,6 +38,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
 
 // Config configures a generation run.
@@ -143,7 +145,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Holidays == nil {
 		last := c.Start.AddDate(0, 0, c.Days-1)
 		for y := c.Start.Year(); y <= last.Year(); y++ {
-			c.Holidays = append(c.Holidays, CzechHolidays(y)...)
+			c.Holidays = append(c.Holidays, holidays.Czech(y)...)
 		}
 	}
 	if c.MissingDays == nil {

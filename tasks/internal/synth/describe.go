@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+
+	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
 
 // Profile describes a dataset the way cesnet.md describes the real one, so
@@ -55,8 +57,8 @@ type Share struct {
 }
 
 // Describe reads every day file under root through the schema decoder.
-// holidays marks days off besides weekends (nil: Czech holidays).
-func Describe(ctx context.Context, root string, holidays []time.Time) (Profile, error) {
+// holidayDays marks days off besides weekends (nil: Czech holidays).
+func Describe(ctx context.Context, root string, holidayDays []time.Time) (Profile, error) {
 	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
 	if err != nil {
 		return Profile{}, err
@@ -64,12 +66,12 @@ func Describe(ctx context.Context, root string, holidays []time.Time) (Profile, 
 	if len(files) == 0 {
 		return Profile{}, fmt.Errorf("synth: no day files under %s", root)
 	}
-	if holidays == nil {
+	if holidayDays == nil {
 		for y := files[0].Day.Year(); y <= files[len(files)-1].Day.Year(); y++ {
-			holidays = append(holidays, CzechHolidays(y)...)
+			holidayDays = append(holidayDays, holidays.Czech(y)...)
 		}
 	}
-	cal := newCalendar(holidays, nil)
+	cal := newCalendar(holidayDays, nil)
 	var p Profile
 	apps := map[string]int64{}
 	cats := map[string]int64{}
