@@ -107,13 +107,9 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 // (PCollection<string> of deltaio.CommitResult JSON).
 func Build(s beam.Scope, p *Plan) (beam.PCollection, error) {
 	s = s.Scope("aggregate")
-	units := make([]string, 0, len(p.Units))
-	for _, u := range p.Units {
-		e, err := deltaio.EncodeUnit(u)
-		if err != nil {
-			return beam.PCollection{}, err
-		}
-		units = append(units, e)
+	units, err := deltaio.EncodeUnits(p.Units)
+	if err != nil {
+		return beam.PCollection{}, err
 	}
 	var manifests beam.PCollection
 	if len(units) == 0 {
@@ -187,31 +183,15 @@ func (f *sumUnitFn) Setup(ctx context.Context) error {
 }
 
 func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string, Sums)) error {
-	u, err := deltaio.DecodeUnit(elem)
-	if err != nil {
-		return err
-	}
-	release, err := deltaio.AcquireSlot(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	weeks := map[string]bool{}
-	for _, w := range f.Weeks {
-		weeks[w] = true
-	}
 	acc := map[hourKey]Sums{}
-	for _, a := range u.Files {
-		for r, err := range deltaio.ReadFile[flowSums](ctx, f.tab, f.PartCols, a) {
-			if err != nil {
-				return fmt.Errorf("aggregate: %w", err)
-			}
-			if !weeks[r.Week] {
-				continue
-			}
+	_, err := deltaio.ReadUnit(ctx, f.tab, f.PartCols, f.Weeks, elem, func(r *flowSums) string { return r.Week },
+		func(r *flowSums) error {
 			k := hourKey{week: r.Week, app: r.App, category: r.Category, hour: r.TimeFirst.UTC().Truncate(time.Hour).UnixMicro()}
 			acc[k] = mergeSums(acc[k], Sums{1, r.Bytes, r.BytesRev, r.Packets, r.PacketsRev})
-		}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("aggregate: %w", err)
 	}
 	for k, v := range acc {
 		emit(k.week+keySep+strconv.FormatInt(k.hour, 10)+keySep+k.app+keySep+k.category, v)

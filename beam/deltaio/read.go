@@ -179,3 +179,51 @@ func StatString(a lakehouse.Add, col string) (lo, hi string) {
 	lo, hi, _ = dayRange(a, col)
 	return lo, hi
 }
+
+// EncodeUnits renders units as the elements of a unit PCollection.
+func EncodeUnits(units []Unit) ([]string, error) {
+	out := make([]string, 0, len(units))
+	for _, u := range units {
+		e, err := EncodeUnit(u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ReadUnit decodes a unit element and, holding a worker slot, calls fn for
+// every row of the unit's files whose week (weekOf) is one of weeks: a
+// compacted file may hold rows of weeks outside the selection. It returns
+// the unit.
+func ReadUnit[T any](ctx context.Context, tab *lakehouse.Table, partCols, weeks []string, elem string,
+	weekOf func(*T) string, fn func(*T) error) (Unit, error) {
+	u, err := DecodeUnit(elem)
+	if err != nil {
+		return u, err
+	}
+	release, err := AcquireSlot(ctx)
+	if err != nil {
+		return u, err
+	}
+	defer release()
+	selected := make(map[string]bool, len(weeks))
+	for _, w := range weeks {
+		selected[w] = true
+	}
+	for _, a := range u.Files {
+		for r, err := range ReadFile[T](ctx, tab, partCols, a) {
+			if err != nil {
+				return u, err
+			}
+			if !selected[weekOf(&r)] {
+				continue
+			}
+			if err := fn(&r); err != nil {
+				return u, err
+			}
+		}
+	}
+	return u, nil
+}

@@ -135,13 +135,9 @@ func Files(s beam.Scope, p *Plan) (beam.PCollection, error) {
 		}
 		return beam.Create(s, m), nil
 	}
-	units := make([]string, 0, len(p.Units))
-	for _, u := range p.Units {
-		e, err := deltaio.EncodeUnit(u)
-		if err != nil {
-			return beam.PCollection{}, err
-		}
-		units = append(units, e)
+	units, err := deltaio.EncodeUnits(p.Units)
+	if err != nil {
+		return beam.PCollection{}, err
 	}
 	fn := &featuresUnitFn{Flows: p.Source.Table, PartCols: p.Source.PartCols, Weeks: p.Source.Weeks, Out: p.Spec.Table,
 		SNIBuckets: p.Features.SNIBuckets, JA3Buckets: p.Features.JA3Buckets, FileRows: p.FileRows, MaxRows: p.MaxRows}
@@ -170,20 +166,7 @@ func (f *featuresUnitFn) Setup(ctx context.Context) error {
 }
 
 func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string)) error {
-	u, err := deltaio.DecodeUnit(elem)
-	if err != nil {
-		return err
-	}
-	release, err := deltaio.AcquireSlot(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	start := time.Now()
-	weeks := map[string]bool{}
-	for _, w := range f.Weeks {
-		weeks[w] = true
-	}
 	cfg := schema.FeatureConfig{SNIBuckets: f.SNIBuckets, JA3Buckets: f.JA3Buckets}
 	buf, err := deltaio.NewBuffer[schema.FlowFeatures](ctx, f.out, f.FileRows, f.MaxRows)
 	if err != nil {
@@ -191,23 +174,17 @@ func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit f
 	}
 	nStats, nHist, nPPI := len(schema.FeatureStats), 4*schema.PHistBins, schema.PPIMaxLen*schema.PPIChannels
 	var in int64
-	for _, a := range u.Files {
-		for r, err := range deltaio.ReadFile[schema.Flow](ctx, f.flows, f.PartCols, a) {
-			if err != nil {
-				return fmt.Errorf("features: %w", err)
-			}
-			if !weeks[r.Week] {
-				continue
-			}
+	u, err := deltaio.ReadUnit(ctx, f.flows, f.PartCols, f.Weeks, elem, func(r *schema.Flow) string { return r.Week },
+		func(r *schema.Flow) error {
 			in++
 			// One allocation per row; Features appends within capacity.
 			mem := make([]float32, nStats+nHist+nPPI)
 			out := schema.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
-			schema.Features(&r, cfg, &out)
-			if err := buf.Add(ctx, out); err != nil {
-				return err
-			}
-		}
+			schema.Features(r, cfg, &out)
+			return buf.Add(ctx, out)
+		})
+	if err != nil {
+		return fmt.Errorf("features: %w", err)
 	}
 	adds, err := buf.Close(ctx)
 	if err != nil {
