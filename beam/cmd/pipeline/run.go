@@ -342,8 +342,7 @@ func runAggregate(ctx context.Context, runner string, cfg aggregate.Config, stde
 		return jobResult{Commits: map[string]int64{}}, err
 	}
 	return runWeekJob(ctx, runner, stderr, weekJob{name: "aggregate", table: aggregate.Table, skipped: "already aggregated from ",
-		source: p.Source, units: len(p.Units), spec: p.Spec, done: p.Done,
-		build: func(s beam.Scope) error { _, err := aggregate.Build(s, p); return err }})
+		plan: p, build: func(s beam.Scope) error { _, err := aggregate.Build(s, p); return err }})
 }
 
 func runFeatures(ctx context.Context, runner string, cfg features.Config, stderr io.Writer) (jobResult, error) {
@@ -352,18 +351,14 @@ func runFeatures(ctx context.Context, runner string, cfg features.Config, stderr
 		return jobResult{Commits: map[string]int64{}}, err
 	}
 	return runWeekJob(ctx, runner, stderr, weekJob{name: "features", table: features.Table, skipped: "already computed from ",
-		source: p.Source, units: len(p.Units), spec: p.Spec, done: p.Done,
-		build: func(s beam.Scope) error { _, err := features.Build(s, p); return err }})
+		plan: &p.WeekPlan, build: func(s beam.Scope) error { _, err := features.Build(s, p); return err }})
 }
 
 // weekJob is a planned job that recomputes whole weeks from the flows table
 // (aggregate, features).
 type weekJob struct {
 	name, table, skipped string
-	source               *deltaio.WeekSource
-	units                int
-	spec                 deltaio.CommitSpec
-	done                 bool
+	plan                 *deltaio.WeekPlan
 	build                func(beam.Scope) error
 }
 
@@ -371,9 +366,10 @@ type weekJob struct {
 // committed, and reads the counters of the table's commit.
 func runWeekJob(ctx context.Context, runner string, stderr io.Writer, j weekJob) (jobResult, error) {
 	jr := jobResult{Commits: map[string]int64{}}
-	jr.Source = fmt.Sprintf("flows@%d", j.source.Version)
-	if !j.done {
-		fmt.Fprintf(stderr, "%s: flows@%d, weeks %s, %d files in %d units\n", j.name, j.source.Version, strings.Join(j.source.Weeks, " "), len(j.source.Files), j.units)
+	src := j.plan.Source
+	jr.Source = fmt.Sprintf("flows@%d", src.Version)
+	if !j.plan.Done {
+		fmt.Fprintf(stderr, "%s: flows@%d, weeks %s, %d files in %d units\n", j.name, src.Version, strings.Join(src.Weeks, " "), len(src.Files), len(j.plan.Units))
 		pipe, s := beam.NewPipelineWithRoot()
 		if err := j.build(s); err != nil {
 			return jr, err
@@ -384,7 +380,7 @@ func runWeekJob(ctx context.Context, runner string, stderr io.Writer, j weekJob)
 	} else {
 		jr.Skipped, jr.Reason = true, j.skipped+jr.Source
 	}
-	ci, err := commitInfo(ctx, j.spec)
+	ci, err := commitInfo(ctx, j.plan.Spec)
 	if err != nil {
 		return jr, err
 	}
