@@ -52,6 +52,9 @@
 // ReadFile streams the rows of one data file into any struct type whose
 // parquet tags name a subset of the columns (only those columns are decoded);
 // PlanUnits groups the files of a pinned snapshot into work units.
+// PlanWeekJob plans a job that recomputes whole weeks of an output table
+// from flows (pinned selection, units, replace commit, txn check), and
+// ReadUnit gives such a job's DoFn the week-filtered rows of one unit.
 //
 // # Storage
 //
