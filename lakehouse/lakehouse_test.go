@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
-	"github.com/telcotraffic/telcotraffic/lakehouse/internal/testenv"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 // row mirrors the shape of the project's flow rows: every supported type,

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/lakehouse/internal/testenv"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 func stores(t *testing.T) map[string]storage.Storage {

@@ -1,10 +1,12 @@
 // Package mlflowtest runs a real `mlflow server` for tests: the project
 // venv's mlflow (TELCO_MLFLOW) on a free port of 127.0.0.1, with a SQLite
 // backend and proxied artifacts in a temporary directory. It does not import
-// mlflowclient, so the client's own tests can use it.
+// mlflowclient, so the client's own tests can use it; peers are found by
+// lakehouse/testenv, the project's one peer lookup.
 package mlflowtest
 
 import (
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"net"
 	"net/http"
 	"os"
@@ -36,18 +38,11 @@ func (s *Server) LogTail() string {
 	return string(b)
 }
 
-// Peer returns the path in environment variable name (TELCO_MLFLOW,
-// TELCO_PYTHON, ...), or fails the test with a message saying how to get it.
+// Peer returns the peer program named by environment variable name
+// (TELCO_MLFLOW, TELCO_PYTHON, ...) or at its default place; see testenv.Peer.
 func Peer(t testing.TB, name string) string {
 	t.Helper()
-	p := os.Getenv(name)
-	if p == "" {
-		t.Fatalf("%s not set: run `make test` or .ci/setup (it points at the project venv's binary)", name)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s=%s: %v (run .ci/setup)", name, p, err)
-	}
-	return p
+	return testenv.Peer(t, name)
 }
 
 // Start runs `$TELCO_MLFLOW server`, waits until /health answers and stops

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -44,14 +45,7 @@ func moduleRoot(t *testing.T) string {
 
 func python(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("TELCO_PYTHON")
-	if p == "" {
-		t.Fatal("TELCO_PYTHON not set: run `make test` or .ci/setup and export TELCO_PYTHON=/work/main/.venv/bin/python")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TELCO_PYTHON=%s: %v: run .ci/setup", p, err)
-	}
-	return p
+	return testenv.Python(t)
 }
 
 func defaults() *config {
@@ -422,59 +416,14 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-// startGateway starts versitygw (an S3 gateway over a folder) on a free
-// 127.0.0.1 port and returns its endpoint.
-func startGateway(t *testing.T, access, secret string) string {
-	t.Helper()
-	bin := os.Getenv("TELCO_VERSITYGW")
-	if bin == "" {
-		t.Fatal("TELCO_VERSITYGW not set: run `make test` or .ci/setup and export TELCO_VERSITYGW=~/.cache/telcotraffic/bin/versitygw")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("TELCO_VERSITYGW=%s: %v: run .ci/setup", bin, err)
-	}
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "s3"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", addr, "posix", filepath.Join(dir, "s3"))
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("versitygw-%d.log", attempt)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start versitygw: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if lastErr = waitTCP(addr, exited, 20*time.Second); lastErr == nil {
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-				logf.Close()
-			})
-			return "http://" + addr
-		}
-		_ = cmd.Process.Kill()
-		logf.Close()
-	}
-	t.Fatalf("versitygw did not start: %v", lastErr)
-	return ""
-}
-
 // TestS3InputAndLake: raw files in an S3 bucket (a root and a glob) and
 // the lake in the same bucket, credentials from the AWS_* environment as
 // in production.
 func TestS3InputAndLake(t *testing.T) {
-	const access, secret = "telcoaccess", "telcosecret12345"
-	endpoint := startGateway(t, access, secret)
-	t.Setenv("AWS_ENDPOINT_URL", endpoint)
-	t.Setenv("AWS_ACCESS_KEY_ID", access)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	gw := testenv.StartGateway(t)
+	t.Setenv("AWS_ENDPOINT_URL", gw.Endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
 	t.Setenv("AWS_REGION", "us-east-1")
 	ctx := context.Background()
 	raw, err := deltaio.OpenStorage(ctx, "s3://telco/raw")

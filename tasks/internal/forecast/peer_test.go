@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"io"
 	"math"
 	"os"
@@ -24,14 +25,7 @@ var peerModels = []string{"SeasonalNaive24", "SeasonalNaive168", "MSTL", "MSTL_l
 
 func peerPython(tb testing.TB) string {
 	tb.Helper()
-	py := os.Getenv("TELCO_PYTHON")
-	if py == "" {
-		tb.Fatal("TELCO_PYTHON not set: run `make test` or .ci/setup and export TELCO_PYTHON=/work/main/.venv/bin/python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		tb.Fatalf("TELCO_PYTHON=%s: %v (run .ci/setup)", py, err)
-	}
-	return py
+	return testenv.Python(tb)
 }
 
 // writePeerInput writes series.csv and config.json for the peer.

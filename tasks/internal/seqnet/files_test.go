@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"math"
 	"os"
 	"os/exec"
@@ -77,14 +78,7 @@ func TestReadRejectsDamagedFiles(t *testing.T) {
 // pythonPath returns the Python peer with safetensors and numpy.
 func pythonPath(t *testing.T) string {
 	t.Helper()
-	py := os.Getenv("TELCO_PYTHON")
-	if py == "" {
-		t.Fatal("TELCO_PYTHON not set: run `make test` or .ci/setup")
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("TELCO_PYTHON=%s: %v: run .ci/setup", py, err)
-	}
-	return py
+	return testenv.Python(t)
 }
 
 const pyDump = `

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"math"
 	"os"
 	"os/exec"
@@ -18,14 +19,7 @@ import (
 // pythonPeer returns the interpreter with the pinned xgboost (TELCO_PYTHON).
 func pythonPeer(t *testing.T) string {
 	t.Helper()
-	py := os.Getenv("TELCO_PYTHON")
-	if py == "" {
-		t.Fatal("TELCO_PYTHON not set: run `make test` or .ci/setup, then TELCO_PYTHON=/work/main/.venv/bin/python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("TELCO_PYTHON=%s: %v: run .ci/setup", py, err)
-	}
-	return py
+	return testenv.Python(t)
 }
 
 // runPeer runs testdata/peer.py and decodes the JSON it prints into out.

@@ -7,6 +7,7 @@ package trackingtest
 import (
 	"context"
 	"fmt"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"html"
 	"os"
 	"os/exec"
@@ -39,20 +40,12 @@ func Tracker(t testing.TB, experiment string) (tracking.Config, *tracking.Tracke
 	return cfg, tr
 }
 
-// Chromium finds headless Chromium: $TELCO_CHROMIUM, else chromium on PATH
-// or /usr/bin/chromium. It fails the test when there is none.
+// Chromium finds headless Chromium ($TELCO_CHROMIUM, else chromium on PATH
+// or /usr/bin/chromium; see testenv.Chromium). It fails the test when there
+// is none.
 func Chromium(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("TELCO_CHROMIUM"); p != "" {
-		return mlflowtest.Peer(t, "TELCO_CHROMIUM")
-	}
-	for _, name := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: install the Debian package (apt-get install -y chromium, listed in .ci/setup) or set TELCO_CHROMIUM")
-	return ""
+	return testenv.Chromium(t)
 }
 
 // Page is a page rendered by headless Chromium.
