@@ -1,7 +1,7 @@
 """Shared building blocks of the TelcoTraffic DAGs (Airflow 3 only).
 
 Every stage of the chain is a small Go program (``tasks/<name>``, ``beam/cmd/pipeline``)
-that follows one contract (shared/ARCHITECTURE.md): configuration from flags, services from
+that follows one contract (README, Architecture): configuration from flags, services from
 ``MLFLOW_TRACKING_URI``/``MLFLOW_TRACKING_*`` and ``AWS_*``, progress on stderr, a one-line JSON
 result as the last line of stdout (with ``--xcom`` also in ``/airflow/xcom/return.json``), exit
 0 = done, 1 = failed, 99 = nothing to do (the task is marked *skipped*).

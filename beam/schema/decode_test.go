@@ -89,7 +89,7 @@ func TestDecodeFixtures(t *testing.T) {
 		t.Fatalf("got %d flows, want 2", len(flows))
 	}
 	long := flows[0]
-	// The documented values of cesnet.md §2.4.
+	// The documented values of tasks/internal/synth/DATASET.md §2.4.
 	checks := []struct {
 		name      string
 		got, want any

@@ -126,7 +126,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// Task binaries must stay small: no Beam SDK (ARCHITECTURE.md), and the
+// Task binaries must stay small: no Beam SDK (README, Architecture), and the
 // registry tasks need no libxgboost either.
 func TestDependencies(t *testing.T) {
 	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/tracking", "github.com/apache/beam", "github.com/telcotraffic/telcotraffic/tasks/internal/xgb")

@@ -6,7 +6,7 @@ import (
 )
 
 // The calendar decides how many flows a day gets and when in the day they
-// start. Figures from cesnet.md §1 and §5.3: weekday ≫ weekend (a weekend day
+// start. Figures from DATASET.md §1 and §5.3: weekday ≫ weekend (a weekend day
 // ≈ 30–35 % of a weekday, CESNET-QUIC22 file sizes), holidays like a Sunday,
 // an academic summer dip (Jul/Aug ≈ 0.65 × June), per-month means from the
 // DataZoo XS notebook and JW's counts.
@@ -27,7 +27,7 @@ const (
 )
 
 // MissingDays2022 are the dates without data in CESNET-TLS-Year22
-// (cesnet.md §1, DataZoo metadata): their flow files are zero bytes.
+// (DATASET.md §1, DataZoo metadata): their flow files are zero bytes.
 func MissingDays2022() []time.Time {
 	return dates("2022-01-28", "2022-01-29", "2022-01-30", "2022-12-12", "2022-12-13",
 		"2022-12-29", "2022-12-30", "2022-12-31")
@@ -139,7 +139,7 @@ var hourProfile = [numFamilies][2][24]float64{
 }
 
 // offMix shifts the app mix on days off: work traffic falls more than the
-// volume, leisure less ("weekend phenomenon", cesnet.md §5.2).
+// volume, leisure less ("weekend phenomenon", DATASET.md §5.2).
 var offMix = [numFamilies]float64{famWork: 0.55, famLeisure: 1.55, famBackground: 1.1}
 
 // hourCum holds the cumulative hour profiles, normalised to 1.

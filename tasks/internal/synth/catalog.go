@@ -569,7 +569,7 @@ func buildWorld() *world {
 var declineAnchor = map[string]float64{"facebook-graph": 0.78, "spotify": 0.55}
 
 // scaleShares scales the non-anchored apps of each category so the
-// category reaches its target share (cesnet.md §4), within 0.5–2×.
+// category reaches its target share (DATASET.md §4), within 0.5–2×.
 func scaleShares(apps []*app) {
 	fixed := map[string]float64{}
 	free := map[string]float64{}
@@ -632,7 +632,7 @@ func parseModes(appName, s string) []weighted[mode] {
 
 // dockerVariant: at the scripted week docker-registry's server replies
 // shrink from 628 to 360 bytes and a new client (containerd) takes most of
-// its JA3 mix (cesnet.md §5.2, DA's DOCKER_DRIFT_FINDINGS).
+// its JA3 mix (DATASET.md §5.2, DA's DOCKER_DRIFT_FINDINGS).
 func dockerVariant(a *app, pops map[string]*population) *variant {
 	before := make([]weighted[mode], len(a.modes))
 	after := make([]weighted[mode], len(a.modes))

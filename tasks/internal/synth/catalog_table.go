@@ -5,7 +5,7 @@ package synth
 //	app | share % | provider | family | clients | modes | SNI host patterns
 //
 // share: the app's share of a September weekday's flows in percent, before
-// the per-category scaling to cesnet.md §4 (0: absent from the data).
+// the per-category scaling to DATASET.md §4 (0: absent from the data).
 // provider: shares certificates, servers, ASNs and RTTs with its other
 // services. family: w(ork), l(eisure), b(ackground) hour-of-day profile.
 // clients: the client population preset (JA3 mix). modes: traffic modes
@@ -13,7 +13,7 @@ package synth
 // exactly one app; hosts of one provider share domains and CDNs, so a rule
 // on the registered domain alone is not enough, while the full rules are.
 //
-// The 20 absent apps are the 15 probable absentees of cesnet.md §4 plus five
+// The 20 absent apps are the 15 probable absentees of DATASET.md §4 plus five
 // picks that fit the alphabetical gaps found there (ctu-matrix; eset-esa,
 // mcafee-ccs, ndk; uzis-plf).
 const appTable = `
@@ -219,7 +219,7 @@ the-weather-channel|0.2|weathercom|l|mobile|api:10|api.weather.com dsx.weather.c
 chmi|0.2|chmi|l|web|api:5 bulk:5|www.chmi.cz hydro.chmi.cz
 `
 
-// anchors are the shares (percent) fixed by cesnet.md §4 (DA's per-day
+// anchors are the shares (percent) fixed by DATASET.md §4 (DA's per-day
 // figures); the other apps of a category share what is left of its target.
 var anchors = map[string]float64{
 	"microsoft-diagnostic": 4.0,
@@ -233,7 +233,7 @@ var anchors = map[string]float64{
 	"docker-registry":      0.15,
 }
 
-// categoryTarget is the category mix of September 2022 (cesnet.md §4, JW).
+// categoryTarget is the category mix of September 2022 (DATASET.md §4, JW).
 var categoryTarget = map[string]float64{
 	"Advertising": 10.74, "Social": 10.08, "Media": 8.49, "Other services": 8.13,
 	"Analytics & Telemetry": 8.12, "Antivirus": 7.54, "Other APIs": 6.45, "Authentication": 5.77,

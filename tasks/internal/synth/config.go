@@ -5,7 +5,7 @@
 // and on real data.
 //
 // What the traffic looks like, and where each figure comes from
-// (../shared/research/cesnet.md):
+// (DATASET.md, beside this file):
 //
 //   - Services: the 200 apps of the DataZoo enum, 180 active; shares follow
 //     the long tail of §4 (top apps 2–4 % of a day, tail 1e-5..1e-3) and the
@@ -92,7 +92,7 @@ type Decline struct {
 	EndPct   float64
 }
 
-// DefaultScript returns the changes of cesnet.md §5: the exporter update in
+// DefaultScript returns the changes of DATASET.md §5: the exporter update in
 // week 10 (2022-03-07), the peering change in week 6, tinder appearing in
 // week 23, docker-registry's change at week 28 (2022-07-11), and the
 // declines of facebook-graph (3 % → 0.44 %) and spotify (1.45 % → 0.32 %)

@@ -13,7 +13,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
 
-// Profile describes a dataset the way cesnet.md describes the real one, so
+// Profile describes a dataset the way DATASET.md describes the real one, so
 // generated data can be compared with it (and with real files).
 type Profile struct {
 	Rows    int64

@@ -14,7 +14,7 @@ import (
 // and histograms. So the PPI, PPI_LEN, PPI_DURATION and PPI_ROUNDTRIPS are
 // exact functions of the simulated packets, BYTES/PACKETS count every
 // packet (payload, retransmitted, zero-payload), and PHIST_* cover the whole
-// flow, retransmissions included (cesnet.md §2.2).
+// flow, retransmissions included (DATASET.md §2.2).
 
 const (
 	cli = 0 // client → server, PPI direction +1
@@ -33,7 +33,7 @@ type dayState struct {
 }
 
 // slowPeeringASNs reached CESNET over a longer path before the peering
-// change (cesnet.md §5.1: a step change at week 6).
+// change (DATASET.md §5.1: a step change at week 6).
 func slowPeeringASN(asn int64) bool { return asn == 8075 || asn == 8068 || asn == 20940 }
 
 const slowPeeringFactor = 1.8

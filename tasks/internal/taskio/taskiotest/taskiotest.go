@@ -12,7 +12,7 @@ import (
 // CheckLinks fails the test when the package in the working directory (the
 // task under test) links a package whose import path starts with one of
 // banned, or does not link want, which would make the check vacuous. Task
-// binaries must stay small: no Beam SDK (ARCHITECTURE.md), and the registry
+// binaries must stay small: no Beam SDK (README, Architecture), and the registry
 // tasks no libxgboost either.
 func CheckLinks(t testing.TB, want string, banned ...string) {
 	t.Helper()
