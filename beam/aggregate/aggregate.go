@@ -186,7 +186,8 @@ func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(s
 	acc := map[hourKey]Sums{}
 	_, err := deltaio.ReadUnit(ctx, f.tab, f.PartCols, f.Weeks, elem, func(r *flowSums) string { return r.Week },
 		func(r *flowSums) error {
-			k := hourKey{week: r.Week, app: r.App, category: r.Category, hour: r.TimeFirst.UTC().Truncate(time.Hour).UnixMicro()}
+			hour, week := schema.HourlyKey(r.TimeFirst, r.Week)
+			k := hourKey{week: week, app: r.App, category: r.Category, hour: hour.UnixMicro()}
 			acc[k] = mergeSums(acc[k], Sums{1, r.Bytes, r.BytesRev, r.Packets, r.PacketsRev})
 			return nil
 		})

@@ -68,10 +68,11 @@ func direct(fs []schema.Flow) []schema.TrafficHourly {
 	}
 	m := map[key]*schema.TrafficHourly{}
 	for _, f := range fs {
-		k := key{f.Week, f.App, f.Category, f.TimeFirst.UTC().Truncate(time.Hour)}
+		hour, week := schema.HourlyKey(f.TimeFirst, f.Week)
+		k := key{week, f.App, f.Category, hour}
 		r := m[k]
 		if r == nil {
-			r = &schema.TrafficHourly{Hour: k.hour, App: f.App, Category: f.Category, Week: f.Week}
+			r = &schema.TrafficHourly{Hour: k.hour, App: f.App, Category: f.Category, Week: week}
 			m[k] = r
 		}
 		r.Flows++
@@ -137,6 +138,22 @@ func TestAggregateEqualsDirect(t *testing.T) {
 	}
 	if len(want) < 100 {
 		t.Errorf("only %d rows: test data too thin", len(want))
+	}
+	// Monday 2022-03-14's file holds flows from Sunday 22:00 UTC: the
+	// Sunday 23:00 UTC hour is in Monday's week (schema.HourlyKey), as in
+	// forecast's reader (TestAggregatorWeekIsFileWeek).
+	sunday23 := time.Date(2022, 3, 13, 23, 0, 0, 0, time.UTC)
+	n := 0
+	for _, r := range got {
+		if r.Hour.Equal(sunday23) {
+			n++
+			if r.Week != "2022-W11" {
+				t.Errorf("row at %s in week %s, want 2022-W11", sunday23, r.Week)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("no row at %s: test data does not cover the week boundary", sunday23)
 	}
 
 	// Same flows version again: nothing to do.

@@ -4,6 +4,16 @@ import "time"
 
 // TrafficHourly is one row of the traffic_hourly table: the traffic of one
 // service in one hour (UTC, truncated from TIME_FIRST). Partitioned by Week.
+// HourlyKey is the traffic_hourly key of one flow: the UTC hour of its
+// TIME_FIRST and the week of its flows partition (the dataset week of the
+// day file it came from). The aggregate job and forecast's raw reader both
+// key by it, so every flow lands in the same row either way: a flow at
+// 23:30 UTC on a Sunday, read from Monday's file (Prague midnight), counts
+// in Monday's week in both.
+func HourlyKey(timeFirst time.Time, fileWeek string) (hour time.Time, week string) {
+	return timeFirst.UTC().Truncate(time.Hour), fileWeek
+}
+
 type TrafficHourly struct {
 	Hour       time.Time `parquet:"hour,timestamp(microsecond)"`
 	App        string    `parquet:"app"`

@@ -166,9 +166,9 @@ func TestBuildPanelGaps(t *testing.T) {
 func TestAggregator(t *testing.T) {
 	a := NewAggregator()
 	t0 := time.Date(2022, 1, 3, 10, 5, 0, 0, time.UTC)
-	a.Add(&schema.Flow{TimeFirst: t0, App: "x", Category: "C", Bytes: 1, BytesRev: 2, Packets: 3, PacketsRev: 4})
-	a.Add(&schema.Flow{TimeFirst: t0.Add(50 * time.Minute), App: "x", Category: "C", Bytes: 10, BytesRev: 20, Packets: 30, PacketsRev: 40})
-	a.Add(&schema.Flow{TimeFirst: t0.Add(55 * time.Minute), App: "x", Category: "C", Bytes: 5})
+	a.Add(&schema.Flow{TimeFirst: t0, App: "x", Category: "C", Bytes: 1, BytesRev: 2, Packets: 3, PacketsRev: 4, Week: "2022-W01"})
+	a.Add(&schema.Flow{TimeFirst: t0.Add(50 * time.Minute), App: "x", Category: "C", Bytes: 10, BytesRev: 20, Packets: 30, PacketsRev: 40, Week: "2022-W01"})
+	a.Add(&schema.Flow{TimeFirst: t0.Add(55 * time.Minute), App: "x", Category: "C", Bytes: 5, Week: "2022-W01"})
 	h := t0.Truncate(time.Hour)
 	want := []schema.TrafficHourly{
 		{Hour: h, App: "x", Category: "C", Flows: 2, Bytes: 11, BytesRev: 22, Packets: 33, PacketsRev: 44, Week: "2022-W01"},
@@ -176,6 +176,22 @@ func TestAggregator(t *testing.T) {
 	}
 	if d := cmp.Diff(want, a.Rows()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// TestAggregatorWeekIsFileWeek: a flow at 23:30 UTC on Sunday 2022-03-13
+// (ISO week 10) read from Monday's file (week 11, Prague midnight is 23:00
+// UTC) lands in week 11, as in the aggregate job (schema.HourlyKey), not in
+// the week of its UTC hour.
+func TestAggregatorWeekIsFileWeek(t *testing.T) {
+	monday := time.Date(2022, 3, 14, 0, 0, 0, 0, time.UTC)
+	f := schema.Flow{TimeFirst: time.Date(2022, 3, 13, 23, 30, 0, 0, time.UTC), App: "x", Category: "C", Week: schema.WeekLabel(monday)}
+	a := NewAggregator()
+	a.Add(&f)
+	rows := a.Rows()
+	hour, week := schema.HourlyKey(f.TimeFirst, f.Week)
+	if len(rows) != 1 || rows[0].Week != "2022-W11" || rows[0].Week != week || !rows[0].Hour.Equal(hour) {
+		t.Fatalf("rows %+v, want one row in 2022-W11 at %s (the aggregate job's key)", rows, hour)
 	}
 }
 

@@ -59,13 +59,15 @@ func (r RawSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, e
 	return rows, nil
 }
 
-// Aggregator sums flows into traffic_hourly rows: one row per UTC hour of
-// TIME_FIRST, app and category.
+// Aggregator sums flows into traffic_hourly rows keyed as the aggregate
+// job keys them (schema.HourlyKey): one row per week of the flow's day
+// file, UTC hour of TIME_FIRST, app and category.
 type Aggregator struct {
 	m map[aggKey]*schema.TrafficHourly
 }
 
 type aggKey struct {
+	week          string
 	hour          int64
 	app, category string
 }
@@ -75,11 +77,11 @@ func NewAggregator() *Aggregator { return &Aggregator{m: map[aggKey]*schema.Traf
 
 // Add counts one flow.
 func (a *Aggregator) Add(f *schema.Flow) {
-	h := f.TimeFirst.UTC().Truncate(time.Hour)
-	k := aggKey{h.Unix(), f.App, f.Category}
+	h, week := schema.HourlyKey(f.TimeFirst, f.Week)
+	k := aggKey{week, h.Unix(), f.App, f.Category}
 	r, ok := a.m[k]
 	if !ok {
-		r = &schema.TrafficHourly{Hour: h, App: f.App, Category: f.Category, Week: schema.WeekLabel(h)}
+		r = &schema.TrafficHourly{Hour: h, App: f.App, Category: f.Category, Week: week}
 		a.m[k] = r
 	}
 	r.Flows++
