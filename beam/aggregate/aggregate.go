@@ -33,6 +33,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
 
 func init() {
@@ -46,7 +47,7 @@ func init() {
 }
 
 // Table is the output table's name under the lake root.
-const Table = "traffic_hourly"
+var Table = catalog.TrafficHourly.Name
 
 // Sums are the counters of one key. Fields are exported: Beam encodes
 // combiner accumulators with a schema coder that drops unexported fields.

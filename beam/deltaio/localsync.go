@@ -81,6 +81,14 @@ func (s *syncOnCommit) PutIfAbsent(ctx context.Context, key string, data []byte)
 }
 
 func syncFS(dir string) error {
+	// syncfs flushes the whole file system: any folder on it will do, and a
+	// new table's root does not exist before its first file.
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("deltaio: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
 
 // WeekSource is a pinned selection of the flows table by week: what the
@@ -35,12 +36,7 @@ func SelectWeeks(ctx context.Context, table TableSpec, version int64, from, to t
 	if err != nil {
 		return nil, err
 	}
-	var snap *lakehouse.Snapshot
-	if version < 0 {
-		snap, err = tab.Snapshot(ctx)
-	} else {
-		snap, err = tab.SnapshotAt(ctx, version)
-	}
+	snap, err := catalog.Snapshot(ctx, tab, version)
 	if err != nil {
 		return nil, fmt.Errorf("deltaio: %s: %w", table.Name, err)
 	}
@@ -126,7 +122,7 @@ type WeekPlan struct {
 // the selected weeks under a txn app id built from the flows table id and
 // version, the weeks and RunKey, so that running the same again is a no-op.
 func PlanWeekJob[T any](ctx context.Context, j WeekJob) (*WeekPlan, error) {
-	src, err := SelectWeeks(ctx, TableSpec{Lake: j.Lake, Name: "flows"}, j.FlowsVersion, j.From, j.To)
+	src, err := SelectWeeks(ctx, TableSpec{Lake: j.Lake, Name: catalog.Flows.Name}, j.FlowsVersion, j.From, j.To)
 	if err != nil {
 		return nil, err
 	}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -31,7 +31,7 @@ type TableSpec struct {
 
 // URI returns the table's URI.
 func (t TableSpec) URI() string {
-	return strings.TrimRight(t.Lake, "/") + "/" + t.Name
+	return catalog.JoinURI(t.Lake, t.Name)
 }
 
 // Options returns the lakehouse options of the table.

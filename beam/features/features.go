@@ -52,6 +52,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
 
 func init() {
@@ -60,7 +61,7 @@ func init() {
 }
 
 // Table is the output table's name under the lake root.
-const Table = "flow_features"
+var Table = catalog.FlowFeatures.Name
 
 // Config configures the features job.
 type Config struct {

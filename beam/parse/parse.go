@@ -38,6 +38,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
 
 func init() {
@@ -47,10 +48,10 @@ func init() {
 	deltaio.RegisterRowType[schema.Reject](RejectsTable)
 }
 
-// Table names under the lake root.
-const (
-	FlowsTable   = "flows"
-	RejectsTable = "rejects"
+// Table names under the lake root (lakehouse/catalog).
+var (
+	FlowsTable   = catalog.Flows.Name
+	RejectsTable = catalog.Rejects.Name
 )
 
 // Counter names in manifests and commit results.

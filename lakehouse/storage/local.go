@@ -23,13 +23,12 @@ type Local struct {
 	root string
 }
 
-// NewLocal returns a Storage rooted at dir, creating it if needed.
+// NewLocal returns a Storage rooted at dir. It creates nothing: folders
+// appear with the first object written below them, so opening a missing
+// table does not leave an empty folder behind.
 func NewLocal(dir string) (*Local, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	return &Local{root: abs}, nil

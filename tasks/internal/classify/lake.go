@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"reflect"
 	"slices"
@@ -15,11 +13,12 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // FeaturesTable is the folder of the flow_features table under a lake root.
-const FeaturesTable = "flow_features"
+var FeaturesTable = catalog.FlowFeatures.Name
 
 // featuresParam is the commitInfo.operationParameters key in which the Beam
 // features job records the bucket counts of the rows it wrote.
@@ -64,12 +63,6 @@ func OpenLakeSource(ctx context.Context, lake string, version int64, opts storag
 	fail := func(err error) error {
 		return fmt.Errorf("classify: %s table %s (%s): %w", FeaturesTable, uri, at, err)
 	}
-	if local, ok := localPath(uri); ok {
-		// storage.Open creates a missing local folder: refuse first.
-		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
-			return nil, fail(lakehouse.ErrNotTable)
-		}
-	}
 	store, err := storage.Open(ctx, uri, opts)
 	if err != nil {
 		return nil, fail(err)
@@ -78,12 +71,7 @@ func OpenLakeSource(ctx context.Context, lake string, version int64, opts storag
 	if err != nil {
 		return nil, fail(err)
 	}
-	var snap *lakehouse.Snapshot
-	if version >= 0 {
-		snap, err = t.SnapshotAt(ctx, version)
-	} else {
-		snap, err = t.Snapshot(ctx)
-	}
+	snap, err := catalog.Snapshot(ctx, t, version)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -98,17 +86,6 @@ func OpenLakeSource(ctx context.Context, lake string, version int64, opts storag
 		return nil, err
 	}
 	return s, nil
-}
-
-// localPath returns the local folder of a non-S3 URI.
-func localPath(uri string) (string, bool) {
-	switch {
-	case strings.HasPrefix(uri, "file://"):
-		return strings.TrimPrefix(uri, "file://"), true
-	case strings.Contains(uri, "://"):
-		return "", false
-	}
-	return uri, true
 }
 
 // where names the table and version in messages.

@@ -3,17 +3,17 @@ package forecast
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // Table names of the lake the forecaster reads and writes.
-const (
-	HourlyTable    = "traffic_hourly"
-	ForecastsTable = "forecasts"
+var (
+	HourlyTable    = catalog.TrafficHourly.Name
+	ForecastsTable = catalog.Forecasts.Name
 )
 
 // LakeSource reads the traffic_hourly Delta table at a pinned version
@@ -25,24 +25,11 @@ type LakeSource struct {
 	Resolved int64 // the version actually read
 }
 
-func tableURI(lake, name string) string { return strings.TrimRight(lake, "/") + "/" + name }
-
 // TrafficHourly implements Source.
 func (s *LakeSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, error) {
-	store, err := storage.Open(ctx, tableURI(s.Lake, HourlyTable), s.Store)
+	t, snap, err := catalog.TrafficHourly.OpenAt(ctx, s.Lake, s.Version, s.Store, lakehouse.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("forecast: %w", err)
-	}
-	t, err := lakehouse.Open(ctx, store, lakehouse.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("forecast: %s: %w", HourlyTable, err)
-	}
-	snap, err := t.Snapshot(ctx)
-	if s.Version >= 0 {
-		snap, err = t.SnapshotAt(ctx, s.Version)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("forecast: %s: %w", HourlyTable, err)
 	}
 	s.Resolved = snap.Version
 	var rows []schema.TrafficHourly
@@ -62,15 +49,9 @@ func WriteForecasts(ctx context.Context, lake string, opts storage.Options, rows
 	if len(rows) == 0 {
 		return 0, fmt.Errorf("forecast: no forecast rows to write")
 	}
-	store, err := storage.Open(ctx, tableURI(lake, ForecastsTable), opts)
+	t, err := catalog.OpenOrCreate[schema.Forecast](ctx, catalog.Forecasts, lake, opts, lakehouse.Options{EngineInfo: "telcotraffic-forecast"})
 	if err != nil {
 		return 0, fmt.Errorf("forecast: %w", err)
-	}
-	t, err := lakehouse.OpenOrCreate[schema.Forecast](ctx, store, lakehouse.CreateOptions{
-		Name: ForecastsTable, PartitionColumns: []string{"run_date"},
-	}, lakehouse.Options{EngineInfo: "telcotraffic-forecast"})
-	if err != nil {
-		return 0, fmt.Errorf("forecast: %s: %w", ForecastsTable, err)
 	}
 	days := map[string]bool{}
 	var parts []map[string]string
