@@ -223,3 +223,15 @@ func waitHTTP(endpoint string, exited <-chan error, timeout time.Duration) error
 	}
 	return fmt.Errorf("no answer from %s within %s", endpoint, timeout)
 }
+
+// StartS3 starts versitygw (stopped in tb.Cleanup), creates bucket and
+// returns the gateway and storage options that reach any s3://bucket/…
+// URI on it: a temporary S3 lake for tests of every package.
+func StartS3(tb testing.TB, bucket string) (*Gateway, storage.Options) {
+	tb.Helper()
+	g := StartGateway(tb)
+	g.Bucket(tb, bucket, "")
+	o := g.Options(bucket, "")
+	o.Bucket, o.Prefix = "", ""
+	return g, storage.Options{S3: o}
+}
