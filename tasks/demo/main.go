@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/demo"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 func main() {

@@ -12,7 +12,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 func TestRun(t *testing.T) {

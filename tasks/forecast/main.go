@@ -12,7 +12,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // the calendar's zone also in images without zoneinfo
 
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 func TestParseFlags(t *testing.T) {

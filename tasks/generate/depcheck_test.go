@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 // Task binaries must stay small: no Beam SDK (README, Architecture).

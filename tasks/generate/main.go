@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 func main() {

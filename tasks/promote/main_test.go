@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 )

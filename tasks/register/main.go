@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 

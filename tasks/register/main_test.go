@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 )

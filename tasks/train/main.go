@@ -13,7 +13,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 type config struct {

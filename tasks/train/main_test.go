@@ -11,8 +11,8 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio/taskiotest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 func TestRun(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
-	"github.com/telcotraffic/telcotraffic/tasks/internal/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 // Config is the demo's configuration.
