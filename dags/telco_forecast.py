@@ -8,7 +8,10 @@ and writes the next day's forecasts with 80/95 % intervals and capacity alerts (
 to MLflow (experiment ``FORECAST_EXPERIMENT``: params, backtest scores, the ``traffic_hourly``
 version read and the ``forecasts`` version written, the files as artifacts; the run id and
 page are in its result). Registering the forecaster as ``FORECAST_MODEL`` is not wired yet.
-``report`` renders the static HTML dashboard from the tables and MLflow under ``TT_REPORTS``.
+``report`` (tasks/report) renders the operator's report, one self-contained HTML page, from the
+lake's tables at their latest versions (named on the page) and MLflow (the ``CLASSIFIER_MODEL``
+champion's evaluation, model versions, the ``FORECAST_EXPERIMENT`` runs) to
+``<TT_REPORTS>/telco_forecast/<run key>/report.html``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from telco_factory import (
+    CLASSIFIER_MODEL,
     DEFAULT_ARGS,
     FORECAST_EXPERIMENT,
     RUN_KEY,
@@ -53,7 +57,12 @@ with DAG(
     report = go_task(
         "report",
         "report",
-        [f"--lake={s.lake}", f"--models={s.models}", f"--out={s.reports}"],
+        [
+            f"--lake={s.lake}",
+            f"--out={s.reports}/telco_forecast/{RUN_KEY}/report.html",
+            f"--model-name={CLASSIFIER_MODEL}",
+            f"--forecast-experiment={FORECAST_EXPERIMENT}",
+        ],
         size="small",
     )
     forecast >> report

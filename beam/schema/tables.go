@@ -98,3 +98,40 @@ type DriftMetric struct {
 	Threshold float64 `parquet:"threshold"`
 	Alert     bool    `parquet:"alert"`
 }
+
+// FlowPrediction is one row of flow_predictions: the champion's verdict on
+// one flow of flow_features, written by the score task.
+type FlowPrediction struct {
+	Day             string  `parquet:"day"` // partition: YYYY-MM-DD
+	ID              int64   `parquet:"id"`  // flow_features.id
+	App             string  `parquet:"app"` // predicted app ("" when unknown)
+	Category        string  `parquet:"category"`
+	Prob            float32 `parquet:"prob"` // max class probability
+	Unknown         bool    `parquet:"unknown"`
+	Variant         string  `parquet:"variant"`  // bundle used: "sni" or "no-sni"
+	TrueApp         string  `parquet:"true_app"` // label in flow_features ("" when unlabelled)
+	TrueCategory    string  `parquet:"true_category"`
+	SNIDomain       string  `parquet:"sni_domain"`
+	JA3Bucket       int32   `parquet:"ja3_bucket"`
+	Bytes           int64   `parquet:"bytes"` // bytes both ways
+	ModelName       string  `parquet:"model_name"`
+	ModelVersion    string  `parquet:"model_version"`
+	FeaturesVersion int64   `parquet:"features_version"` // flow_features version read
+}
+
+// AppUsageDaily is one row of app_usage_daily: per day and predicted app,
+// the usage the score task estimated.
+type AppUsageDaily struct {
+	Day             string  `parquet:"day"` // partition: YYYY-MM-DD
+	App             string  `parquet:"app"` // predicted app; "unknown" for flows flagged unknown
+	Category        string  `parquet:"category"`
+	Flows           int64   `parquet:"flows"`
+	Bytes           int64   `parquet:"bytes"`
+	Share           float64 `parquet:"share"`      // predicted share of the day's flows
+	TrueShare       float64 `parquet:"true_share"` // share by label; -1 when the day is unlabelled
+	MeanConfidence  float64 `parquet:"mean_confidence"`
+	UnknownShare    float64 `parquet:"unknown_share"` // of the flows whose top class is this app
+	ModelName       string  `parquet:"model_name"`
+	ModelVersion    string  `parquet:"model_version"`
+	FeaturesVersion int64   `parquet:"features_version"`
+}

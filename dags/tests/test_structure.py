@@ -221,6 +221,17 @@ def test_classifier_bundle_uri_is_shared_by_the_run(dagbag):
     assert "--lake=s3://telco-lake/lake" in tasks["evaluate"].arguments
 
 
+def test_report_arguments(dagbag):
+    """report reads the lake and MLflow and writes one HTML page per Airflow run under TT_REPORTS."""
+    from telco_factory import CLASSIFIER_MODEL, FORECAST_EXPERIMENT, RUN_KEY
+
+    args = dagbag.dags["telco_forecast"].task_dict["report"].arguments
+    assert "--lake=s3://telco-lake/lake" in args
+    assert f"--out=s3://telco-lake/reports/telco_forecast/{RUN_KEY}/report.html" in args
+    assert f"--model-name={CLASSIFIER_MODEL}" in args
+    assert f"--forecast-experiment={FORECAST_EXPERIMENT}" in args
+
+
 def test_xcom_pulls_name_upstream_tasks(dagbag):
     """Every `xcom_pull(task_ids='x')` in a task's arguments names one of its upstream tasks."""
     pulls = 0

@@ -124,7 +124,29 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := registry(ctx, cfg, uri, stderr, sum); err != nil {
 		return sum, err
 	}
+	if err := report(ctx, cfg, lake, stderr, sum); err != nil {
+		return sum, err
+	}
 	return sum, nil
+}
+
+// report writes the operator's report (one HTML page) from the lake and
+// MLflow, last, so it shows every stage's output.
+func report(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
+	out, err := filepath.Abs(filepath.Join(cfg.Dir, "reports", "report.html"))
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Out    string   `json:"out"`
+		Absent []string `json:"absent_sections"`
+	}
+	if err := stage(ctx, cfg, stderr, &res, "report", "--lake", lake, "--out", out); err != nil {
+		return err
+	}
+	sum.Set("report_absent_sections", strings.Join(res.Absent, ","))
+	sum.Set("report", res.Out)
+	return nil
 }
 
 // classify trains the stacked classifier (with and without SNI/JA3) on the
@@ -162,7 +184,7 @@ func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	sum.Set("macro_f1", f(ev.MacroF1))
 	sum.Set("macro_f1_no_sni", f(ev.MacroF1No))
 	sum.Set("unknown_tpr_at_5fpr", f(ev.UnknownTPR))
-	sum.Set("report", ev.Report)
+	sum.Set("eval_report", ev.Report)
 	sum.Set("models", models)
 	return nil
 }
