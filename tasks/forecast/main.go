@@ -12,8 +12,8 @@ import (
 	"syscall"
 	_ "time/tzdata" // the calendar's zone also in images without zoneinfo
 
-	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 func main() {

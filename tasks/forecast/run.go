@@ -14,8 +14,8 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
-	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 type config struct {

@@ -11,8 +11,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 type config struct {

@@ -13,10 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
-	"github.com/telcotraffic/telcotraffic/tasks/taskio"
-	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 // TestRun drives the task's run function against a real MLflow server:

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
-	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
 // TestRun registers a logged bundle on a real MLflow server through the
