@@ -19,7 +19,7 @@
 //	run.LogParams(ctx, map[string]string{"rounds": "30"})
 //	run.LogHistory(ctx, "valid_mlogloss", losses) // steps 0..n-1: a curve in the UI
 //	run.LogBundle(ctx, bundleDir, tracking.ModelSpec{...})
-//	run.LogArtifacts(ctx, reportDir, "evaluation") // report.json, WriteConfusion's CSV and PNG
+//	run.LogArtifacts(ctx, reportDir, "evaluation") // report.json and the confusion CSV
 //	run.LogEvaluation(ctx, tracking.Evaluation{Window: "2022-W13", Scores: ...})
 //
 // # Where things live
