@@ -12,9 +12,9 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export OMP_WAIT_POLICY := passive
 export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
-TASKS := generate demo train evaluate forecast register promote report
+TASKS := generate demo train evaluate forecast register promote report driftcheck
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift clean
 
 all: build
 
@@ -59,6 +59,18 @@ bench: setup build
 # (PySpark, local[2]) on the same generated files; ~4 min at the defaults.
 bench-parse: setup
 	DAYS=$(or $(DAYS),7) FLOWS=$(or $(FLOWS),100000) ./beam/bench/parse-peer.sh
+
+# A frozen no-SNI classifier trained on generated June 2022, tested on July,
+# August and September (accuracy per month); DECAY_FLOWS flows per day.
+bench-decay: setup
+	DECAY_FLOWS=$(or $(DECAY_FLOWS),3000) $(GO) test -run '^$$' -bench FrozenDecay -benchtime 1x -timeout 60m ./tasks/internal/classify/
+
+# The daily drift check over a generated quarter, scored against the
+# manifest (precision, recall within 3 days, seconds per day); and the
+# histogram pass in flows/s.
+bench-drift: setup
+	$(GO) test -run '^$$' -bench Histogram -benchtime 2000000x ./tasks/internal/drift/
+	DRIFT_FLOWS=$(or $(DRIFT_FLOWS),10000) $(GO) test -run '^$$' -bench DriftQuarter -benchtime 1x -timeout 60m ./tasks/internal/drift/
 
 clean:
 	rm -rf bin $(DEMO_DIR)

@@ -1,10 +1,13 @@
 """telco_drift: daily drift check of the features against the champion's training data.
 
-``driftcheck`` compares the day's ``flow_features`` (``ds``) with the reference window the
-champion model was trained on (KL per feature, share shift, ADWIN change flags, unknown
-services), commits the metrics to ``drift_metrics`` and prints ``{"drift": true|false, ...}``.
-It exits 99 (skipped: no new data for the day, or no champion yet), and then nothing else runs.
-When the result says ``drift``, ``drift_detected`` lets ``trigger_retrain`` start telco_train
+``driftcheck`` compares the day's ``flow_features`` (``ds``), and the champion's
+``flow_predictions`` of it when the score task wrote them, with the reference profile saved
+beside the champion's bundle (``models:/<name>@champion``, ``reference.json``): KL/JS/PSI per
+feature and per app, share changes, ADWIN over daily streams (state carried in ``drift_state``),
+emerging services. It commits the metrics to ``drift_metrics`` and prints
+``{"drift": …, "retrain": …, "reasons": [...], "alerts": [...]}``. It exits 99 (skipped: no
+data for the day, the day already checked, or no champion yet), and then nothing else runs.
+When the result says ``retrain``, ``drift_detected`` lets ``trigger_retrain`` start telco_train
 with ``force_retrain``; otherwise it short-circuits.
 """
 
@@ -14,15 +17,15 @@ import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
-from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, go_task, settings, table_asset, table_uri
+from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, go_task, settings, table_asset
 
 s = settings()
 
 
 @task.short_circuit
 def drift_detected(result: dict | None) -> bool:
-    """True when driftcheck's JSON result reports drift."""
-    return bool(result and result.get("drift"))
+    """True when driftcheck's JSON result asks for retraining."""
+    return bool(result and result.get("retrain"))
 
 
 with DAG(
@@ -41,9 +44,8 @@ with DAG(
         "driftcheck",
         "driftcheck",
         [
-            f"--lake={table_uri(s, 'flow_features')}",
-            f"--out={table_uri(s, 'drift_metrics')}",
-            "--date={{ ds }}",
+            f"--lake={s.lake}",
+            "--day={{ ds }}",
             f"--name={CLASSIFIER_MODEL}",
             "--alias=champion",
         ],

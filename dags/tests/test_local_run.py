@@ -5,20 +5,28 @@
   the KubernetesPodOperator's sidecar would push it.
 * telco_ingest runs the real Beam `pipeline` binary (prism) on generated data when
   beam/cmd/pipeline exists; until then the test says so and skips.
-* telco_drift runs with a stub `driftcheck` (the real one is not written yet) to prove the
-  control flow: exit 99 → skipped (and nothing downstream runs); `{"drift": true}` → the
-  gate passes and telco_train is triggered with force_retrain.
+* telco_drift runs the real `driftcheck` against a real MLflow champion (trained, registered
+  and promoted by the real binaries on a lake the Beam pipeline ingested from generated days):
+  a day without data exits 99 → skipped (and nothing downstream runs); the week-6 peering
+  change → `retrain` → the gate passes and telco_train is triggered with force_retrain.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, dags_test, go_binary
+from telco_factory import CLASSIFIER_MODEL
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +71,6 @@ def test_ingest_runs_pipeline(tmp_path, metadb):
         )
     gen = go_binary("generate", "tasks/generate")
     go_binary("pipeline", "beam/cmd/pipeline")
-    import subprocess
-
     subprocess.run(
         [
             str(gen),
@@ -96,30 +102,82 @@ def test_ingest_runs_pipeline(tmp_path, metadb):
         assert isinstance(metadb.xcom("telco_ingest", run_id, task), dict), task
 
 
-DRIFT_STUB = """#!/bin/sh
-# Stand-in for tasks/driftcheck: records its argv, then behaves as STUB_MODE says.
-printf '%s\\n' "$@" > "$STUB_ARGS"
-echo "driftcheck stub: $STUB_MODE" >&2
-case "$STUB_MODE" in
-  nothing) echo '{"drift": false, "reason": "no new data"}'; exit 99 ;;
-  drift) echo '{"drift": true, "features_drifted": 3, "table_version": 12}' ;;
-esac
-"""
+def run_program(args: list, env: dict | None = None, timeout: int = 900) -> str:
+    """Runs a task program, fails with its stderr when it does not exit 0; returns stdout."""
+    proc = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+    assert proc.returncode == 0, f"{args[0]} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+    return proc.stdout
 
 
-@pytest.fixture
-def drift_stub(tmp_path):
-    bin_dir = tmp_path / "stubbin"
-    bin_dir.mkdir()
-    exe = bin_dir / "driftcheck"
-    exe.write_text(DRIFT_STUB)
-    exe.chmod(0o755)
-    return bin_dir
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` (TELCO_MLFLOW, the project venv's) on a free port of 127.0.0.1."""
+    exe = os.environ.get("TELCO_MLFLOW")
+    assert exe and Path(exe).exists(), "TELCO_MLFLOW not set: run `make test` or .ci/setup"
+    d = tmp_path_factory.mktemp("mlflow")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with open(d / "server.log", "w") as log:
+        proc = subprocess.Popen(
+            [exe, "server", "--backend-store-uri", f"sqlite:///{d / 'mlflow.db'}", "--artifacts-destination",
+             str(d / "artifacts"), "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            stdout=log, stderr=log, cwd=d, start_new_session=True,
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"},
+        )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 240
+        while True:
+            assert proc.poll() is None, f"mlflow server exited:\n{(d / 'server.log').read_text()[-3000:]}"
+            assert time.time() < deadline, "mlflow server not healthy after 4 minutes"
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield uri
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_drift_nothing_to_do_is_skipped(tmp_path, drift_stub, metadb):
-    env = {**local_env(tmp_path, drift_stub), "STUB_MODE": "nothing", "STUB_ARGS": str(tmp_path / "args")}
-    proc = dags_test("telco_drift", "2022-01-05", env)
+@pytest.fixture(scope="module")
+def drift_world(tmp_path_factory, mlflow_server):
+    """A lake of generated days 2022-01-24..2022-02-07 (the peering change is on 02-07), ingested
+    by the Beam pipeline, and a champion trained on its first week, registered and promoted:
+    everything telco_drift's real driftcheck needs."""
+    root = tmp_path_factory.mktemp("drift")
+    raw, lake, models, reports = root / "raw", root / "lake", root / "models", root / "reports"
+    b = {n: go_binary(n, f"tasks/{n}") for n in ("generate", "train", "evaluate", "register", "promote", "driftcheck")}
+    pipeline = go_binary("pipeline", "beam/cmd/pipeline")
+    run_program([b["generate"], "--out", raw, "--start", "2022-01-24", "--days", "15", "--flows-per-day", "2000",
+                 "--seed", "5", "--compress", "gz"])  # fmt: skip
+    run_program([pipeline, "--job=all", "--input", raw, "--lake", lake], timeout=1200)
+    run_program([b["train"], "--lake", lake, "--out", models, "--feature-sets", "sni", "--members", "xgb",
+                 "--train-weeks", "1", "--val-weeks", "1", "--max-train-rows", "6000", "--max-val-rows", "3000",
+                 "--xgb-rounds", "10", "--holdout-frac", "0"])  # fmt: skip
+    assert (models / "sni" / "reference.json").exists(), sorted(p.name for p in (models / "sni").iterdir())
+    run_program([b["evaluate"], "--lake", lake, "--model", models, "--out", reports, "--max-rows-per-week", "3000"])
+    env = {"MLFLOW_TRACKING_URI": mlflow_server}
+    run_program([b["register"], "--name", CLASSIFIER_MODEL, "--bundle", models / "sni", "--report",
+                 reports / "report.json", "--experiment", "drift-dag-test"], env)  # fmt: skip
+    run_program([b["promote"], "--name", CLASSIFIER_MODEL, "--metric", "macro_f1"], env)
+    return {"lake": lake, "mlflow": mlflow_server, "bin": b["driftcheck"].parent}
+
+
+def drift_env(tmp_path: Path, world: dict) -> dict[str, str]:
+    return {**local_env(tmp_path, world["bin"]), "TT_LAKE": str(world["lake"]), "TT_MLFLOW_URI": world["mlflow"]}
+
+
+def test_drift_nothing_to_do_is_skipped(tmp_path, drift_world, metadb):
+    # No flow_features rows on that day: the real driftcheck exits 99.
+    proc = dags_test("telco_drift", "2022-03-01", drift_env(tmp_path, drift_world))
     check(proc, "airflow dags test telco_drift (exit 99)")
     run_id = metadb.run_ids("telco_drift")[-1]
     assert metadb.states("telco_drift", run_id) == {
@@ -127,29 +185,28 @@ def test_drift_nothing_to_do_is_skipped(tmp_path, drift_stub, metadb):
         "drift_detected": "skipped",
         "trigger_retrain": "skipped",
     }
-    args = (tmp_path / "args").read_text().split("\n")
-    assert "--date=2022-01-05" in args and f"--lake={tmp_path / 'lake' / 'flow_features'}" in args
 
 
-def test_drift_detected_triggers_train(tmp_path, drift_stub, metadb):
-    env = {**local_env(tmp_path, drift_stub), "STUB_MODE": "drift", "STUB_ARGS": str(tmp_path / "args")}
+def test_drift_retrain_triggers_train(tmp_path, drift_world, metadb):
     before = len(metadb.run_ids("telco_train"))
-    proc = dags_test("telco_drift", "2022-01-06", env)
-    check(proc, "airflow dags test telco_drift (drift)")
+    proc = dags_test("telco_drift", "2022-02-07", drift_env(tmp_path, drift_world))
+    check(proc, "airflow dags test telco_drift (peering change)")
     run_id = metadb.run_ids("telco_drift")[-1]
     assert metadb.states("telco_drift", run_id) == {
         "driftcheck": "success",
         "drift_detected": "success",
         "trigger_retrain": "success",
     }
-    assert metadb.xcom("telco_drift", run_id, "driftcheck") == {
-        "drift": True,
-        "features_drifted": 3,
-        "table_version": 12,
-    }
+    result = metadb.xcom("telco_drift", run_id, "driftcheck")
+    assert result["day"] == "2022-02-07" and result["model"] == CLASSIFIER_MODEL
+    assert result["drift"] is True and result["retrain"] is True, result["reasons"]
+    assert result["predictions"] is False and "accuracy" in result["unavailable"]
+    kinds = {a["kind"] for a in result["alerts"]}
+    assert "feature_shift" in kinds, result["alerts"][:5]
+    assert list((drift_world["lake"] / "drift_metrics" / "_delta_log").glob("*.json"))
     train_runs = metadb.run_ids("telco_train")
     assert len(train_runs) == before + 1
-    assert train_runs[-1].startswith("drift__2022-01-06__")
+    assert train_runs[-1].startswith("drift__2022-02-07__")
     conf = metadb._rows("select conf from dag_run where run_id=?", train_runs[-1])[0][0]
     conf = json.loads(conf) if isinstance(conf, str) else conf
     assert conf == {"force_retrain": True, "reason": "drift"}

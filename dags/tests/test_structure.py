@@ -256,8 +256,9 @@ def test_drift_triggers_train_with_valid_conf(dagbag):
     assert set(trig.conf) <= set(train_params.dump())
     assert with_conf(train_params, trig.conf).dump()["force_retrain"] is True
     gate = drift.task_dict["drift_detected"]
-    assert gate.python_callable({"drift": True, "features": 3}) is True
-    assert gate.python_callable({"drift": False}) is False
+    assert gate.python_callable({"drift": True, "retrain": True, "alerts": []}) is True
+    assert gate.python_callable({"drift": True, "retrain": False}) is False
+    assert gate.python_callable({"drift": False, "retrain": False}) is False
     assert gate.python_callable(None) is False
     assert drift.task_dict["driftcheck"].skip_on_exit_code == [99]
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 )
 
 // TrainConfig configures Train.
@@ -180,7 +181,8 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	split.Test = nil // decided at evaluation
 	fmt.Fprintf(progress, "classify: train weeks %s, validation %s\n", labels(split.Train), labels(split.Val))
 
-	trainRows, seen, err := sampleWindow(ctx, src, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
+	prof := drift.NewProfiler(drift.ProfileConfig{Seed: cfg.Seed}) // reference.json beside each bundle
+	trainRows, seen, err := sampleWindow(ctx, profiledSource{src, prof}, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +289,9 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		dir := filepath.Join(cfg.Out, string(fs))
 		err = b.Save(dir)
 		b.Close()
+		if err == nil {
+			err = saveReference(ctx, dir, prof, fs, classes, ens, valLabels)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
 
@@ -106,6 +108,7 @@ func TestTrainEvaluateEndToEnd(t *testing.T) {
 	if slices.Contains(tr.ASN.Vocab, 99999) {
 		t.Error("validation/test ASN in the one-hot vocabulary")
 	}
+	checkReference(t, filepath.Join(out, "sni"), res.Classes)
 	if len(tr.SNI.Domains) == 0 || len(tr.ASN.Vocab) == 0 {
 		t.Error("empty encoders: leakage check is vacuous")
 	}
@@ -215,4 +218,25 @@ type logWriter struct{ t *testing.T }
 func (w *logWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
+}
+
+// checkReference checks the reference profile saved beside a bundle: the
+// training weeks only, the model's classes and validation behaviour.
+func checkReference(t *testing.T, dir string, classes int) {
+	t.Helper()
+	ref, err := drift.LoadReference(context.Background(), dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.From < "2022-01-03" || ref.To > "2022-01-16" || ref.Flows == 0 {
+		t.Errorf("reference window %s..%s (%d flows): want the training weeks 2022-W01..W02", ref.From, ref.To, ref.Flows)
+	}
+	for _, d := range ref.KnownDomains {
+		if strings.Contains(d, "leak") {
+			t.Errorf("validation/test domain %q in the reference", d)
+		}
+	}
+	if len(ref.Model.Classes) != classes || ref.Model.MeanMaxProb <= 0 || ref.Model.MeanMaxProb > 1 || len(ref.Apps) < classes {
+		t.Errorf("reference model %d classes (want %d), mean max prob %v, %d apps", len(ref.Model.Classes), classes, ref.Model.MeanMaxProb, len(ref.Apps))
+	}
 }

@@ -124,6 +124,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := registry(ctx, cfg, uri, stderr, sum); err != nil {
 		return sum, err
 	}
+	if err := driftChecks(ctx, cfg, lake, stdout, stderr, sum); err != nil {
+		return sum, err
+	}
 	if err := report(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
@@ -189,11 +192,14 @@ func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	return nil
 }
 
+// classifierName is the registered model of the demo's classifier.
+const classifierName = "telco-service-classifier"
+
 // registry logs the with-SNI bundle and its evaluation to MLflow, registers
 // it as the challenger and lets promote decide about the champion.
 // uri is the tracking server, already in cfg.env.
 func registry(ctx context.Context, cfg Config, uri string, stderr io.Writer, sum *Summary) error {
-	const name = "telco-service-classifier"
+	const name = classifierName
 	var reg struct {
 		Version string `json:"version"`
 		RunID   string `json:"run_id"`
@@ -387,4 +393,76 @@ func printCounts(w io.Writer, title string, m map[string]int64, limit int) {
 	for _, e := range all {
 		fmt.Fprintf(w, "  %-28s %10d %6.2f%%\n", e.k, e.v, 100*float64(e.v)/float64(total))
 	}
+}
+
+// driftChecks runs driftcheck against the champion for every day after the
+// three training weeks (the validation and test weeks; with the default
+// dates they hold the week-10 exporter update) and prints the top alerts
+// with their first day.
+func driftChecks(ctx context.Context, cfg Config, lake string, stdout, stderr io.Writer, sum *Summary) error {
+	start, err := time.Parse(schema.DayLayout, cfg.Start)
+	if err != nil {
+		return fmt.Errorf("demo: --start: %w", err)
+	}
+	type alert struct {
+		Kind      string  `json:"kind"`
+		Subject   string  `json:"subject"`
+		Score     float64 `json:"score"`
+		Threshold float64 `json:"threshold"`
+		FirstDay  string  `json:"first_day"`
+	}
+	seen := map[string]alert{}
+	var driftDays, retrainDays []string
+	for d := start.AddDate(0, 0, 21); d.Before(start.AddDate(0, 0, cfg.Days)); d = d.AddDate(0, 0, 1) {
+		day := d.Format(schema.DayLayout)
+		var res struct {
+			Drift   bool    `json:"drift"`
+			Retrain bool    `json:"retrain"`
+			Alerts  []alert `json:"alerts"`
+		}
+		if err := stage(ctx, cfg, stderr, &res, "driftcheck", "--lake", lake, "--day", day,
+			"--name", classifierName, "--force"); err != nil {
+			return err
+		}
+		if res.Drift {
+			driftDays = append(driftDays, day)
+		}
+		if res.Retrain {
+			retrainDays = append(retrainDays, day)
+		}
+		for _, a := range res.Alerts {
+			k := a.Kind + " " + a.Subject
+			if old, ok := seen[k]; !ok || a.Score/a.Threshold > old.Score/old.Threshold {
+				if ok {
+					a.FirstDay = old.FirstDay
+				}
+				seen[k] = a
+			}
+		}
+	}
+	top := make([]alert, 0, len(seen))
+	for _, a := range seen {
+		top = append(top, a)
+	}
+	sort.Slice(top, func(i, j int) bool {
+		if top[i].FirstDay != top[j].FirstDay {
+			return top[i].FirstDay < top[j].FirstDay
+		}
+		return top[i].Score/top[i].Threshold > top[j].Score/top[j].Threshold
+	})
+	fmt.Fprintf(stdout, "\ndrift alerts (first day, kind, subject, score / threshold):\n")
+	for i, a := range top {
+		if i == 12 {
+			fmt.Fprintf(stdout, "  … %d more\n", len(top)-i)
+			break
+		}
+		fmt.Fprintf(stdout, "  %s  %-14s %-32s %.3g / %.3g\n", a.FirstDay, a.Kind, a.Subject, a.Score, a.Threshold)
+	}
+	sum.Set("drift_alerts", len(seen))
+	sum.Set("drift_days", len(driftDays))
+	sum.Set("retrain_days", len(retrainDays))
+	if len(driftDays) > 0 {
+		sum.Set("drift_first_day", driftDays[0])
+	}
+	return nil
 }

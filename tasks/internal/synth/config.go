@@ -81,6 +81,9 @@ type Script struct {
 	BehaviourChange time.Time
 	// Declines are services whose share falls steadily.
 	Declines []Decline
+	// Drifts are per-app changes of sizes, fingerprints, paths and shares
+	// (DefaultDrifts), sudden or adopted gradually.
+	Drifts []AppDrift
 }
 
 // Decline is a share falling exponentially from StartPct (percent of a day)
@@ -109,6 +112,7 @@ func DefaultScript() *Script {
 			{App: "facebook-graph", From: d("2022-01-01"), To: d("2022-12-31"), StartPct: 3.0, EndPct: 0.44},
 			{App: "spotify", From: d("2022-01-01"), To: d("2022-12-31"), StartPct: 1.45, EndPct: 0.32},
 		},
+		Drifts: DefaultDrifts(),
 	}
 }
 

@@ -30,7 +30,14 @@ type dayState struct {
 	oldExporter bool // before the week-10 update: retransmissions are in the PPI
 	slowPeering bool // before the week-6 peering change
 	changed     bool // the scripted behaviour change is in force
+	// shifts are the per-app drifts in force (Script.Drifts).
+	shifts map[*app]appShift
 }
+
+// spuriousShare is the share of flows with a spurious retransmission of the
+// server's handshake flight (reordering on the path): in the PPI before the
+// exporter update, left out after it; always in PHIST and the counters.
+const spuriousShare = 0.25
 
 // slowPeeringASNs reached CESNET over a longer path before the peering
 // change (DATASET.md §5.1: a step change at week 6).
@@ -65,6 +72,7 @@ type flowGen struct {
 	cwnd     int64
 	cwndMax  int64
 	loss     float64
+	eff      flowEffects // the app drifts this flow follows
 }
 
 func newFlowGen(w *world) *flowGen {
@@ -293,6 +301,10 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	}
 	pop := pick(pops, r.Float64())
 	m := pick(modes, r.Float64())
+	g.eff = noEffects()
+	if sh, ok := ds.shifts[a]; ok {
+		g.eff = sh.draw(r.Float64)
+	}
 	if pop.browser && r.Float64() < preconnectShare {
 		m = preMode
 	}
@@ -329,6 +341,7 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	if ds.slowPeering && slowPeeringASN(s.asn) {
 		g.rttS *= slowPeeringFactor
 	}
+	g.rttS *= g.eff.rttFactor
 	if os == osAndroid || os == osIOS {
 		g.rttC = 1000 * g.lognormal(3, 0.7) // Wi-Fi
 	} else {
@@ -362,6 +375,9 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	if resumed && tls13 {
 		ch += 150 + int64(len(sni))/2
 	}
+	if g.eff.chDelta != 0 {
+		ch = min(780, max(160, ch+int64(g.eff.chDelta)))
+	}
 	g.send(cli, ch, true, false)
 	g.t += int64(g.rttS) + int64(g.lognormal(400, 0.8))
 	var flight int64
@@ -375,7 +391,14 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	default:
 		flight = int64(cert + a.prov.extra12)
 	}
+	if !resumed {
+		flight = max(300, flight+int64(g.eff.certDelta))
+	}
 	g.burst(srv, flight)
+	if r.Float64() < spuriousShare {
+		g.t += 200 + r.Int64N(800)
+		g.send(srv, min(flight, g.mss), false, true)
+	}
 	clientProc := g.lognormal(900, 0.6)
 	if os == osAndroid || os == osIOS {
 		clientProc *= 3
@@ -463,8 +486,14 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 		f.SrcIP, f.DstIP = c.ip6, s.ip6
 	}
 	f.DstASN, f.DstPort, f.Protocol = s.asn, 443, 6
+	if g.eff.asn != 0 {
+		f.DstASN = g.eff.asn
+	}
 	f.TLSSNI = sni
 	f.TLSJA3 = pick(pop.ja3, r.Float64())
+	if g.eff.ja3 != "" {
+		f.TLSJA3 = g.eff.ja3
+	}
 	f.TimeFirst = time.UnixMicro(startUs).UTC()
 	f.TimeLast = time.UnixMicro(startUs + dur).UTC()
 	f.Duration = float64(dur) / 1e6
@@ -521,7 +550,7 @@ func (g *flowGen) exchanges(m mode, pop *population, tickets int, ticket int32) 
 	if m.kind == mRT || m.kind == mPush || m.kind == mWeb {
 		n = 1 + int(m.exch*r.ExpFloat64()*r.ExpFloat64())
 	}
-	n = min(n, maxExchanges)
+	n = min(max(1, int(float64(n)*g.eff.exchScale+0.5)), maxExchanges)
 	for i := 0; i < n && !g.cut; i++ {
 		if g.t > activeTimeoutUs {
 			g.cut = true
@@ -545,6 +574,10 @@ func (g *flowGen) exchanges(m mode, pop *population, tickets int, ticket int32) 
 			g.send(cli, int64(pop.preface), true, false) // HTTP/2 preface and SETTINGS
 			g.t += 10 + r.Int64N(100)
 		}
+		if i == 0 && g.eff.extraRecord > 0 {
+			g.send(cli, int64(g.eff.extraRecord), true, false) // an updated client's extra record
+			g.t += 10 + r.Int64N(100)
+		}
 		sig := i == 0 && r.Float64() < m.pSig
 		if m.kind == mRT || m.kind == mPush {
 			// Messages both ways; some get an answer.
@@ -552,9 +585,9 @@ func (g *flowGen) exchanges(m mode, pop *population, tickets int, ticket int32) 
 			if m.kind == mPush {
 				pc = 0.35
 			}
-			d, sz := srv, g.lognormal(m.resp, m.respSig)
+			d, sz := srv, g.lognormal(m.resp, m.respSig)*g.eff.respScale
 			if r.Float64() < pc {
-				d, sz = cli, g.lognormal(m.req, m.reqSig)
+				d, sz = cli, g.lognormal(m.req, m.reqSig)*g.eff.reqScale
 			}
 			if sig {
 				d, sz = cli, float64(m.sigReq)
@@ -580,17 +613,17 @@ func (g *flowGen) exchanges(m mode, pop *population, tickets int, ticket int32) 
 			}
 			continue
 		}
-		req := int64(g.lognormal(m.req, m.reqSig))
-		resp := int64(g.lognormal(m.resp, m.respSig))
+		req := int64(g.lognormal(m.req, m.reqSig) * g.eff.reqScale)
+		resp := int64(g.lognormal(m.resp, m.respSig) * g.eff.respScale)
 		if sig {
 			// Machine clients send the same bytes every time; browsers
 			// vary a little (cookies, paths).
-			req = int64(m.sigReq)
+			req = int64(float64(m.sigReq) * g.eff.reqScale)
 			if pop.browser {
 				req += r.Int64N(5) - 2
 			}
 			if m.sigResp > 0 {
-				resp = int64(m.sigResp)
+				resp = int64(float64(m.sigResp) * g.eff.respScale)
 			}
 		}
 		if i == 1 && r.Float64() < m.pSig {

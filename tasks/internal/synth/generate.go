@@ -177,6 +177,7 @@ func planDay(cfg Config, cal *calendar, r *rand.Rand, day time.Time, evs []event
 	n := cal.volume(day, cfg.FlowsPerDay) * math.Exp(dayNoiseSigma*r.NormFloat64())
 	off := cal.isOff(day)
 	weights := make([]float64, len(w.apps))
+	shifts := shiftsOf(cfg.Script, day)
 	var sum float64
 	for i, a := range w.apps {
 		if !a.active {
@@ -190,6 +191,9 @@ func planDay(cfg Config, cal *calendar, r *rand.Rand, day time.Time, evs []event
 		}
 		if a.name == cfg.Script.NewService && day.Before(cfg.Script.NewServiceFrom) {
 			wt = 0
+		}
+		if sh, ok := shifts[a]; ok {
+			wt *= sh.shareFactor()
 		}
 		if off {
 			wt *= offMix[a.fam]
@@ -247,6 +251,7 @@ func dayStateOf(s *Script, day time.Time) dayState {
 		oldExporter: day.Before(s.ExporterUpdate),
 		slowPeering: day.Before(s.PeeringChange),
 		changed:     !day.Before(s.BehaviourChange),
+		shifts:      shiftsOf(s, day),
 	}
 }
 

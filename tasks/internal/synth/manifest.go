@@ -100,7 +100,45 @@ func buildManifest(cfg Config, w *world) Manifest {
 			Description: "share of the day's flows falls exponentially from start_pct to end_pct",
 			Details:     map[string]any{"start_pct": d.StartPct, "end_pct": d.EndPct}})
 	}
+	for _, d := range s.Drifts {
+		m.Events = append(m.Events, driftEvent(d, first, last))
+	}
 	return m
+}
+
+var driftDescriptions = map[string]string{
+	KindClientUpdate: "client or TLS library update: ClientHello size and JA3 change, request sizes scale, some updates add an early client record",
+	KindCDNMove:      "the service moves to another CDN/ASN: round-trip times, certificate flight size and destination ASN change",
+	KindAppUpdate:    "server-side application update: response and request sizes scale, the number of exchanges per flow changes",
+	KindServiceFade:  "the service fades: its share falls to share_factor",
+}
+
+// driftEvent is the manifest entry of a per-app drift; adoption grows
+// linearly from From to To (equal for a sudden change).
+func driftEvent(d AppDrift, first, last time.Time) Event {
+	det := map[string]any{"gradual": d.To.After(d.From)}
+	add := func(k string, v any, zero bool) {
+		if !zero {
+			det[k] = v
+		}
+	}
+	add("ch_delta", d.CHDelta, d.CHDelta == 0)
+	add("ja3", d.JA3, d.JA3 == "")
+	add("extra_record", d.ExtraRecord, d.ExtraRecord == 0)
+	add("req_scale", d.ReqScale, d.ReqScale == 0)
+	add("resp_scale", d.RespScale, d.RespScale == 0)
+	add("exch_scale", d.ExchScale, d.ExchScale == 0)
+	add("rtt_factor", d.RTTFactor, d.RTTFactor == 0)
+	add("cert_delta", d.CertDelta, d.CertDelta == 0)
+	add("asn", d.ASN, d.ASN == 0)
+	add("share_factor", d.ShareFactor, d.ShareFactor == 0)
+	ev := Event{Kind: d.Kind, App: d.App, From: d.From.Format(dayLayout), Week: schema.WeekLabel(d.From),
+		InRange:     d.From.After(first) && !d.From.After(last),
+		Description: driftDescriptions[d.Kind], Details: det}
+	if d.To.After(d.From) {
+		ev.To = d.To.Format(dayLayout)
+	}
+	return ev
 }
 
 func ja3s(pops []weighted[*population]) []string {

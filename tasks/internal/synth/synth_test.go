@@ -344,8 +344,11 @@ func TestExporterUpdate(t *testing.T) {
 	if oldGaps != 0 {
 		t.Errorf("old exporter: %d of %d short flows have packets missing from the PPI", oldGaps, oldFlows)
 	}
-	if frac := float64(newGaps) / float64(newFlows); frac < 0.005 || frac > 0.2 {
-		t.Errorf("new exporter: %.4f of short flows leave retransmissions out, want 0.5–20 %%", frac)
+	// Losses and the spurious retransmission of the server's handshake
+	// flight in a quarter of the flows (spuriousShare): the update is a
+	// step change of the packet sequences, as in the dataset.
+	if frac := float64(newGaps) / float64(newFlows); frac < 0.15 || frac > 0.4 {
+		t.Errorf("new exporter: %.4f of short flows leave retransmissions out, want 15–40 %%", frac)
 	}
 }
 
