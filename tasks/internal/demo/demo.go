@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/report"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
@@ -127,23 +129,20 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := driftChecks(ctx, cfg, lake, stdout, stderr, sum); err != nil {
 		return sum, err
 	}
-	if err := report(ctx, cfg, lake, stderr, sum); err != nil {
+	if err := operatorReport(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
 	return sum, nil
 }
 
-// report writes the operator's report (one HTML page) from the lake and
+// operatorReport writes the operator's report (one HTML page) from the lake and
 // MLflow, last, so it shows every stage's output.
-func report(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
+func operatorReport(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
 	out, err := filepath.Abs(filepath.Join(cfg.Dir, "reports", "report.html"))
 	if err != nil {
 		return err
 	}
-	var res struct {
-		Out    string   `json:"out"`
-		Absent []string `json:"absent_sections"`
-	}
+	var res report.Result
 	if err := stage(ctx, cfg, stderr, &res, "report", "--lake", lake, "--out", out); err != nil {
 		return err
 	}
@@ -404,22 +403,11 @@ func driftChecks(ctx context.Context, cfg Config, lake string, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("demo: --start: %w", err)
 	}
-	type alert struct {
-		Kind      string  `json:"kind"`
-		Subject   string  `json:"subject"`
-		Score     float64 `json:"score"`
-		Threshold float64 `json:"threshold"`
-		FirstDay  string  `json:"first_day"`
-	}
-	seen := map[string]alert{}
+	seen := map[string]drift.Alert{}
 	var driftDays, retrainDays []string
 	for d := start.AddDate(0, 0, 21); d.Before(start.AddDate(0, 0, cfg.Days)); d = d.AddDate(0, 0, 1) {
 		day := d.Format(schema.DayLayout)
-		var res struct {
-			Drift   bool    `json:"drift"`
-			Retrain bool    `json:"retrain"`
-			Alerts  []alert `json:"alerts"`
-		}
+		var res drift.Result
 		if err := stage(ctx, cfg, stderr, &res, "driftcheck", "--lake", lake, "--day", day,
 			"--name", classifierName, "--force"); err != nil {
 			return err
@@ -440,7 +428,7 @@ func driftChecks(ctx context.Context, cfg Config, lake string, stdout, stderr io
 			}
 		}
 	}
-	top := make([]alert, 0, len(seen))
+	top := make([]drift.Alert, 0, len(seen))
 	for _, a := range seen {
 		top = append(top, a)
 	}
