@@ -8,12 +8,17 @@ tables it commits to; telco_forecast runs on ``traffic_hourly``, telco_train on
 partition), so retries and re-runs of a day leave the tables as one run would.
 Production runs the jobs on the Flink session cluster through the Beam job server; local
 mode (``TT_EXECUTOR=local``) on prism inside the binary.
+
+telco_vacuum (this file too), weekly: ``pipeline --job=vacuum`` deletes the data files of the
+lake's tables that no commit references any more (replaced by re-ingested days, or written by
+runs killed before their commit) once they are older than the retention (7 days, Delta's
+default, longer than any run in flight or reader pinned to an older version).
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable
 
 from telco_factory import DEFAULT_ARGS, beam_args, go_task, settings, table_asset
 
@@ -51,3 +56,22 @@ with DAG(
         outlets=[table_asset(s, "flow_features")],
     )
     parse >> [aggregate, features]
+
+with DAG(
+    dag_id="telco_vacuum",
+    description="weekly VACUUM of the lake: unreferenced data files older than 7 days",
+    # Sundays 04:00 UTC, after the day's ingest and away from Monday's retraining.
+    schedule=CronTriggerTimetable("0 4 * * 0", timezone="UTC"),
+    start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["telcotraffic", "ingest", "maintenance"],
+    doc_md=__doc__,
+) as vacuum_dag:
+    go_task(
+        "vacuum",
+        "pipeline",
+        ["--job=vacuum", f"--lake={s.lake}", "--retention=168h"],
+        size="small",
+    )

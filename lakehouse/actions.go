@@ -200,6 +200,9 @@ func DecodeCommit(name string, version int64, data []byte) ([]Action, error) {
 		}
 		out = append(out, a)
 	}
+	if err := checkMetrics(name, version, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -101,6 +102,83 @@ func (t *Table) commitInfo(ts int64, op string, params map[string]any, readVersi
 	return info
 }
 
+// commitMetrics are the counts a commit records of itself (strings, as
+// Spark writes them), so that a reader can tell a commit file cut short:
+// numAddedFiles and numRemovedFiles always, numOutputRows (the rows of the
+// added files) when every add has stats.
+func commitMetrics(removes []Remove, adds []Add) map[string]any {
+	m := map[string]any{
+		"numAddedFiles":   strconv.Itoa(len(adds)),
+		"numRemovedFiles": strconv.Itoa(len(removes)),
+	}
+	if rows, ok := addedRows(adds); ok {
+		m["numOutputRows"] = strconv.FormatInt(rows, 10)
+	}
+	return m
+}
+
+// addedRows sums numRecords over adds; ok is false when one has no stats.
+func addedRows(adds []Add) (rows int64, ok bool) {
+	for _, a := range adds {
+		if a.Stats == "" {
+			return 0, false
+		}
+		var st struct {
+			NumRecords *int64 `json:"numRecords"`
+		}
+		if json.Unmarshal([]byte(a.Stats), &st) != nil || st.NumRecords == nil {
+			return 0, false
+		}
+		rows += *st.NumRecords
+	}
+	return rows, true
+}
+
+// checkMetrics compares the counts a commit's commitInfo recorded
+// (operationMetrics numAddedFiles, numRemovedFiles, numOutputRows, as we
+// and Spark write them) with the actions the file holds: a commit file
+// cut at a line boundary still parses, and only its own counts tell.
+func checkMetrics(name string, version int64, actions []Action) error {
+	var metrics map[string]any
+	var adds []Add
+	removes := 0
+	for _, a := range actions {
+		switch {
+		case a.CommitInfo != nil:
+			metrics, _ = a.CommitInfo["operationMetrics"].(map[string]any)
+		case a.Add != nil:
+			adds = append(adds, *a.Add)
+		case a.Remove != nil:
+			removes++
+		}
+	}
+	if metrics == nil {
+		return nil
+	}
+	count := func(key string) (int64, bool) {
+		switch v := metrics[key].(type) {
+		case string:
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		case float64:
+			return int64(v), true
+		}
+		return 0, false
+	}
+	if n, ok := count("numAddedFiles"); ok && n != int64(len(adds)) {
+		return fmt.Errorf("%w: %s (version %d): commitInfo records %d added files, the file holds %d (commit file cut short?)", ErrCorrupt, name, version, n, len(adds))
+	}
+	if n, ok := count("numRemovedFiles"); ok && n != int64(removes) {
+		return fmt.Errorf("%w: %s (version %d): commitInfo records %d removed files, the file holds %d (commit file cut short?)", ErrCorrupt, name, version, n, removes)
+	}
+	if n, ok := count("numOutputRows"); ok {
+		if rows, all := addedRows(adds); all && rows != n {
+			return fmt.Errorf("%w: %s (version %d): commitInfo records %d rows written, the added files hold %d (commit file cut short?)", ErrCorrupt, name, version, n, rows)
+		}
+	}
+	return nil
+}
+
 // matches reports whether partition values pv fall in one of parts.
 func matches(pv map[string]string, parts []map[string]string) bool {
 	for _, p := range parts {
@@ -193,7 +271,9 @@ func (t *Table) Commit(ctx context.Context, c Commit) (CommitResult, error) {
 		res.Attempts = attempt
 		version := snap.Version + 1
 		now := t.opts.Now().UnixMilli()
-		actions := []Action{{CommitInfo: t.commitInfo(now, op, params, readVersion, blind)}}
+		info := t.commitInfo(now, op, params, readVersion, blind)
+		info["operationMetrics"] = commitMetrics(removes, c.Adds)
+		actions := []Action{{CommitInfo: info}}
 		if c.Txn != nil {
 			actions = append(actions, Action{Txn: &Txn{AppID: c.Txn.AppID, Version: c.Txn.Version, LastUpdated: now}})
 		}

@@ -12,7 +12,8 @@
 //	<table>/col=value/.../part-00000-<uuid>-c000.zstd.parquet   data files
 //
 // Every commit starts with commitInfo (timestamp, operation,
-// operationParameters, readVersion, isolationLevel, isBlindAppend,
+// operationParameters, operationMetrics {numAddedFiles, numRemovedFiles,
+// numOutputRows} as strings, readVersion, isolationLevel, isBlindAppend,
 // engineInfo, txnId), then txn, remove and add actions. Version 0 holds
 // protocol {minReaderVersion 1, minWriterVersion 2} and metaData (UUID id,
 // parquet format, schemaString, partitionColumns, configuration,
@@ -76,8 +77,10 @@
 // prunes by Filter on partition values (exact) and on min/max stats;
 // Rows[T] streams rows file by file and row group by row group. Reading
 // tolerates other writers' files: LIST element names ("item"), optional
-// columns, missing columns (zero values). Corrupt or truncated log files and
-// version gaps fail with ErrCorrupt naming the file and version.
+// columns, missing columns (zero values). Corrupt or truncated log files,
+// version gaps, and commits whose operationMetrics disagree with the
+// actions the file holds (a commit cut at a line boundary still parses)
+// fail with ErrCorrupt naming the file and version.
 //
 // # Statistics
 //

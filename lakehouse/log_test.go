@@ -1,6 +1,7 @@
 package lakehouse_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -24,6 +25,13 @@ func TestCorruptLog(t *testing.T) {
 		{"empty", func([]byte) []byte { return nil }, "00000000000000000002.json (version 2): empty"},
 		{"two actions on a line", func([]byte) []byte { return []byte(`{"add":{"path":"x"},"txn":{"appId":"a","version":1}}` + "\n") }, "version 2) line 1: want one action"},
 		{"null add", func([]byte) []byte { return []byte(`{"add":null}` + "\n") }, "version 2) line 1: add"},
+		{"cut at a line boundary", func(b []byte) []byte {
+			lines := bytes.SplitAfter(b, []byte("\n"))
+			return bytes.Join(lines[:len(lines)-2], nil) // the last add gone, the file still parses
+		}, "version 2): commitInfo records 5 added files, the file holds 4 (commit file cut short?)"},
+		{"rows disagree", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"numOutputRows":"5"`), []byte(`"numOutputRows":"9"`), 1)
+		}, "version 2): commitInfo records 9 rows written, the added files hold 5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tbl, store := localTable(t, lakehouse.Options{CheckpointInterval: -1})
@@ -174,5 +182,30 @@ func TestPruning(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPartitionValueNotUTF8: a partition value that is not valid UTF-8 is
+// refused before any file is written (its folder would hold raw bytes while
+// the log, and every reader, spell it in UTF-8: the file would be lost).
+func TestPartitionValueNotUTF8(t *testing.T) {
+	ctx := context.Background()
+	tbl, store := localTable(t, lakehouse.Options{})
+	rows := makeRows(0, 3)
+	for i := range rows {
+		rows[i].App = "bad\xffapp"
+	}
+	_, err := lakehouse.Append(ctx, tbl, rows, nil)
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("append with a non-UTF-8 partition value: %v", err)
+	}
+	objs, err := store.List(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if !strings.HasPrefix(o.Key, "_delta_log/") {
+			t.Errorf("file %q written", o.Key)
+		}
 	}
 }

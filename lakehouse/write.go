@@ -156,6 +156,11 @@ func (w *Writer[T]) WriteDataFile(ctx context.Context, partitionValues map[strin
 		if v == "" {
 			return nil, fmt.Errorf("lakehouse: write: empty value for partition column %q (null partitions are not supported)", col)
 		}
+		if !utf8.ValidString(v) {
+			// Folder names would hold the raw bytes while readers look
+			// for the log's (UTF-8) spelling: the file would be lost.
+			return nil, fmt.Errorf("lakehouse: write: value %q of partition column %q is not valid UTF-8", v, col)
+		}
 	}
 	if len(partitionValues) != len(w.codec.partitions) {
 		return nil, fmt.Errorf("lakehouse: write: partition values %v, table partitioned by %v", partitionValues, w.codec.partitions)

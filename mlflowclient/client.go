@@ -68,13 +68,43 @@ func WithBasicAuth(username, password string) Option {
 // front of MLflow).
 func WithToken(token string) Option { return func(c *config) { c.token = token } }
 
+// Defaults of the timeout and retry options: an idempotent call rides out
+// a server that is down or restarting for about 15 s (waits of 1+2+4+8 s),
+// and a stalled server makes it fail within GiveUpBound (6 attempts of
+// 15 s plus 23 s of waits: 113 s). MLflow's own default (120 s per
+// attempt, MLFLOW_HTTP_REQUEST_TIMEOUT) would stall a task for 10 minutes.
+const (
+	DefaultTimeout = 15 * time.Second
+	DefaultRetries = 5
+	DefaultMinWait = time.Second
+	DefaultMaxWait = 8 * time.Second
+)
+
+// GiveUpBound is the longest an idempotent call takes with the default
+// options when every attempt times out.
+func GiveUpBound() time.Duration {
+	total := time.Duration(DefaultRetries+1) * DefaultTimeout
+	for a := 1; a <= DefaultRetries; a++ {
+		total += backoff(a, DefaultMinWait, DefaultMaxWait)
+	}
+	return total
+}
+
+// backoff is the wait before retry attempt+1: minWait doubling up to
+// maxWait, without random jitter, so that the waits add up to ride out an
+// outage of a known length.
+func backoff(attempt int, minWait, maxWait time.Duration) time.Duration {
+	return min(minWait<<min(attempt-1, 20), maxWait)
+}
+
 // WithTimeout bounds each HTTP attempt, including reading the body
-// (default 120s, MLflow's MLFLOW_HTTP_REQUEST_TIMEOUT). Use the context to
-// bound a call with all its retries.
+// (default DefaultTimeout; MLFLOW_HTTP_REQUEST_TIMEOUT in NewFromEnv). Use
+// the context to bound a call with all its retries.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
-// WithRetries sets how often an idempotent call is retried (default 4) and
-// the backoff bounds (default 250ms doubling up to 8s). n = 0 disables retries.
+// WithRetries sets how often an idempotent call is retried (default
+// DefaultRetries) and the backoff bounds (default DefaultMinWait doubling
+// up to DefaultMaxWait). n = 0 disables retries.
 func WithRetries(n int, minWait, maxWait time.Duration) Option {
 	return func(c *config) { c.retries, c.minWait, c.maxWait = n, minWait, maxWait }
 }
@@ -95,10 +125,10 @@ func WithInsecureTLS() Option { return func(c *config) { c.insecureTLS = true } 
 // behind a proxy).
 func New(baseURL string, opts ...Option) (*Client, error) {
 	cfg := config{
-		timeout:   120 * time.Second,
-		retries:   4,
-		minWait:   250 * time.Millisecond,
-		maxWait:   8 * time.Second,
+		timeout:   DefaultTimeout,
+		retries:   DefaultRetries,
+		minWait:   DefaultMinWait,
+		maxWait:   DefaultMaxWait,
 		userAgent: DefaultUserAgent,
 	}
 	for _, o := range opts {
@@ -132,7 +162,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		SetRetryCount(cfg.retries).
 		SetRetryWaitTime(cfg.minWait).
 		SetRetryMaxWaitTime(cfg.maxWait).
-		SetRetryAfter(retryAfter).
+		SetRetryAfter(retryAfter(cfg.minWait, cfg.maxWait)).
 		SetHeader("User-Agent", cfg.userAgent).
 		SetLogger(quietLogger{}).
 		SetDisableWarn(true)
@@ -330,16 +360,22 @@ func shouldRetry(resp *resty.Response, err error) bool {
 	return false
 }
 
-// retryAfter honours a Retry-After header given in seconds; resty clamps the
-// result to the configured wait bounds. (0, nil) means "use the backoff".
-func retryAfter(_ *resty.Client, resp *resty.Response) (time.Duration, error) {
-	if resp == nil || resp.RawResponse == nil {
-		return 0, nil
+// retryAfter honours a Retry-After header given in seconds, and otherwise
+// waits backoff(attempt) (resty's own backoff is random down to minWait
+// every time); resty clamps the result to the wait bounds. (0, nil) means
+// "use resty's backoff", for a response without its request.
+func retryAfter(minWait, maxWait time.Duration) resty.RetryAfterFunc {
+	return func(_ *resty.Client, resp *resty.Response) (time.Duration, error) {
+		if resp == nil || resp.Request == nil {
+			return 0, nil
+		}
+		if resp.RawResponse != nil {
+			if secs, err := strconv.Atoi(resp.Header().Get("Retry-After")); err == nil && secs > 0 {
+				return time.Duration(secs) * time.Second, nil
+			}
+		}
+		return max(backoff(resp.Request.Attempt, minWait, maxWait), time.Nanosecond), nil
 	}
-	if secs, err := strconv.Atoi(resp.Header().Get("Retry-After")); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second, nil
-	}
-	return 0, nil
 }
 
 // quietLogger drops resty's own logging: errors reach the caller as values.

@@ -448,6 +448,45 @@ func TestRealServer(t *testing.T) {
 			t.Errorf("run info after SetTerminated = %+v", info)
 		}
 	})
+	// A stalled server (SIGSTOP): a call with the default options rides out
+	// 10 s of it; one that stays stalled fails with a timeout within the
+	// bound its options give (the default bound is under 2 minutes).
+	t.Run("stalled server", func(t *testing.T) {
+		if b := GiveUpBound(); b > 2*time.Minute {
+			t.Errorf("default options give up after %v, want at most 2 min", b)
+		}
+		def, err := New(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Freeze()
+		thawed := make(chan struct{})
+		time.AfterFunc(10*time.Second, func() { srv.Thaw(); close(thawed) })
+		t0 := time.Now()
+		_, err = def.Experiments.GetByName(ctx, "svc-clf")
+		<-thawed
+		if err != nil {
+			t.Fatalf("call during a 10 s stall: %v", err)
+		}
+		t.Logf("call during a 10 s stall succeeded after %.1f s", time.Since(t0).Seconds())
+
+		short, err := New(srv.URL, WithTimeout(time.Second), WithRetries(2, time.Second, time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Freeze()
+		defer srv.Thaw()
+		t0 = time.Now()
+		_, err = short.Experiments.GetByName(ctx, "svc-clf")
+		took := time.Since(t0)
+		if err == nil || !strings.Contains(err.Error(), "experiments/get-by-name") || !strings.Contains(err.Error(), "Timeout") {
+			t.Errorf("call to a stalled server: %v; want a timeout naming the route", err)
+		}
+		if took > 3*time.Second+2*time.Second+3*time.Second {
+			t.Errorf("gave up after %v; 3 attempts of 1 s and 2 waits of 1 s allow 5 s", took)
+		}
+		t.Logf("gave up after %.1f s: %v", took.Seconds(), err)
+	})
 }
 
 const trainXGB = `

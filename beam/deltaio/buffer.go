@@ -32,6 +32,7 @@ const (
 // Rows handed to Add are kept until written: they must not share slices
 // with rows the caller reuses.
 type Buffer[T any] struct {
+	table    *lakehouse.Table
 	w        *lakehouse.Writer[T]
 	fileRows int
 	maxRows  int
@@ -83,7 +84,7 @@ func NewBuffer[T any](ctx context.Context, t *lakehouse.Table, fileRows, maxRows
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
 	}
-	return &Buffer[T]{w: w, fileRows: fileRows, maxRows: maxRows, fields: fields, parts: map[string]*partBuf[T]{},
+	return &Buffer[T]{table: t, w: w, fileRows: fileRows, maxRows: maxRows, fields: fields, parts: map[string]*partBuf[T]{},
 		inflight: semaphore.NewWeighted(int64(maxRows)), slots: make(chan struct{}, Concurrency)}, nil
 }
 
@@ -217,6 +218,28 @@ func (b *Buffer[T]) Close(ctx context.Context) ([]lakehouse.Add, error) {
 	}
 	sort.Slice(b.adds, func(i, j int) bool { return b.adds[i].Path < b.adds[j].Path })
 	return b.adds, nil
+}
+
+// Abort drops the buffered rows, waits for the files being written and
+// deletes every data file the buffer wrote (none was committed).
+func (b *Buffer[T]) Abort(ctx context.Context) error {
+	b.parts = map[string]*partBuf[T]{}
+	b.total = 0
+	b.wg.Wait()
+	b.mu.Lock()
+	adds := b.adds
+	b.adds = nil
+	b.mu.Unlock()
+	for _, a := range adds {
+		p, err := lakehouse.FilePath(a.Path)
+		if err != nil {
+			return fmt.Errorf("deltaio: abort: %w", err)
+		}
+		if err := b.table.Store().Delete(ctx, p); err != nil {
+			return fmt.Errorf("deltaio: abort: %w", err)
+		}
+	}
+	return nil
 }
 
 // Written returns the number of rows written so far.

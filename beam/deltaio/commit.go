@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -98,6 +99,7 @@ func (f *commitFn) ProcessElement(ctx context.Context, items []string, emit func
 		return fmt.Errorf("deltaio: commit: unit %s reported twice", dup)
 	}
 	for _, spec := range f.Specs {
+		spec = withReports(spec, m)
 		res, err := CommitTable(ctx, spec, m.adds[spec.Table.Name], m.counters)
 		if err != nil {
 			return err
@@ -110,6 +112,33 @@ func (f *commitFn) ProcessElement(ctx context.Context, items []string, emit func
 		emit(string(b))
 	}
 	return nil
+}
+
+// PartialSuffix ends the txn app id of a commit that left quarantined
+// units out: a rerun of the same inputs is not "already done" (the table
+// does not hold the whole run), and the driver finds the partial commit
+// under AppID+PartialSuffix.
+const PartialSuffix = ".partial"
+
+// withReports adapts a spec to the run's manifests: quarantined days are
+// not replaced (they keep what the table held), the app id says the commit
+// is partial, and the units' reports go into the commit's parameters.
+func withReports(spec CommitSpec, m merged) CommitSpec {
+	if len(m.quarantined) > 0 {
+		spec.AppID += PartialSuffix
+		spec.Days = slices.DeleteFunc(slices.Clone(spec.Days), func(d string) bool { return m.quarantined[d] })
+	}
+	if len(m.reports) > 0 {
+		b, err := json.Marshal(m.reports)
+		if err == nil {
+			spec.Params = maps.Clone(spec.Params)
+			if spec.Params == nil {
+				spec.Params = map[string]string{}
+			}
+			spec.Params[ParamUnits] = string(b)
+		}
+	}
+	return spec
 }
 
 func firstDuplicate(sorted []string) string {
@@ -125,6 +154,8 @@ func firstDuplicate(sorted []string) string {
 const (
 	ParamRun      = "telcotraffic.run"
 	ParamCounters = "telcotraffic.counters"
+	// ParamUnits holds the JSON array of the units' reports (Manifest.Report).
+	ParamUnits = "telcotraffic.units"
 )
 
 // CommitTable commits adds (files already written) to the table of spec

@@ -44,8 +44,15 @@
 //
 // Commit results (version, counters) are also written into the commit's
 // commitInfo.operationParameters under "telcotraffic.run" and
-// "telcotraffic.counters", so FindCommit can report them after the pipeline
-// ends, on any runner, and for runs whose commit was skipped.
+// "telcotraffic.counters", and the units' own reports (Manifest.Report)
+// under "telcotraffic.units", so FindCommit can report them after the
+// pipeline ends, on any runner, and for runs whose commit was skipped.
+//
+// A unit whose input was bad (Manifest.Quarantined) wrote no files; its
+// Manifest.Days are left out of the replaced days, so they keep what the
+// table held, and the commit's app id ends with PartialSuffix: the table
+// does not hold the whole run, so the same run is tried again next time
+// rather than skipped. FindCommit finds such a commit too (Partial).
 //
 // # Reading
 //

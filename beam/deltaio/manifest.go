@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
@@ -16,6 +17,14 @@ type Manifest struct {
 	Unit     string                     `json:"unit"`               // what was processed (for messages)
 	Adds     map[string][]lakehouse.Add `json:"adds,omitempty"`     // table name -> files written
 	Counters map[string]int64           `json:"counters,omitempty"` // e.g. rows_in, rows_written, rejects
+	// Days are the days (YYYY-MM-DD) the unit holds, for ModeReplaceDays.
+	Days []string `json:"days,omitempty"`
+	// Quarantined, when set, says why the unit's input was set aside: it
+	// wrote no files, and its days keep what the tables held before.
+	Quarantined string `json:"quarantined,omitempty"`
+	// Report is the unit's own account (JSON), kept in the commit's
+	// operationParameters under ParamUnits for the driver to read back.
+	Report json.RawMessage `json:"report,omitempty"`
 }
 
 // Encode renders the manifest as JSON.
@@ -54,19 +63,34 @@ func (m *Manifest) AddFiles(table string, adds []lakehouse.Add) {
 
 // merged is the union of a run's manifests.
 type merged struct {
-	units    []string
-	adds     map[string][]lakehouse.Add
-	counters map[string]int64
+	units       []string
+	adds        map[string][]lakehouse.Add
+	counters    map[string]int64
+	quarantined map[string]bool // days of quarantined units
+	reports     []json.RawMessage
 }
 
 func mergeManifests(items []string) (merged, error) {
-	out := merged{adds: map[string][]lakehouse.Add{}, counters: map[string]int64{}}
+	out := merged{adds: map[string][]lakehouse.Add{}, counters: map[string]int64{}, quarantined: map[string]bool{}}
+	ms := make([]Manifest, 0, len(items))
 	for _, s := range items {
 		m, err := DecodeManifest(s)
 		if err != nil {
 			return out, err
 		}
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b Manifest) int { return strings.Compare(a.Unit, b.Unit) })
+	for _, m := range ms {
 		out.units = append(out.units, m.Unit)
+		if m.Report != nil {
+			out.reports = append(out.reports, m.Report)
+		}
+		if m.Quarantined != "" {
+			for _, d := range m.Days {
+				out.quarantined[d] = true
+			}
+		}
 		for t, a := range m.Adds {
 			out.adds[t] = append(out.adds[t], a...)
 		}

@@ -30,20 +30,26 @@ type CommitInfo struct {
 	Version  int64
 	Counters map[string]int64
 	Params   map[string]string
+	Partial  bool // the commit left quarantined units out
 }
 
 // maxScan bounds how far back FindCommit looks for a run's commit.
 const maxScan = 10000
 
-// FindCommit returns the commit of tab that carries the txn appID. found is
-// false when the table holds no such txn.
+// FindCommit returns the commit of tab that carries the txn appID, or
+// else appID+PartialSuffix (a commit that left quarantined units out;
+// Partial is then set). found is false when the table holds neither.
 func FindCommit(ctx context.Context, tab *lakehouse.Table, appID string) (info CommitInfo, found bool, err error) {
 	snap, err := tab.Snapshot(ctx)
 	if err != nil {
 		return info, false, fmt.Errorf("deltaio: %w", err)
 	}
 	if _, ok := snap.AppVersion(appID); !ok {
-		return info, false, nil
+		if _, ok := snap.AppVersion(appID + PartialSuffix); !ok {
+			return info, false, nil
+		}
+		appID += PartialSuffix
+		info.Partial = true
 	}
 	// lakehouse has no API for "the version that wrote txn X"; read the
 	// log backwards (the run's commit is almost always the newest ones).

@@ -2,7 +2,9 @@ package parse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // Input is one raw day file to parse.
@@ -23,6 +27,16 @@ type Input struct {
 	Day     string    `json:"day"`      // YYYY-MM-DD, from the file name
 	Size    int64     `json:"size"`     // bytes as stored (compressed)
 	ModTime time.Time `json:"mod_time"` // for the run fingerprint
+	// Stats is the key of the day's stats-YYYYMMDD.json beside the file
+	// ("" when there is none), whose row count the day must match.
+	Stats        string    `json:"stats,omitempty"`
+	StatsSize    int64     `json:"stats_size,omitempty"`
+	StatsModTime time.Time `json:"stats_mod_time,omitzero"`
+}
+
+// statsKey returns the key of the stats file beside a flow file key.
+func statsKey(key string, day time.Time) string {
+	return path.Join(path.Dir(key), "stats-"+day.Format("20060102")+".json")
 }
 
 // Name returns the path recorded in rejects: the path under the dataset
@@ -47,6 +61,7 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 		return nil, fmt.Errorf("parse: no input")
 	}
 	var out []Input
+	others := map[string]storage.ObjectInfo{} // every listed object, for stats files (S3)
 	if strings.HasPrefix(input, "s3://") {
 		root, pattern := input, ""
 		if hasGlob(input) {
@@ -63,6 +78,7 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 			return nil, fmt.Errorf("parse: list %s: %w", root, err)
 		}
 		for _, o := range objs {
+			others[o.Key] = o
 			if pattern != "" {
 				if ok, _ := path.Match(pattern, o.Key); !ok {
 					continue
@@ -128,6 +144,14 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 			continue
 		}
 		in.Day = day.Format(schema.DayLayout)
+		sk := statsKey(in.Key, day)
+		if o, ok := others[sk]; ok {
+			in.Stats, in.StatsSize, in.StatsModTime = sk, o.Size, o.ModTime
+		} else if !strings.HasPrefix(in.Root, "s3://") {
+			if fi, err := os.Stat(filepath.Join(in.Root, filepath.FromSlash(sk))); err == nil && !fi.IsDir() {
+				in.Stats, in.StatsSize, in.StatsModTime = sk, fi.Size(), fi.ModTime()
+			}
+		}
 		if prev, dup := seen[in.Day]; dup {
 			return nil, fmt.Errorf("parse: day %s has two flow files: %s and %s", in.Day, prev, in.Key)
 		}
@@ -138,34 +162,81 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 	return kept, nil
 }
 
-// open returns the decompressed content of a day file, streamed.
-func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, error) {
+// errStorage marks a failure of storage, not of the file: its stored bytes
+// could not be read (storage down, permission) or the rows could not be
+// written. The job fails and Airflow retries it. Every other failure of a
+// day file (a bad header, a corrupt or truncated stream, counts that
+// disagree with its stats file) is the file's own and quarantines it.
+var errStorage = errors.New("storage")
+
+// sourceReader notes whether reading the stored bytes failed, so that a
+// decompressor's complaint about the stream it was given (xz reports a
+// short input as corrupt data) is not mistaken for a bad file.
+type sourceReader struct {
+	r      io.Reader
+	failed atomic.Bool
+}
+
+func (s *sourceReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	if err != nil && err != io.EOF {
+		s.failed.Store(true)
+		err = fmt.Errorf("%w: %w", errStorage, err)
+	}
+	return n, err
+}
+
+// open returns the decompressed content of a day file, streamed, and the
+// reader of its stored bytes.
+func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, *sourceReader, error) {
 	var raw io.Reader
 	var closer io.Closer
 	if strings.HasPrefix(in.Root, "s3://") {
 		st, err := deltaio.OpenStorage(ctx, in.Root)
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
 		}
 		r, err := st.Open(ctx, in.Key)
 		if err != nil {
-			return nil, fmt.Errorf("parse: open %s/%s: %w", in.Root, in.Key, err)
+			return nil, nil, fmt.Errorf("%w: open %s/%s: %w", errStorage, in.Root, in.Key, err)
 		}
 		// Each ReadAt is one ranged GET: read in large chunks.
 		raw, closer = bufio.NewReaderSize(io.NewSectionReader(r, 0, r.Size()), 8<<20), r
 	} else {
 		f, err := os.Open(filepath.Join(in.Root, filepath.FromSlash(in.Key)))
 		if err != nil {
-			return nil, fmt.Errorf("parse: %w", err)
+			return nil, nil, fmt.Errorf("%w: %w", errStorage, err)
 		}
 		raw, closer = f, f
 	}
-	rc, err := schema.Decompress(ctx, raw, in.Key, mode)
+	src := &sourceReader{r: raw}
+	rc, err := schema.Decompress(ctx, src, in.Key, mode)
 	if err != nil {
 		closer.Close()
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, src, fmt.Errorf("parse: %w", err)
 	}
-	return &closeBoth{ReadCloser: rc, under: closer}, nil
+	return &closeBoth{ReadCloser: rc, under: closer}, src, nil
+}
+
+// readStats reads the day's stats file; ok is false when there is none.
+func (in Input) readStats(ctx context.Context) (st schema.Stats, ok bool, err error) {
+	if in.Stats == "" {
+		return st, false, nil
+	}
+	var b []byte
+	if strings.HasPrefix(in.Root, "s3://") {
+		store, err := deltaio.OpenStorage(ctx, in.Root)
+		if err != nil {
+			return st, false, fmt.Errorf("%w: %w", errStorage, err)
+		}
+		if b, err = store.Get(ctx, in.Stats); err != nil {
+			return st, false, fmt.Errorf("%w: %w", errStorage, err)
+		}
+	} else if b, err = os.ReadFile(filepath.Join(in.Root, filepath.FromSlash(in.Stats))); err != nil {
+		return st, false, fmt.Errorf("%w: %w", errStorage, err)
+	}
+	st, err = schema.ReadStats(bytes.NewReader(b), in.Stats)
+	return st, err == nil, err
 }
 
 type closeBoth struct {
@@ -186,7 +257,11 @@ func (c *closeBoth) Close() error {
 func Fingerprint(inputs []Input) []string {
 	out := make([]string, 0, len(inputs))
 	for _, in := range inputs {
-		out = append(out, fmt.Sprintf("%s|%d|%d", in.Key, in.Size, in.ModTime.UnixNano()))
+		fp := fmt.Sprintf("%s|%d|%d", in.Key, in.Size, in.ModTime.UnixNano())
+		if in.Stats != "" { // a corrected stats file is a new run
+			fp += fmt.Sprintf("|%s|%d|%d", in.Stats, in.StatsSize, in.StatsModTime.UnixNano())
+		}
+		out = append(out, fp)
 	}
 	return out
 }

@@ -21,6 +21,22 @@
 // ingested (deltaio.ModeReplaceDays): re-ingesting a day replaces that day
 // only, ingesting one more day adds only that day's files, an empty day file
 // removes the day's rows, and re-running the same inputs is a no-op.
+//
+// Nothing is lost silently. Every raw row ends in flows or in rejects, or
+// its whole day file is quarantined: a file whose header is unusable, whose
+// compressed stream is corrupt or truncated, or whose row count (good rows
+// plus rejects) differs from the total-saved of the stats-YYYYMMDD.json
+// beside it (a missing stats file is reported, not an error) writes no
+// rows, and its day keeps what the tables held before; the other days of
+// the run are ingested. The commit of such a run carries the app id with
+// deltaio.PartialSuffix, so rerunning the same inputs tries again instead
+// of being "nothing to do", and the run fails naming the files (the
+// pipeline's exit 1). A storage failure (the stored bytes cannot be read,
+// or rows cannot be written) fails the job instead: Airflow retries it.
+// Each file's DayReport (rows, rejects, stats check, quarantine reason,
+// unknown columns) is kept in the flows commit (deltaio.ParamUnits). The
+// run fingerprint includes the stats files, so a corrected stats file is
+// a new run.
 package parse
 
 import (
@@ -29,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"time"
 
@@ -62,6 +79,7 @@ const (
 	CounterRows        = "rows_in"
 	CounterRowsWritten = "rows_written"
 	CounterRejects     = "rejects"
+	CounterQuarantined = "quarantined_files"
 )
 
 // ErrNothingToDo is returned by NewPlan when there are no day files in the
@@ -262,8 +280,48 @@ func (f *parseFileFn) ProcessElement(ctx context.Context, elem string, emit func
 	return nil
 }
 
+// Stats checks of a DayReport.
+const (
+	CheckOK       = "ok"       // rows read = the stats file's total-saved
+	CheckNoStats  = "no_stats" // no stats file beside the day file
+	CheckMismatch = "mismatch" // rows read differ: the day is quarantined
+)
+
+// DayReport is what parsing one day file found; the driver reads the
+// reports of a run back from its flows commit (deltaio.ParamUnits).
+type DayReport struct {
+	File    string `json:"file"` // path under the dataset root
+	Day     string `json:"day"`
+	Rows    int64  `json:"rows"` // data rows read (good and rejected)
+	Rejects int64  `json:"rejects"`
+	// StatsRows is the stats file's global.total-saved (-1: no stats file).
+	StatsRows int64  `json:"stats_rows"`
+	Check     string `json:"check"`
+	// Quarantined says why the file was set aside: none of its rows were
+	// written, and its day keeps what the tables held before.
+	Quarantined string `json:"quarantined,omitempty"`
+	// ExtraColumns are header columns the decoder does not know (ignored).
+	ExtraColumns []string `json:"extra_columns,omitempty"`
+}
+
+// ReadReports decodes the reports a commit holds (deltaio.ParamUnits).
+func ReadReports(params map[string]string) ([]DayReport, error) {
+	s := params[deltaio.ParamUnits]
+	if s == "" {
+		return nil, nil
+	}
+	var out []DayReport
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("parse: %s: %w", deltaio.ParamUnits, err)
+	}
+	return out, nil
+}
+
 // parseFile streams one day file into the tables' buffers and returns its
-// manifest.
+// manifest. A failure of the file itself (bad header, corrupt or truncated
+// stream, rows that disagree with the day's stats file) quarantines it:
+// its data files are deleted and the manifest says why, so the other days
+// are still ingested. A failure to read stored bytes fails the job.
 func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f *parseFileFn) (*deltaio.Manifest, error) {
 	start := time.Now()
 	fb, err := deltaio.NewBuffer[schema.Flow](ctx, flows, f.FileRows, f.MaxRows)
@@ -274,7 +332,76 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 	if err != nil {
 		return nil, err
 	}
-	rc, err := in.open(ctx, schema.XZMode(f.XZ))
+	rep := DayReport{File: in.Name(), Day: in.Day, StatsRows: -1, Check: CheckNoStats}
+	d, fileErr := readDay(ctx, in, fb, rb, f)
+	if d != nil {
+		rep.Rows, rep.Rejects, rep.ExtraColumns = d.Rows(), d.Rejects(), d.Extra()
+	}
+	if fileErr == nil {
+		st, ok, err := in.readStats(ctx)
+		switch {
+		case err != nil:
+			fileErr = err
+		case ok:
+			rep.StatsRows, rep.Check = st.Global.TotalSaved, CheckOK
+			if st.Global.TotalSaved != rep.Rows {
+				rep.Check = CheckMismatch
+				fileErr = fmt.Errorf("day %s: %d rows read, %s says %d", in.Day, rep.Rows, path.Base(in.Stats), st.Global.TotalSaved)
+			}
+		}
+	}
+	if fileErr != nil && (errors.Is(fileErr, errStorage) || ctx.Err() != nil) {
+		return nil, fmt.Errorf("parse: %s: %w", in.Name(), fileErr)
+	}
+	m := &deltaio.Manifest{Unit: in.Key, Days: []string{in.Day}}
+	if fileErr != nil {
+		// Quarantine: nothing of the file is committed.
+		rep.Quarantined = fileErr.Error()
+		if err := errors.Join(fb.Abort(ctx), rb.Abort(ctx)); err != nil {
+			return nil, err
+		}
+		m.Quarantined = rep.Quarantined
+		m.Count(CounterQuarantined, 1)
+		log.Warnf(ctx, "parse: %s: quarantined: %v", in.Name(), fileErr)
+	} else {
+		if f.WriteFlows {
+			adds, err := fb.Close(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m.AddFiles(FlowsTable, adds)
+		}
+		if f.WriteRejects {
+			adds, err := rb.Close(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m.AddFiles(RejectsTable, adds)
+		}
+		m.Count(CounterFiles, 1)
+		m.Count(CounterBytes, in.Size)
+		m.Count(CounterRows, d.Rows())
+		m.Count(CounterRowsWritten, d.Rows()-d.Rejects())
+		m.Count(CounterRejects, d.Rejects())
+		if d.Empty() {
+			m.Count(CounterEmptyFiles, 1)
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	m.Report = b
+	secs := time.Since(start).Seconds()
+	log.Infof(ctx, "parse: %s: %d rows, %d rejects, %d flow files, %.2fs, %.0f rows/s",
+		in.Key, rep.Rows, rep.Rejects, len(m.Adds[FlowsTable]), secs, float64(rep.Rows)/max(secs, 1e-9))
+	return m, nil
+}
+
+// readDay decodes a day file into the buffers. It returns the decoder
+// (nil when the file could not be opened) and the error that stopped it.
+func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb *deltaio.Buffer[schema.Reject], f *parseFileFn) (*schema.Decoder, error) {
+	rc, src, err := in.open(ctx, schema.XZMode(f.XZ))
 	if err != nil {
 		return nil, err
 	}
@@ -284,61 +411,34 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 		d.SetDay(day)
 	}
 	var row schema.Flow
-	var good, bad int64
 	var own owner
 	for {
 		err := d.Read(&row)
 		if d.Rows()%65536 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+			return d, ctx.Err()
 		}
 		if err == nil {
-			good++
 			if f.WriteFlows {
 				if err := fb.Add(ctx, own.flow(&row)); err != nil {
-					return nil, err
+					return d, fmt.Errorf("%w: %w", errStorage, err) // a write failure is not the file's
 				}
 			}
 			continue
 		}
 		if errors.Is(err, io.EOF) {
-			break
+			return d, nil
 		}
 		var rej *schema.Reject
 		if !errors.As(err, &rej) {
-			return nil, fmt.Errorf("parse: %s: %w", in.Key, err)
+			if src.failed.Load() {
+				err = fmt.Errorf("%w: %w", errStorage, err)
+			}
+			return d, err
 		}
-		bad++
 		if f.WriteRejects {
 			if err := rb.Add(ctx, *rej); err != nil {
-				return nil, err
+				return d, fmt.Errorf("%w: %w", errStorage, err)
 			}
 		}
 	}
-	m := &deltaio.Manifest{Unit: in.Key}
-	if f.WriteFlows {
-		adds, err := fb.Close(ctx)
-		if err != nil {
-			return nil, err
-		}
-		m.AddFiles(FlowsTable, adds)
-	}
-	if f.WriteRejects {
-		adds, err := rb.Close(ctx)
-		if err != nil {
-			return nil, err
-		}
-		m.AddFiles(RejectsTable, adds)
-	}
-	m.Count(CounterFiles, 1)
-	m.Count(CounterBytes, in.Size)
-	m.Count(CounterRows, d.Rows())
-	m.Count(CounterRowsWritten, good)
-	m.Count(CounterRejects, bad)
-	if d.Empty() {
-		m.Count(CounterEmptyFiles, 1)
-	}
-	secs := time.Since(start).Seconds()
-	log.Infof(ctx, "parse: %s: %d rows, %d rejects, %d flow files, %.2fs, %.0f rows/s",
-		in.Key, d.Rows(), bad, len(m.Adds[FlowsTable]), secs, float64(d.Rows())/max(secs, 1e-9))
-	return m, nil
 }

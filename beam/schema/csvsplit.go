@@ -3,7 +3,7 @@ package schema
 import (
 	"bufio"
 	"bytes"
-
+	"fmt"
 	"io"
 	"strings"
 )
@@ -21,7 +21,24 @@ type rowReader struct {
 	raw    string
 	fields []string
 	acc    []byte
+	// pending are lines read ahead and given back (a quoted field that
+	// did not close within MaxRecordLines); read before br.
+	pending [][]byte
+	// longLine is the length of the last line read when it exceeded
+	// MaxLineBytes (only its first MaxLineBytes are kept), else 0.
+	longLine int
 }
+
+// Bounds of the splitter, so that junk cannot take the memory or the rows
+// after it: a line longer than MaxLineBytes is one reject (its bytes past
+// the bound are skipped, not held), and a quoted field that has not closed
+// after MaxRecordLines lines (a stray quote: the dataset's fields hold no
+// line breaks) makes only its first line a reject; the lines after it are
+// read again as records of their own.
+const (
+	MaxLineBytes   = 64 << 20
+	MaxRecordLines = 4
+)
 
 // errCSV is a malformed record; reading can go on with the next one.
 type errCSV struct{ msg string }
@@ -35,12 +52,26 @@ func newRowReader(r io.Reader) *rowReader {
 // readLine returns the next physical line without its line ending, or
 // io.EOF. The slice is valid until the next call.
 func (r *rowReader) readLine() ([]byte, error) {
+	r.longLine = 0
+	if len(r.pending) > 0 {
+		line := r.pending[0]
+		r.pending = r.pending[1:]
+		r.line++
+		return line, nil
+	}
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		r.acc = append(r.acc[:0], line...)
+		total := len(line)
 		for err == bufio.ErrBufferFull {
 			line, err = r.br.ReadSlice('\n')
-			r.acc = append(r.acc, line...)
+			total += len(line)
+			if keep := MaxLineBytes - len(r.acc); keep > 0 {
+				r.acc = append(r.acc, line[:min(keep, len(line))]...)
+			}
+		}
+		if total > MaxLineBytes {
+			r.longLine = total
 		}
 		line = r.acc
 	}
@@ -71,25 +102,39 @@ func (r *rowReader) read() ([]string, error) {
 		}
 	}
 	r.start = r.line
+	if r.longLine > 0 {
+		r.raw = string(line)
+		return nil, &errCSV{fmt.Sprintf("line of %d bytes, longer than %d", r.longLine, MaxLineBytes)}
+	}
 	// A quoted field may hold line breaks: keep reading while the record
-	// ends inside one.
+	// ends inside one, for at most MaxRecordLines lines.
+	first := len(line)
+	var more [][]byte
 	if openQuote(line) {
 		buf := append([]byte(nil), line...)
 		for openQuote(buf) {
-			next, err := r.readLine()
-			if err == io.EOF {
+			var next []byte
+			if len(more)+1 < MaxRecordLines {
+				next, err = r.readLine()
+			}
+			if len(more)+1 >= MaxRecordLines || err == io.EOF || r.longLine > 0 {
+				if next != nil {
+					more = append(more, append([]byte(nil), next...))
+				}
 				r.raw = string(buf)
-				return nil, &errCSV{"csv: extraneous or missing \" in quoted-field"}
+				return nil, r.badLines(more, first, fmt.Sprintf("csv: quoted field not closed on its line (nor within %d lines)", MaxRecordLines))
 			}
 			if err != nil {
 				return nil, err
 			}
+			more = append(more, append([]byte(nil), next...))
 			buf = append(append(buf, '\n'), next...)
 		}
 		line = buf
 	}
 	s := string(line)
 	r.raw = s
+	bad := func(msg string) error { return r.badLines(more, first, msg) }
 	f := r.fields[:0]
 	for i := 0; ; {
 		if i < len(s) && s[i] == '"' {
@@ -99,7 +144,7 @@ func (r *rowReader) read() ([]string, error) {
 			for {
 				k := strings.IndexByte(s[j:], '"')
 				if k < 0 {
-					return nil, &errCSV{"csv: extraneous or missing \" in quoted-field"}
+					return nil, bad("csv: extraneous or missing \" in quoted-field")
 				}
 				j += k
 				if j+1 < len(s) && s[j+1] == '"' {
@@ -119,7 +164,7 @@ func (r *rowReader) read() ([]string, error) {
 				break
 			}
 			if s[j] != ',' {
-				return nil, &errCSV{"csv: extraneous or missing \" in quoted-field"}
+				return nil, bad("csv: extraneous or missing \" in quoted-field")
 			}
 			i = j + 1
 			if i == len(s) {
@@ -134,7 +179,7 @@ func (r *rowReader) read() ([]string, error) {
 			v = s[i : i+k]
 		}
 		if strings.IndexByte(v, '"') >= 0 {
-			return nil, &errCSV{`csv: bare " in non-quoted field`}
+			return nil, bad(`csv: bare " in non-quoted field`)
 		}
 		f = append(f, v)
 		if k < 0 {
@@ -148,6 +193,19 @@ func (r *rowReader) read() ([]string, error) {
 	}
 	r.fields = f
 	return f, nil
+}
+
+// badLines reports a malformed record. When it spanned several lines, only
+// its first line (first bytes of r.raw) is the bad record: the other lines
+// are given back to be read as records of their own, so that a stray quote
+// does not swallow the rows after it.
+func (r *rowReader) badLines(more [][]byte, first int, msg string) error {
+	if len(more) > 0 {
+		r.pending = append(more, r.pending...)
+		r.line -= len(more)
+		r.raw = r.raw[:first]
+	}
+	return &errCSV{msg}
 }
 
 // openQuote reports whether a record ends inside a quoted field. Quotes in

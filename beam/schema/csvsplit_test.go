@@ -49,6 +49,44 @@ func TestRowReader(t *testing.T) {
 			t.Errorf("%q: (-want +got)\n%s", tc.in, diff)
 		}
 	}
+	// A stray quote takes only its own line: the lines after it are
+	// records again (reported with their own line numbers).
+	for _, tc := range []struct {
+		in       string
+		good     [][]string
+		badLines []int
+	}{
+		{"a,b\n\"x,1\n2,3\n4,5\n6,7\n8,9\n", [][]string{{"a", "b"}, {"2", "3"}, {"4", "5"}, {"6", "7"}, {"8", "9"}}, []int{2}},
+		{"a,b\n\"x,1\n2,3\n", [][]string{{"a", "b"}, {"2", "3"}}, []int{2}},
+		{"\"two\nlines\",2\n\"x\n3,4\n", [][]string{{"two\nlines", "2"}, {"3", "4"}}, []int{3}},
+		// The quote "closes" on the next line, but the joined record is
+		// malformed: each line is judged alone.
+		{"a,b\n\"x,1\na\"b,c\n4,5\n", [][]string{{"a", "b"}, {"4", "5"}}, []int{2, 3}},
+	} {
+		r := newRowReader(strings.NewReader(tc.in))
+		var good [][]string
+		var bad []int
+		for {
+			rec, err := r.read()
+			if err == io.EOF {
+				break
+			}
+			if errors.As(err, new(*errCSV)) {
+				bad = append(bad, r.start)
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			good = append(good, append([]string(nil), rec...))
+		}
+		if diff := cmp.Diff(tc.good, good); diff != "" {
+			t.Errorf("%q: records (-want +got)\n%s", tc.in, diff)
+		}
+		if diff := cmp.Diff(tc.badLines, bad); diff != "" {
+			t.Errorf("%q: rejected lines (-want +got)\n%s", tc.in, diff)
+		}
+	}
 	for _, bad := range []string{"a\"b,c\n", "\"ab\"c,d\n", "\"open,\n"} {
 		if _, err := splitAll(bad); !errors.As(err, new(*errCSV)) {
 			t.Errorf("%q: err = %v, want a CSV error", bad, err)
@@ -71,6 +109,12 @@ func FuzzRowReader(f *testing.F) {
 			// compare inputs it accepts as they are.
 			splitAll(in) // must not panic
 			return
+		}
+		for _, rec := range want {
+			if 1+strings.Count(strings.Join(rec, ""), "\n") >= MaxRecordLines {
+				splitAll(in) // a record longer than we accept: must not panic
+				return
+			}
 		}
 		got, err := splitAll(in)
 		if err != nil {

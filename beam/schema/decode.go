@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Reject is a row that could not be decoded or broke an invariant. It names
@@ -55,7 +56,7 @@ type Decoder struct {
 // and to derive the day and week from the file name when it follows the
 // layout; otherwise Day and Week stay empty) reading decompressed CSV from r.
 func NewDecoder(r io.Reader, file string) *Decoder {
-	d := &Decoder{file: file}
+	d := &Decoder{file: strings.ToValidUTF8(file, "\uFFFD")} // rejects.file is a string column
 	if day, err := DayOfFile(file); err == nil {
 		d.day = day.Format(DayLayout)
 		d.week = WeekLabel(day)
@@ -161,10 +162,74 @@ func (d *Decoder) Read(f *Flow) error {
 	return nil
 }
 
+// Bounds on what a reject keeps, so that one huge junk line stays a small,
+// readable row of the rejects table.
+const (
+	MaxRejectRaw    = 4096 // bytes of raw row text kept
+	MaxRejectReason = 512  // bytes of reason kept
+)
+
+// MaxSNI is the longest TLS server name accepted: a DNS host name is at
+// most 253 bytes; RFC 6066 leaves 255 to the name list entry.
+const MaxSNI = 255
+
+// maxText bounds the other free-text fields (addresses, JA3 hashes).
+const maxText = 255
+
 func (d *Decoder) reject(line int, col, reason string) *Reject {
 	d.rejects++
+	raw := d.r.raw
+	if len(reason) > MaxRejectReason {
+		reason = Clip(reason, MaxRejectReason) + "…"
+	}
+	if len(raw) > MaxRejectRaw {
+		reason += fmt.Sprintf(" [raw text %d bytes, first %d kept]", len(raw), MaxRejectRaw)
+	}
 	return &Reject{File: d.file, Line: int64(line), Column: col, Reason: reason,
-		Raw: d.r.raw, Day: d.day, Week: d.week}
+		Raw: Clip(raw, MaxRejectRaw), Day: d.day, Week: d.week}
+}
+
+// Clip returns s cut to at most n bytes and made valid UTF-8 (bad bytes
+// become U+FFFD, and a rune cut in half is dropped), so that every string
+// written to a table is readable by Arrow.
+func Clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] // bounds the work below; a cut rune is handled there
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) > n { // replacements made it longer again
+		s = s[:n]
+	}
+	// Drop a trailing partial rune rather than turn it into U+FFFD.
+	for i := len(s) - 1; i >= 0 && i >= len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:]) {
+				s = s[:i]
+			}
+			break
+		}
+	}
+	return s
+}
+
+// checkText reports a free-text field that is not valid UTF-8 or longer
+// than limit bytes.
+func checkText(s string, limit int) string {
+	if len(s) > limit {
+		return fmt.Sprintf("%d bytes, at most %d allowed", len(s), limit)
+	}
+	if !utf8.ValidString(s) {
+		for i, r := range s {
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+					return fmt.Sprintf("invalid UTF-8 at byte %d", i)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func (d *Decoder) field(rec []string, c int) (string, bool) {
@@ -231,10 +296,16 @@ func (d *Decoder) decode(rec []string, f *Flow) (string, string) {
 			*x.dst = v
 		}
 	}
-	f.SrcIP, _ = d.field(rec, colSrcIP)
-	f.DstIP, _ = d.field(rec, colDstIP)
-	f.TLSSNI, _ = d.field(rec, colSNI)
-	f.TLSJA3, _ = d.field(rec, colJA3)
+	for _, x := range [...]struct {
+		col   int
+		dst   *string
+		limit int
+	}{{colSrcIP, &f.SrcIP, maxText}, {colDstIP, &f.DstIP, maxText}, {colSNI, &f.TLSSNI, MaxSNI}, {colJA3, &f.TLSJA3, maxText}} {
+		*x.dst, _ = d.field(rec, x.col)
+		if reason := checkText(*x.dst, x.limit); reason != "" {
+			return Columns[x.col], reason
+		}
+	}
 	for _, x := range []struct {
 		col int
 		dst *time.Time

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -221,6 +223,10 @@ func TestRejects(t *testing.T) {
 		{"hist bins", strings.Replace(row, "[2, 1, 0, 1, 1, 0, 0, 0]", "[2, 1, 0, 1, 1, 0, 0]", 1), "PHIST_SRC_SIZES", "want 8 bins"},
 		{"field count", row + ",extra", "(row)", "46 fields"},
 		{"bare quote", strings.Replace(row, "www.google.com", `www"google`, 1), "(row)", "csv:"},
+		{"sni not utf-8", strings.Replace(row, "www.google.com", "www.goo\xffgle.com", 1), "TLS_SNI", "invalid UTF-8 at byte 7"},
+		{"sni too long", strings.Replace(row, "www.google.com", strings.Repeat("a", 256), 1), "TLS_SNI", "256 bytes, at most 255"},
+		{"ja3 not utf-8", strings.Replace(row, "d41d8cd98f00b204e9800998ecf8427e", "d41d\xc3", 1), "TLS_JA3", "invalid UTF-8 at byte 4"},
+		{"ip not utf-8", strings.Replace(row, "192.0.2.11", "192.0.\xe2\x82", 1), "SRC_IP", "invalid UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,10 +248,70 @@ func TestRejects(t *testing.T) {
 			if r.File == "" || r.Week != "2022-W40" {
 				t.Errorf("reject file/week = %q/%q", r.File, r.Week)
 			}
-			if tc.wantColumn != "(row)" && r.Raw != tc.row {
-				t.Errorf("raw = %q, want %q", r.Raw, tc.row)
+			if want := Clip(tc.row, MaxRejectRaw); tc.wantColumn != "(row)" && r.Raw != want {
+				t.Errorf("raw = %q, want %q", r.Raw, want)
+			}
+			if !utf8.ValidString(r.Raw) || !utf8.ValidString(r.Reason) {
+				t.Errorf("reject holds invalid UTF-8: raw %q reason %q", r.Raw, r.Reason)
 			}
 		})
+	}
+}
+
+// TestHugeLine: a 5 MB junk line becomes one reject whose raw text and
+// reason are clipped, with the original length in the reason.
+func TestHugeLine(t *testing.T) {
+	good := string(fixtureFile(t, 1, nil))
+	header, row, _ := strings.Cut(good, "\n")
+	junk := strings.Repeat("\xfe junk,", 5<<20/7)
+	huge := strings.Replace(row, "google-www", strings.Repeat("x", 5<<20), 1)
+	in := header + "\n" + junk + "\n" + huge + row + "\n"
+	flows, rejects := readAll(t, strings.NewReader(in), "WEEK-2022-40/2022-10-04/flows-20221004.csv")
+	if len(flows) != 1 || len(rejects) != 2 {
+		t.Fatalf("got %d flows %d rejects, want 1 and 2", len(flows), len(rejects))
+	}
+	for _, r := range rejects {
+		if len(r.Raw) > MaxRejectRaw || len(r.Reason) > MaxRejectReason+64 || !utf8.ValidString(r.Raw) || !utf8.ValidString(r.Reason) {
+			t.Errorf("line %d: raw %d bytes, reason %d bytes (valid UTF-8 %v %v)", r.Line, len(r.Raw), len(r.Reason), utf8.ValidString(r.Raw), utf8.ValidString(r.Reason))
+		}
+		if !strings.Contains(r.Reason, "bytes, first 4096 kept]") {
+			t.Errorf("line %d: reason %q does not record the raw length", r.Line, r.Reason)
+		}
+	}
+}
+
+// TestLineOverBound: a line longer than MaxLineBytes is one reject whose
+// bytes past the bound are skipped; the next row is read.
+func TestLineOverBound(t *testing.T) {
+	good := string(fixtureFile(t, 1, nil))
+	header, row, _ := strings.Cut(good, "\n")
+	in := io.MultiReader(strings.NewReader(header+"\n"), strings.NewReader(strings.Repeat("z", MaxLineBytes+10)),
+		strings.NewReader("\n"+row))
+	flows, rejects := readAll(t, in, "WEEK-2022-40/2022-10-04/flows-20221004.csv")
+	if len(flows) != 1 || len(rejects) != 1 {
+		t.Fatalf("got %d flows %d rejects, want 1 and 1", len(flows), len(rejects))
+	}
+	if r := rejects[0]; r.Line != 2 || !strings.Contains(r.Reason, fmt.Sprintf("line of %d bytes, longer than %d", MaxLineBytes+11, MaxLineBytes)) || len(r.Raw) > MaxRejectRaw {
+		t.Errorf("reject line %d reason %q raw %d bytes", r.Line, r.Reason, len(r.Raw))
+	}
+}
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 10, "abc"},
+		{"abcdef", 3, "abc"},
+		{"a\xffb", 10, "a\uFFFDb"},
+		{"aé", 2, "a"}, // é cut in half is dropped
+		{"aé", 3, "aé"},
+		{"a€b", 3, "a"},
+	} {
+		if got := Clip(tc.in, tc.n); got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }
 
@@ -328,6 +394,42 @@ func TestCorruptXZ(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), "flows-20221004.csv.xz") {
 			t.Errorf("mode %d: err = %v, want an error naming the file", mode, err)
+		}
+	}
+}
+
+// TestTruncated: a compressed day file cut in half (a partial upload or
+// copy) fails with an error naming the file, in every decoder; it never
+// reads as a shorter, clean file.
+func TestTruncated(t *testing.T) {
+	plain := fixtureFile(t, 4000, func(i int, f *Flow) { f.Bytes += int64(i) })
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain)
+	zw.Close()
+	cmd := exec.Command("xz", "-c")
+	cmd.Stdin = bytes.NewReader(plain)
+	xzData, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("xz: %v (install xz-utils; .ci/setup does)", err)
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"flows-20221004.csv.gz": gz.Bytes(), "flows-20221004.csv.xz": xzData} {
+		for _, cut := range []int{len(data) / 2, len(data) - 4, 30} {
+			for _, mode := range []XZMode{XZGo, XZExec} {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, data[:cut], 0o644); err != nil {
+					t.Fatal(err)
+				}
+				rc, err := OpenFile(context.Background(), p, mode)
+				if err == nil {
+					_, err = io.ReadAll(rc)
+					rc.Close()
+				}
+				if err == nil || !strings.Contains(err.Error(), name) {
+					t.Errorf("%s cut at %d of %d, mode %d: err = %v, want an error naming the file", name, cut, len(data), mode, err)
+				}
+			}
 		}
 	}
 }

@@ -175,10 +175,7 @@ func readAhead(ctx context.Context, r io.Reader, name string) io.ReadCloser {
 			case <-ctx.Done():
 				return
 			}
-			n, err := io.ReadFull(r, buf)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
+			n, err := fill(r, buf)
 			if err != nil && err != io.EOF {
 				err = fmt.Errorf("schema: %s: %w", name, err)
 			}
@@ -193,6 +190,21 @@ func readAhead(ctx context.Context, r io.Reader, name string) io.ReadCloser {
 		}
 	}()
 	return ra
+}
+
+// fill reads into buf until it is full or r fails. Unlike io.ReadFull it
+// keeps r's own error: a decompressor's io.ErrUnexpectedEOF (a truncated
+// stream) must not read as the clean end of a short last chunk.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 type chunk struct {

@@ -231,3 +231,36 @@ def test_every_image_has_a_containerfile():
         assert re.search(r"^USER 65532:65532$", text, re.M), name
         binary = "/opt/apache/beam/boot" if name == "beam-worker-pool" else f"/usr/local/bin/{name}"
         assert re.search(rf'^ENTRYPOINT \["{re.escape(binary)}"', text, re.M), name
+
+
+def flink_pod_specs():
+    """(where, pod spec) of every pod infra/flink/ runs: Deployments and the FlinkDeployment's
+    pod templates (shared one and TaskManager's)."""
+    for path, doc in DOCS:
+        if path.parent.name != "flink":
+            continue
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] == "Deployment":
+            yield name, doc["spec"]["template"]["spec"]
+        elif doc["kind"] == "FlinkDeployment":
+            yield f"{name} podTemplate", doc["spec"]["podTemplate"]["spec"]
+            for role in ("jobManager", "taskManager"):
+                tpl = doc["spec"][role].get("podTemplate")
+                if tpl:
+                    yield f"{name} {role}", tpl["spec"]
+
+
+def test_flink_containers_hardened_like_the_task_pods():
+    specs = list(flink_pod_specs())
+    assert len(specs) == 3, [w for w, _ in specs]
+    for where, spec in specs:
+        pod = spec.get("securityContext", {})
+        assert pod.get("runAsNonRoot") is True, where
+        assert pod.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+        for c in spec["containers"]:
+            sc = c.get("securityContext", {})
+            assert sc.get("allowPrivilegeEscalation") is False, (where, c["name"])
+            assert sc.get("readOnlyRootFilesystem") is True, (where, c["name"])
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], (where, c["name"])
+            mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+            assert "/tmp" in mounts, f"{where} {c['name']}: a read-only root needs a writable /tmp"

@@ -24,7 +24,7 @@ def asset_names(condition) -> list[str]:
     return [a.name for a in condition.objects]
 
 
-EXPECTED_DAGS = {"telco_ingest", "telco_train", "telco_forecast", "telco_drift", "telco_synth"}
+EXPECTED_DAGS = {"telco_ingest", "telco_train", "telco_forecast", "telco_drift", "telco_synth", "telco_vacuum"}
 
 # dag_id -> {task_id: set of downstream task ids}
 EDGES = {
@@ -33,6 +33,7 @@ EDGES = {
     "telco_forecast": {"forecast": {"report"}, "report": set()},
     "telco_drift": {"driftcheck": {"drift_detected"}, "drift_detected": {"trigger_retrain"}, "trigger_retrain": set()},
     "telco_synth": {"generate": set()},
+    "telco_vacuum": {"vacuum": set()},
 }
 
 # Tasks that run a Go program: task_id -> (image, binary, size class requests cpu)
@@ -48,6 +49,7 @@ GO_TASKS = {
     ("telco_forecast", "report"): ("report", "report"),
     ("telco_drift", "driftcheck"): ("driftcheck", "driftcheck"),
     ("telco_synth", "generate"): ("generate", "generate"),
+    ("telco_vacuum", "vacuum"): ("pipeline", "pipeline"),
 }
 
 OUTLETS = {
@@ -94,6 +96,12 @@ def test_schedules(dagbag):
     forecast = dagbag.dags["telco_forecast"].timetable
     assert type(forecast).__name__ == "AssetTriggeredTimetable"
     assert asset_names(forecast.asset_condition) == ["telco.traffic_hourly"]
+
+    vacuum = dagbag.dags["telco_vacuum"].timetable
+    assert isinstance(vacuum, CronTriggerTimetable)
+    assert (vacuum.expression, str(vacuum.timezone)) == ("0 4 * * 0", "UTC")
+    args = dagbag.dags["telco_vacuum"].task_dict["vacuum"].arguments
+    assert args[:3] == ["--job=vacuum", "--lake=s3://telco-lake/lake", "--retention=168h"]
 
     assert type(dagbag.dags["telco_synth"].timetable).__name__ == "NullTimetable"
     for dag in dagbag.dags.values():

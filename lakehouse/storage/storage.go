@@ -34,6 +34,8 @@ var (
 	ErrExist = errors.New("storage: object already exists")
 	// ErrNotExist is returned when a key does not exist.
 	ErrNotExist = errors.New("storage: object does not exist")
+	// ErrNoBucket is returned when the S3 bucket itself does not exist.
+	ErrNoBucket = errors.New("storage: bucket does not exist")
 )
 
 // ObjectInfo describes one stored object.

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
@@ -185,7 +188,24 @@ func TestFromEnv(t *testing.T) {
 		"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
 	got := storage.FromEnv(func(k string) string { return env[k] })
 	want := storage.S3Options{Endpoint: "http://127.0.0.1:9", Region: "eu-west-1", AccessKey: "k", SecretKey: "s", PathStyle: true}
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, got, cmpopts.IgnoreUnexported(storage.S3Options{})); d != "" {
 		t.Errorf("FromEnv -want +got:\n%s", d)
+	}
+	for k, v := range map[string]string{"AWS_MAX_ATTEMPTS": "0", "TELCO_S3_TIMEOUT": "soon"} {
+		o := storage.FromEnv(func(key string) string {
+			if key == k {
+				return v
+			}
+			return env[key]
+		})
+		o.Bucket = "b"
+		if _, err := storage.NewS3(context.Background(), o); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err %v, want one naming the variable", k, v, err)
+		}
+	}
+	env["AWS_MAX_ATTEMPTS"], env["TELCO_S3_TIMEOUT"] = "4", "2.5"
+	got = storage.FromEnv(func(k string) string { return env[k] })
+	if got.MaxAttempts != 4 || got.Timeout != 2500*time.Millisecond {
+		t.Errorf("FromEnv: attempts %d timeout %v, want 4 and 2.5s", got.MaxAttempts, got.Timeout)
 	}
 }

@@ -8,6 +8,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,7 +130,58 @@ type Gateway struct {
 	AccessKey string
 	SecretKey string
 	Dir       string // the posix backend folder; buckets are subfolders
+
+	bin, addr, logDir string
+	cmd               *exec.Cmd
+	exited            chan error
+	logf              *os.File
 }
+
+// start runs versitygw on g.addr and waits until it answers.
+func (g *Gateway) start() error {
+	cmd := exec.Command(g.bin, "--access", g.AccessKey, "--secret", g.SecretKey, "--port", g.addr, "posix", g.Dir)
+	logf, _ := os.OpenFile(filepath.Join(g.logDir, "versitygw.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start versitygw: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if err := waitHTTP("http://"+g.addr, exited, 20*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+		logf.Close()
+		return err
+	}
+	g.cmd, g.exited, g.logf = cmd, exited, logf
+	return nil
+}
+
+// Stop kills the gateway (an outage: connections are refused).
+func (g *Gateway) Stop() {
+	if g.cmd == nil {
+		return
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGCONT) // a frozen process cannot die
+	_ = g.cmd.Process.Kill()
+	<-g.exited
+	g.logf.Close()
+	g.cmd = nil
+}
+
+// Restart starts a stopped gateway again on the same address and folder.
+func (g *Gateway) Restart() error { return g.start() }
+
+// Freeze stops the gateway process (SIGSTOP): connections are accepted by
+// the kernel but never answered, as with a hung server.
+func (g *Gateway) Freeze() {
+	_ = g.cmd.Process.Signal(syscall.SIGSTOP)
+	waitStopped(g.cmd.Process.Pid)
+}
+
+// Thaw resumes a frozen gateway (SIGCONT).
+func (g *Gateway) Thaw() { _ = g.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Options returns S3 options for a bucket on the gateway.
 func (g *Gateway) Options(bucket, prefix string) storage.S3Options {
@@ -173,33 +227,18 @@ func StartGateway(tb testing.TB) *Gateway {
 	tb.Helper()
 	bin := Versitygw(tb)
 	dir := tb.TempDir()
-	g := &Gateway{AccessKey: "telcoaccess", SecretKey: "telcosecret12345", Dir: filepath.Join(dir, "s3")}
+	g := &Gateway{AccessKey: "telcoaccess", SecretKey: "telcosecret12345", Dir: filepath.Join(dir, "s3"), bin: bin, logDir: dir}
 	if err := os.MkdirAll(g.Dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port := freePort(tb)
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin, "--access", g.AccessKey, "--secret", g.SecretKey, "--port", addr, "posix", g.Dir)
-		logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("versitygw-%d.log", attempt)))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			tb.Fatalf("start versitygw: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		g.Endpoint = "http://" + addr
-		if lastErr = waitHTTP(g.Endpoint, exited, 20*time.Second); lastErr == nil {
-			tb.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-				logf.Close()
-			})
+		g.addr = "127.0.0.1:" + strconv.Itoa(freePort(tb))
+		g.Endpoint = "http://" + g.addr
+		if lastErr = g.start(); lastErr == nil {
+			tb.Cleanup(g.Stop)
 			return g
 		}
-		_ = cmd.Process.Kill()
-		logf.Close()
 	}
 	tb.Fatalf("versitygw did not become ready: %v", lastErr)
 	return nil
@@ -222,6 +261,31 @@ func waitHTTP(endpoint string, exited <-chan error, timeout time.Duration) error
 		time.Sleep(50 * time.Millisecond) // readiness poll interval, not a timing assumption
 	}
 	return fmt.Errorf("no answer from %s within %s", endpoint, timeout)
+}
+
+// waitStopped waits until every thread of process pid is stopped (state
+// T in /proc/PID/task/*/stat): SIGSTOP is delivered asynchronously, and a
+// request sent right after it could still be answered.
+func waitStopped(pid int) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		stats, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+		running := false
+		for _, p := range stats {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			// tid (comm) state ...: comm may hold spaces.
+			if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 && f[0] != "T" && f[0] != "t" {
+				running = true
+			}
+		}
+		if !running {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
 }
 
 // StartS3 starts versitygw (stopped in tb.Cleanup), creates bucket and

@@ -6,15 +6,19 @@
 package mlflowtest
 
 import (
-	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
+	"bytes"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 // Server is a running `mlflow server`.
@@ -22,7 +26,19 @@ type Server struct {
 	URL     string        // http://127.0.0.1:<port>
 	Dir     string        // backend DB, artifacts and server.log
 	Startup time.Duration // process start to /health OK
+
+	pgid int
 }
+
+// Freeze stops the server's processes (SIGSTOP): connections are accepted
+// by the kernel but never answered, as with a hung server.
+func (s *Server) Freeze() {
+	_ = syscall.Kill(-s.pgid, syscall.SIGSTOP)
+	waitStopped(s.pgid)
+}
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() { _ = syscall.Kill(-s.pgid, syscall.SIGCONT) }
 
 // Env returns the environment for a Python peer talking to the server.
 func (s *Server) Env() []string {
@@ -83,7 +99,9 @@ func Start(t testing.TB) *Server {
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		// Also reaps uvicorn if the parent died first.
+		// Also reaps uvicorn if the parent died first; a frozen group
+		// must be resumed to die.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -94,7 +112,7 @@ func Start(t testing.TB) *Server {
 		logf.Close()
 	})
 
-	s := &Server{URL: "http://" + addr, Dir: dir}
+	s := &Server{URL: "http://" + addr, Dir: dir, pgid: cmd.Process.Pid}
 	hc := &http.Client{Timeout: 2 * time.Second}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -118,5 +136,32 @@ func Start(t testing.TB) *Server {
 			t.Logf("mlflow server ready at %s after %v", s.URL, s.Startup.Round(time.Millisecond))
 			return s
 		}
+	}
+}
+
+// waitStopped waits until every thread of every process of the group pgid
+// is stopped (state T in /proc/*/task/*/stat): SIGSTOP is delivered
+// asynchronously, and a request sent right after it could still be
+// answered.
+func waitStopped(pgid int) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		stats, _ := filepath.Glob("/proc/[0-9]*/task/*/stat")
+		running := false
+		for _, p := range stats {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			// tid (comm) state ppid pgrp ...: comm may hold spaces.
+			f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+			if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "T" && f[0] != "t" && f[0] != "Z" {
+				running = true
+			}
+		}
+		if !running {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
 	}
 }

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
+	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 
@@ -55,17 +60,23 @@ type evalReport struct {
 	} `json:"variants"`
 }
 
+// TagAirflowRun is the run tag holding the Airflow DAG run that logged the
+// bundle (AIRFLOW_CTX_DAG_RUN_ID), to tell a retry from a repeat.
+const TagAirflowRun = "airflow.run_id"
+
 // logBundle starts a run, logs the bundle and the evaluation and ends the
-// run; it returns the run id to register.
-func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string, err error) {
+// run; it returns the run id to register. A bundle whose content was
+// logged before is not logged again: its run is returned, with retry set
+// when that run was logged by the same Airflow DAG run (a task retry).
+func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string, retry bool, err error) {
 	lf := cfg.log
 	b, err := os.ReadFile(lf.report)
 	if err != nil {
-		return "", fmt.Errorf("register: --report: %w", err)
+		return "", false, fmt.Errorf("register: --report: %w", err)
 	}
 	var rep evalReport
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return "", fmt.Errorf("register: %s: %w", lf.report, err)
+		return "", false, fmt.Errorf("register: %s: %w", lf.report, err)
 	}
 	scores := map[string]float64{}
 	for k, v := range map[string]*float64{"accuracy": rep.Summary.Accuracy, "macro_f1": rep.Summary.MacroF1,
@@ -88,7 +99,30 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	tr, err := tracking.New(cfg.mlflow)
 	if err != nil {
-		return "", err
+		return "", false, err
+	}
+	sum, err := bundleHash(lf.bundle)
+	if err != nil {
+		return "", false, err
+	}
+	// A bundle logged before (a retried or repeated register) is not
+	// logged again: its run is registered, and Register reuses its version.
+	exp, err := tr.Experiment(ctx, lf.experiment)
+	if err != nil {
+		return "", false, err
+	}
+	filter := fmt.Sprintf(`tags."%s" = '%s' and attributes.status = 'FINISHED'`, TagBundleHash, sum)
+	for r, err := range tr.Client.Runs.Search(ctx, &mlflowclient.RunSearchOptions{ExperimentIDs: []string{exp.ID}, Filter: filter,
+		OrderBy: []string{"attributes.start_time ASC"}}) {
+		if err != nil {
+			return "", false, fmt.Errorf("register: search runs of bundle %s: %w", sum[:12], err)
+		}
+		fmt.Fprintf(stderr, "register: bundle %s (sha256 %s) was logged before as run %s; not logging it again\n", lf.bundle, sum[:12], r.Info.RunID)
+		same := false
+		for _, tag := range r.Data.Tags {
+			same = same || (tag.Key == TagAirflowRun && tag.Value == cfg.dagRun && cfg.dagRun != "")
+		}
+		return r.Info.RunID, same, nil
 	}
 	name := lf.runName
 	if name == "" {
@@ -96,11 +130,16 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	tables, err := bundleTables(lf.bundle)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	run, err := tr.StartRun(ctx, lf.experiment, name, tracking.RunTags{Kind: tracking.Kind(lf.kind), Tables: tables})
+	extra := map[string]string{TagBundleHash: sum}
+	if cfg.dagRun != "" {
+		extra[TagAirflowRun] = cfg.dagRun
+	}
+	run, err := tr.StartRun(ctx, lf.experiment, name, tracking.RunTags{Kind: tracking.Kind(lf.kind), Tables: tables,
+		Extra: extra})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer func() { err = run.EndWith(context.WithoutCancel(ctx), err) }()
 	spec := tracking.ModelSpec{Kind: tracking.Kind(lf.kind), Format: "telcotraffic." + lf.kind + "/1"}
@@ -109,16 +148,54 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	n, err := run.LogBundle(ctx, lf.bundle, spec)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if _, err := run.LogArtifacts(ctx, filepath.Dir(lf.report), "evaluation"); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if err := run.LogEvaluation(ctx, tracking.Evaluation{Window: rep.Summary.TestWeek, Scores: scores, ClassRecall: recall}); err != nil {
-		return "", err
+		return "", false, err
 	}
 	fmt.Fprintf(stderr, "register: logged %d bundle files and the evaluation of %s as run %s\nregister: %s\n", n, rep.Summary.TestWeek, run.ID, run.URL())
-	return run.ID, nil
+	return run.ID, false, nil
+}
+
+// TagBundleHash is the run tag holding the SHA-256 of the logged bundle's
+// content (see bundleHash).
+const TagBundleHash = "telcotraffic.bundle_sha256"
+
+// bundleHash is the SHA-256 of a bundle folder's content: every regular
+// file's slash path, size and bytes, in path order, except the MLmodel
+// file. Modification times do not count: the same model written again has
+// the same hash.
+func bundleHash(dir string) (string, error) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		// MLmodel is written into the bundle when it is logged (naming the
+		// run): it is not part of the model's content.
+		if d.Type().IsRegular() && (filepath.Dir(p) != filepath.Clean(dir) || d.Name() != mlflowclient.MLmodelFileName) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("register: --bundle: %w", err)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("register: --bundle: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // bundleTables returns the Delta table version a bundle learned from, as

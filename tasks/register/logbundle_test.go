@@ -65,3 +65,34 @@ func TestXGBVersion(t *testing.T) {
 		t.Error("xgbVersion of a missing file succeeded")
 	}
 }
+
+func TestBundleHash(t *testing.T) {
+	write := func(dir string, files map[string]string) string {
+		for p, body := range files {
+			p = filepath.Join(dir, p)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := bundleHash(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	a := write(t.TempDir(), map[string]string{"manifest.json": "{}", "xgb/model.json": "m"})
+	b := write(t.TempDir(), map[string]string{"xgb/model.json": "m", "manifest.json": "{}"})
+	c := write(t.TempDir(), map[string]string{"manifest.json": "{}", "xgb/model.json": "n"})
+	d := write(t.TempDir(), map[string]string{"manifest.json": "{}", "xgb/other.json": "m"})
+	if a != b {
+		t.Error("the same content written again hashes differently")
+	}
+	e := write(t.TempDir(), map[string]string{"manifest.json": "{}", "xgb/model.json": "m", "MLmodel": "run_id: x"})
+	if a != e {
+		t.Error("the MLmodel file (written when logging) changes the hash")
+	}
+	if a == c || a == d {
+		t.Error("different content (bytes or names) hashes the same")
+	}
+}

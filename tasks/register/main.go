@@ -18,12 +18,14 @@ type config struct {
 	reg    tracking.RegisterOptions
 	log    logFlags
 	xcom   string // result file for Airflow, or ""
+	dagRun string // AIRFLOW_CTX_DAG_RUN_ID: tells a task retry from a repeat
 }
 
 func main() {
 	var cfg config
 	ctx := taskio.Parse(&cfg.xcom, &cfg.reg, &cfg.log)
 	var err error
+	cfg.dagRun = os.Getenv("AIRFLOW_CTX_DAG_RUN_ID")
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
 		err = run(ctx, cfg, os.Stdout, os.Stderr)
 	}
@@ -36,11 +38,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	retry := false
 	if cfg.log.bundle != "" {
 		if cfg.reg.RunID != "" || cfg.log.report == "" {
 			return fmt.Errorf("register: --bundle needs --report and no --run-id")
 		}
-		if cfg.reg.RunID, err = logBundle(ctx, cfg, stderr); err != nil {
+		if cfg.reg.RunID, retry, err = logBundle(ctx, cfg, stderr); err != nil {
 			return err
 		}
 	}
@@ -50,5 +53,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "register: %s version %s from run %s (reused %v), alias %s, %d tags\nregister: %s\n", reg.Name, reg.Version,
 		reg.RunID, reg.Reused, reg.Alias, len(reg.Tags), tracking.ModelVersionURL(c.BaseURL(), reg.Name, reg.Version))
-	return taskio.WriteResult(stdout, cfg.xcom, reg)
+	if err := taskio.WriteResult(stdout, cfg.xcom, reg); err != nil {
+		return err
+	}
+	if cfg.log.bundle != "" && reg.Reused && !retry {
+		// The same bundle content is already this version, registered by
+		// an earlier run: nothing new to promote. A retry of the same
+		// Airflow DAG run (and a --run-id retry) keeps exit 0, so that
+		// the promote step after it still runs.
+		return fmt.Errorf("%w: bundle %s is already %s version %s", taskio.ErrNothingToDo, cfg.log.bundle, reg.Name, reg.Version)
+	}
+	return nil
 }

@@ -45,6 +45,7 @@ func Parse(xcom *string, flags ...Flagger) context.Context {
 	flag.Parse()
 	if *toXCom {
 		*xcom = XComPath
+		failureXCom = XComPath
 	}
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	return ctx
@@ -71,17 +72,53 @@ func WriteResult(stdout io.Writer, xcomPath string, v any) error {
 	return nil
 }
 
+// failureXCom is where Exit also writes a failure's result (set by Parse
+// with --xcom).
+var failureXCom string
+
+// Failure is the JSON result of a failed task: the error and, when one
+// input is to blame, its path or URI.
+type Failure struct {
+	Task  string `json:"task"`
+	Error string `json:"error"`
+	File  string `json:"file,omitempty"`
+}
+
+// FileError blames one input file or object for err; Exit puts its File
+// in the failure's result.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
 // Exit prints err to stderr under the task's name and exits with the
-// contract's code.
+// contract's code. A failure also prints its JSON result (Failure) as the
+// last stdout line, and to the XCom file with --xcom, so that Airflow reads
+// why.
 func Exit(name string, err error) {
+	os.Exit(Finish(name, err, os.Stdout, os.Stderr, failureXCom))
+}
+
+// Finish reports err as Exit does and returns the exit code.
+func Finish(name string, err error, stdout, stderr io.Writer, xcomPath string) int {
 	switch {
 	case err == nil:
-		os.Exit(0)
+		return 0
 	case errors.Is(err, ErrNothingToDo):
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(ExitNothingToDo)
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitNothingToDo
 	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	f := Failure{Task: name, Error: err.Error()}
+	var fe *FileError
+	if errors.As(err, &fe) {
+		f.File = fe.File
+	}
+	if werr := WriteResult(stdout, xcomPath, f); werr != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, werr)
+	}
+	return 1
 }

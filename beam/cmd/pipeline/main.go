@@ -6,9 +6,16 @@
 //
 // Progress and a summary per job go to stderr; the last line of stdout is a
 // JSON result (table versions and row counts; keys rows_in, rows_ingested,
-// rejects, <table>_version, <table>_rows, <table>_files, jobs). Exit status:
-// 0 done, 1 failed, 99 nothing to do (every table already holds this run's
-// commit, or no input in range).
+// rejects, <table>_version, <table>_rows, <table>_files, jobs; for parse
+// also days (one report per day file), stats_check (days whose row count
+// matched their stats file: ok, mismatch, no_stats) and quarantined), on
+// failure too: then with "error" and, when a day file is to blame, "file".
+// Exit status: 0 done, 1 failed (including: a day file was quarantined,
+// the other days were ingested), 99 nothing to do (every table already
+// holds this run's commit, or no input in range).
+//
+// --job=vacuum deletes the files of every lake table that no commit
+// references and that are older than --retention (default 7 days).
 //
 // Examples:
 //

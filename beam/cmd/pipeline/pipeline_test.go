@@ -26,6 +26,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 func TestMain(m *testing.M) {
@@ -124,6 +125,8 @@ type tableSummary struct {
 	Flows     int64            `json:"flows"`
 	Weeks     []string         `json:"weeks"`
 	PPIPadded int64            `json:"ppi_120"`
+	RawMax    int              `json:"raw_max"`
+	Columns   []string         `json:"columns"`
 }
 
 // deltaRS reads the lake's tables back with delta-rs.
@@ -478,5 +481,30 @@ func TestS3InputAndLake(t *testing.T) {
 	}
 	if num(t, res, "rows_ingested") != 30 || num(t, res, "flows_rows") != 60 || num(t, res, "flows_version") != 2 {
 		t.Errorf("glob re-ingest: %v", res)
+	}
+
+	// VACUUM on S3: the replaced day's files and an orphan object go, the
+	// table keeps its rows.
+	flowsStore, err := deltaio.OpenStorage(ctx, "s3://telco/lake/flows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := flowsStore.Put(ctx, "week=2022-W11/part-00000-orphan-c000.zstd.parquet", []byte("killed run")); err != nil {
+		t.Fatal(err)
+	}
+	v := defaults()
+	v.Job, v.Lake, v.Retention, v.ShortRetention = "vacuum", c.Lake, 0, true
+	res, err = runCLI(t, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res["vacuum_deleted"].(map[string]any)["flows"].(float64); n < 2 {
+		t.Errorf("vacuum on S3 deleted %v", res["vacuum_deleted"])
+	}
+	if _, err := flowsStore.Stat(ctx, "week=2022-W11/part-00000-orphan-c000.zstd.parquet"); !errors.Is(err, storage.ErrNotExist) {
+		t.Errorf("orphan on S3 after vacuum: %v", err)
+	}
+	if st, err := deltaio.Stats(ctx, deltaio.TableSpec{Lake: c.Lake, Name: "flows"}); err != nil || st.Rows != 60 {
+		t.Errorf("flows after vacuum: %+v, %v", st, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
 var errNothingToDo = errors.New("nothing to do")
@@ -46,6 +48,9 @@ type config struct {
 	Compression  string
 	XZ           string
 	XCom         bool
+	// Retention and ShortRetention configure --job=vacuum.
+	Retention      time.Duration
+	ShortRetention bool
 	// Runner and Endpoint override Beam's --runner and --endpoint flags
 	// (tests set them).
 	Runner, Endpoint string
@@ -53,7 +58,9 @@ type config struct {
 
 func registerFlags(fs *flag.FlagSet) *config {
 	c := &config{}
-	fs.StringVar(&c.Job, "job", "all", "job to run: parse, aggregate, features or all (in that order)")
+	fs.StringVar(&c.Job, "job", "all", "job to run: parse, aggregate, features or all (in that order), or vacuum")
+	fs.DurationVar(&c.Retention, "retention", 7*24*time.Hour, "vacuum: delete files no commit references that are older than this")
+	fs.BoolVar(&c.ShortRetention, "allow_short_retention", false, "vacuum: allow --retention under "+minRetention.String()+" (files of runs in flight may be deleted)")
 	fs.StringVar(&c.Input, "input", "", "raw dataset root or glob of day files, local or s3://bucket/prefix (parse)")
 	fs.StringVar(&c.Lake, "lake", "", "lake root URI: local path or s3://bucket/prefix (required)")
 	fs.StringVar(&c.From, "from", "", "first day YYYY-MM-DD (parse: days to ingest; aggregate/features: weeks to recompute)")
@@ -97,8 +104,58 @@ func parseDay(s string) (time.Time, error) {
 	return d, nil
 }
 
+// run runs the jobs and prints the JSON result as the last stdout line,
+// on failure too: then it holds "error" and, when one day file is to
+// blame, "file".
 func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
+	out := map[string]any{"job": cfg.Job, "lake": cfg.Lake}
+	err := runJobs(ctx, cfg, out, stderr)
+	if err != nil && !errors.Is(err, errNothingToDo) {
+		out["error"] = err.Error()
+		if f := blamedFile(out, err); f != "" {
+			out["file"] = f
+		}
+	}
+	out["seconds"] = time.Since(start).Seconds()
+	b, jerr := json.Marshal(out)
+	if jerr != nil {
+		return errors.Join(err, jerr)
+	}
+	fmt.Fprintf(stderr, "pipeline: done in %.1f s\n", time.Since(start).Seconds())
+	if _, werr := fmt.Fprintln(stdout, string(b)); werr != nil {
+		return errors.Join(err, werr)
+	}
+	if cfg.XCom {
+		if xerr := writeXCom(b); xerr != nil {
+			return errors.Join(err, xerr)
+		}
+	}
+	return err
+}
+
+func writeXCom(b []byte) error {
+	if err := os.MkdirAll("/airflow/xcom", 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join("/airflow/xcom", "return.json"), b, 0o644)
+}
+
+// dayFileRE finds a day file's path in an error message (errors from the
+// workers reach the driver as text).
+var dayFileRE = regexp.MustCompile(`(?:WEEK-\d{4}-\d{2}/)?(?:\d{4}-\d{2}-\d{2}/)?flows-\d{8}\.csv(?:\.xz|\.gz)?`)
+
+// blamedFile names the day file a failure is about: the first quarantined
+// one, else one named in the error.
+func blamedFile(out map[string]any, err error) string {
+	if q, ok := out["quarantined"].([]parse.DayReport); ok && len(q) > 0 {
+		return q[0].File
+	}
+	return dayFileRE.FindString(err.Error())
+}
+
+// runJobs runs the jobs, filling out with the result's keys.
+func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Writer) error {
 	if cfg.Lake == "" {
 		return errors.New("--lake is required")
 	}
@@ -116,8 +173,10 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		jobs = []string{"parse", "aggregate", "features"}
 	case "parse", "aggregate", "features":
 		jobs = []string{cfg.Job}
+	case "vacuum":
+		return runVacuum(ctx, cfg, out, stderr)
 	default:
-		return fmt.Errorf("--job %q: want parse, aggregate, features or all", cfg.Job)
+		return fmt.Errorf("--job %q: want parse, aggregate, features, all or vacuum", cfg.Job)
 	}
 	if jobs[0] == "parse" && cfg.Input == "" {
 		return errors.New("--input is required for parse")
@@ -132,18 +191,28 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--xz %q: want auto, go or exec", cfg.XZ)
 	}
 
-	out := map[string]any{"job": cfg.Job, "runner": runner, "lake": cfg.Lake}
+	out["runner"] = runner
 	var results []jobResult
+	quarantined := []parse.DayReport{}
+	noInput := ""
 	anyRan := false
 	flowsVersion := cfg.FlowsVersion
 	derivedFrom, derivedTo := from, to
 	for _, job := range jobs {
 		t0 := time.Now()
 		var jr jobResult
+		if noInput != "" {
+			// Without input in range there is nothing to recompute.
+			jr = jobResult{Job: job, Skipped: true, Reason: noInput}
+			results = append(results, jr)
+			summary(stderr, jr)
+			continue
+		}
 		switch job {
 		case "parse":
 			var days []string
-			jr, days, err = runParse(ctx, runner, parse.Config{
+			var reports []parse.DayReport
+			jr, days, reports, err = runParse(ctx, runner, parse.Config{
 				Input: cfg.Input, Lake: cfg.Lake, From: from, To: to, PartitionBy: splitList(cfg.PartitionBy),
 				RunID: cfg.RunID, FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, XZ: xzMode, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression,
 			}, stderr)
@@ -153,6 +222,25 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 				derivedTo, _ = parseDay(days[len(days)-1])
 			}
 			flowsVersion = -1
+			if err == nil && jr.Skipped && len(days) == 0 {
+				noInput = "no input in range"
+			}
+			if reports != nil {
+				out["days"] = reports
+				checks := map[string]int{}
+				for _, r := range reports {
+					checks[r.Check]++
+					if len(r.ExtraColumns) > 0 {
+						fmt.Fprintf(stderr, "parse: warning: %s: columns %v are not known; ignored\n", r.File, r.ExtraColumns)
+					}
+					if r.Quarantined != "" {
+						quarantined = append(quarantined, r)
+						fmt.Fprintf(stderr, "parse: quarantined %s: %s\n", r.File, r.Quarantined)
+					}
+				}
+				out["stats_check"] = checks
+				out["quarantined"] = quarantined
+			}
 		case "aggregate":
 			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
 		case "features":
@@ -192,24 +280,17 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 	}
 	out["jobs"] = results
-	out["seconds"] = time.Since(start).Seconds()
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "pipeline: done in %.1f s\n", time.Since(start).Seconds())
-	if _, err := fmt.Fprintln(stdout, string(b)); err != nil {
-		return err
-	}
-	if cfg.XCom {
-		if err := os.MkdirAll("/airflow/xcom", 0o755); err != nil {
-			return err
+	if len(quarantined) > 0 {
+		var names []string
+		for _, r := range quarantined {
+			names = append(names, r.File+" ("+r.Quarantined+")")
 		}
-		if err := os.WriteFile(filepath.Join("/airflow/xcom", "return.json"), b, 0o644); err != nil {
-			return err
-		}
+		return fmt.Errorf("parse: %d day file(s) quarantined, the other days were ingested: %s", len(quarantined), strings.Join(names, "; "))
 	}
 	if !anyRan {
+		if noInput != "" {
+			return fmt.Errorf("%w: %s", errNothingToDo, results[0].Reason)
+		}
 		return fmt.Errorf("%w: every table already holds these runs", errNothingToDo)
 	}
 	return nil
@@ -289,18 +370,19 @@ func commitInfo(ctx context.Context, spec deltaio.CommitSpec) (deltaio.CommitInf
 	return ci, nil
 }
 
-func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Writer) (jobResult, []string, error) {
+func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Writer) (jobResult, []string, []parse.DayReport, error) {
 	jr := jobResult{Commits: map[string]int64{}}
 	p, err := parse.NewPlan(ctx, cfg)
 	if errors.Is(err, parse.ErrNothingToDo) {
 		jr.Skipped, jr.Reason = true, err.Error()
 		if p != nil {
-			return jr, p.Days, parseCommits(ctx, &jr, p.Skipped)
+			reports, err := parseCommits(ctx, &jr, p.Skipped)
+			return jr, p.Days, reports, err
 		}
-		return jr, nil, nil
+		return jr, nil, nil, nil
 	}
 	if err != nil {
-		return jr, nil, err
+		return jr, nil, nil, err
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintln(stderr, "parse: warning:", w)
@@ -312,28 +394,33 @@ func runParse(ctx context.Context, runner string, cfg parse.Config, stderr io.Wr
 	fmt.Fprintf(stderr, "parse: %d day files (%s..%s, %.1f MB) from %s into %s\n", len(p.Inputs), p.Days[0], p.Days[len(p.Days)-1], float64(size)/1e6, cfg.Input, cfg.Lake)
 	pipe, s := beam.NewPipelineWithRoot()
 	if _, err := parse.Build(s, p); err != nil {
-		return jr, nil, err
+		return jr, nil, nil, err
 	}
 	if err := execute(ctx, runner, pipe); err != nil {
-		return jr, nil, err
+		return jr, nil, nil, err
 	}
-	return jr, p.Days, parseCommits(ctx, &jr, append(p.Specs, p.Skipped...))
+	reports, err := parseCommits(ctx, &jr, append(p.Specs, p.Skipped...))
+	return jr, p.Days, reports, err
 }
 
-// parseCommits records the table versions of the parse commits and the row
-// counters of the flows commit.
-func parseCommits(ctx context.Context, jr *jobResult, specs []deltaio.CommitSpec) error {
+// parseCommits records the table versions of the parse commits, the row
+// counters of the flows commit and its day reports.
+func parseCommits(ctx context.Context, jr *jobResult, specs []deltaio.CommitSpec) ([]parse.DayReport, error) {
+	var reports []parse.DayReport
 	for _, cs := range specs {
 		ci, err := commitInfo(ctx, cs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		jr.Commits[cs.Table.Name] = ci.Version
 		if cs.Table.Name == parse.FlowsTable {
 			jr.RowsIn, jr.RowsWritten, jr.Rejects = ci.Counters[parse.CounterRows], ci.Counters[parse.CounterRowsWritten], ci.Counters[parse.CounterRejects]
+			if reports, err = parse.ReadReports(ci.Params); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return nil
+	return reports, nil
 }
 
 func runAggregate(ctx context.Context, runner string, cfg aggregate.Config, stderr io.Writer) (jobResult, error) {
@@ -387,4 +474,47 @@ func runWeekJob(ctx context.Context, runner string, stderr io.Writer, j weekJob)
 	jr.Commits[j.table] = ci.Version
 	jr.RowsIn, jr.RowsWritten = ci.Counters["rows_in"], ci.Counters["rows_written"]
 	return jr, nil
+}
+
+// minRetention is the shortest vacuum retention allowed without
+// --allow_short_retention: a parse run writes its data files before it
+// commits them, and a shorter retention could delete them in flight.
+const minRetention = time.Hour
+
+// lakeTables are the tables the pipeline writes, vacuumed by --job=vacuum.
+var lakeTables = []string{parse.FlowsTable, parse.RejectsTable, aggregate.Table, features.Table}
+
+// runVacuum deletes, in every table of the lake, the data files that the
+// latest version does not reference (removed by a later commit, or written
+// by a run that died before committing) and that are older than the
+// retention. Nothing deleted is nothing to do.
+func runVacuum(ctx context.Context, cfg *config, out map[string]any, stderr io.Writer) error {
+	if cfg.Retention < minRetention && !cfg.ShortRetention {
+		return fmt.Errorf("--retention %v is under %v: data files of runs in flight could be deleted; add --allow_short_retention to do it anyway", cfg.Retention, minRetention)
+	}
+	deleted := map[string]int{}
+	total := 0
+	for _, name := range lakeTables {
+		spec := deltaio.TableSpec{Lake: cfg.Lake, Name: name}
+		tab, err := spec.Open(ctx)
+		if errors.Is(err, lakehouse.ErrNotTable) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("vacuum: %w", err)
+		}
+		keys, err := tab.Vacuum(ctx, cfg.Retention, false)
+		if err != nil {
+			return fmt.Errorf("vacuum: %s: %w", name, err)
+		}
+		deleted[name] = len(keys)
+		total += len(keys)
+		fmt.Fprintf(stderr, "vacuum: %s: %d files deleted (unreferenced, older than %v)\n", name, len(keys), cfg.Retention)
+	}
+	out["vacuum_retention"] = cfg.Retention.String()
+	out["vacuum_deleted"] = deleted
+	if total == 0 {
+		return fmt.Errorf("%w: no unreferenced files older than %v", errNothingToDo, cfg.Retention)
+	}
+	return nil
 }

@@ -21,11 +21,18 @@ type Config struct {
 	Token       string // MLFLOW_TRACKING_TOKEN (bearer)
 	InsecureTLS bool   // MLFLOW_TRACKING_INSECURE_TLS
 	Experiment  string // MLFLOW_EXPERIMENT_NAME; default DefaultExperiment
+
+	// lookup is the environment ConfigFromEnv read: the client takes the
+	// rest of MLflow's variables (MLFLOW_HTTP_REQUEST_TIMEOUT,
+	// MLFLOW_HTTP_REQUEST_MAX_RETRIES) from it through
+	// mlflowclient.NewFromEnv, the one reader of those variables.
+	lookup func(string) string
 }
 
 // ConfigFromEnv reads the configuration through lookup (pass os.Getenv).
 func ConfigFromEnv(lookup func(string) string) (Config, error) {
 	c := Config{
+		lookup:      lookup,
 		TrackingURI: strings.TrimSpace(lookup("MLFLOW_TRACKING_URI")),
 		Username:    lookup("MLFLOW_TRACKING_USERNAME"),
 		Password:    lookup("MLFLOW_TRACKING_PASSWORD"),
@@ -39,7 +46,13 @@ func ConfigFromEnv(lookup func(string) string) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("tracking: MLFLOW_TRACKING_INSECURE_TLS=%q: want true, false, 1 or 0", v)
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	if _, err := c.Client(); err != nil { // the client's variables, checked now
+		return Config{}, err
+	}
+	return c, nil
 }
 
 // Validate reports a missing URI or conflicting credentials.
@@ -65,23 +78,36 @@ func (c Config) ExperimentName(name string) string {
 	return DefaultExperiment
 }
 
-// Client builds an MLflow client for the configuration; opts come last and
-// win.
+// Client builds an MLflow client for the configuration with
+// mlflowclient.NewFromEnv: the fields stand for their variables, the other
+// variables (timeouts, retries) come from the environment ConfigFromEnv
+// read. opts come last and win.
 func (c Config) Client(opts ...mlflowclient.Option) (*mlflowclient.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	var all []mlflowclient.Option
-	if c.Username != "" || c.Password != "" {
-		all = append(all, mlflowclient.WithBasicAuth(c.Username, c.Password))
+	env := func(k string) string {
+		switch k {
+		case "MLFLOW_TRACKING_URI":
+			return c.TrackingURI
+		case "MLFLOW_TRACKING_USERNAME":
+			return c.Username
+		case "MLFLOW_TRACKING_PASSWORD":
+			return c.Password
+		case "MLFLOW_TRACKING_TOKEN":
+			return c.Token
+		case "MLFLOW_TRACKING_INSECURE_TLS":
+			if c.InsecureTLS {
+				return "true"
+			}
+			return ""
+		}
+		if c.lookup != nil {
+			return c.lookup(k)
+		}
+		return ""
 	}
-	if c.Token != "" {
-		all = append(all, mlflowclient.WithToken(c.Token))
-	}
-	if c.InsecureTLS {
-		all = append(all, mlflowclient.WithInsecureTLS())
-	}
-	cl, err := mlflowclient.New(c.TrackingURI, append(all, opts...)...)
+	cl, err := mlflowclient.NewFromEnv(env, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tracking: %w", err)
 	}

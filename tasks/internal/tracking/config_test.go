@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -27,6 +28,10 @@ func TestConfigFromEnv(t *testing.T) {
 			Config{}, "choose one"},
 		{"bad tls flag", map[string]string{"MLFLOW_TRACKING_URI": "http://h", "MLFLOW_TRACKING_INSECURE_TLS": "yes"},
 			Config{}, "MLFLOW_TRACKING_INSECURE_TLS"},
+		{"bad timeout", map[string]string{"MLFLOW_TRACKING_URI": "http://h", "MLFLOW_HTTP_REQUEST_TIMEOUT": "soon"},
+			Config{}, "MLFLOW_HTTP_REQUEST_TIMEOUT"},
+		{"bad retries", map[string]string{"MLFLOW_TRACKING_URI": "http://h", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "-1"},
+			Config{}, "MLFLOW_HTTP_REQUEST_MAX_RETRIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +45,7 @@ func TestConfigFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})

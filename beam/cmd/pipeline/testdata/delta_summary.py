@@ -3,8 +3,10 @@
 Usage: delta_summary.py LAKE_ROOT TABLE...
 
 Per table: version, rows, files, partition columns, and checks that need
-the data: flows rows per day and total bytes; traffic_hourly sums of flows
-and bytes; flow_features rows whose ppi has 120 values.
+the data: flows (and rejects) rows per day and total bytes; traffic_hourly
+sums of flows and bytes; flow_features rows whose ppi has 120 values;
+rejects the longest raw text. Every table is validated in full (string
+columns must be valid UTF-8, as pandas and Arrow readers need).
 """
 
 import json
@@ -21,6 +23,7 @@ def main():
     for name in sys.argv[2:]:
         dt = DeltaTable(f"{root}/{name}")
         t = dt.to_pyarrow_table()
+        t.validate(full=True)
         d = {
             "version": dt.version(),
             "rows": t.num_rows,
@@ -34,6 +37,15 @@ def main():
             d["by_day"] = days
             d["bytes"] = pc.sum(t.column("bytes")).as_py()
             d["weeks"] = sorted(set(t.column("week").to_pylist()))
+        elif name == "rejects":
+            days = {}
+            for v in t.column("day").to_pylist():
+                days[v] = days.get(v, 0) + 1
+            d["by_day"] = days
+            d["raw_max"] = max(
+                (len(v.encode()) for v in t.column("raw").to_pylist()), default=0
+            )
+            d["columns"] = sorted(set(t.column("column").to_pylist()))
         elif name == "traffic_hourly":
             d["flows"] = pc.sum(t.column("flows")).as_py()
             d["bytes"] = pc.sum(t.column("bytes")).as_py()
