@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export OMP_WAIT_POLICY := passive
 export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
-TASKS := generate demo train evaluate forecast register promote report driftcheck
+TASKS := generate demo train evaluate forecast register promote score driftcheck report
 
 .PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift clean
 
@@ -52,6 +52,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
 	$(GO) test -run '^$$' -bench Quarter -benchtime 3x ./tasks/internal/report/
+	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 	$(MAKE) bench-parse
 

@@ -88,7 +88,16 @@ RESOURCES: dict[str, dict[str, dict[str, str]]] = {
 }
 
 # The Delta tables of the lake, one folder each under the lake root.
-TABLES = ("flows", "rejects", "traffic_hourly", "flow_features", "forecasts", "drift_metrics")
+TABLES = (
+    "flows",
+    "rejects",
+    "traffic_hourly",
+    "flow_features",
+    "forecasts",
+    "drift_metrics",
+    "flow_predictions",
+    "app_usage_daily",
+)
 
 # Names of the registered models and MLflow experiments.
 CLASSIFIER_MODEL = "telco-service-classifier"

@@ -9,6 +9,13 @@ partition), so retries and re-runs of a day leave the tables as one run would.
 Production runs the jobs on the Flink session cluster through the Beam job server; local
 mode (``TT_EXECUTOR=local``) on prism inside the binary.
 
+Serving: ``score`` (tasks/score) then classifies every flow of the day with the champion
+(``models:/telco-service-classifier@champion``, resolved through the MLflow registry) and
+writes ``flow_predictions`` and ``app_usage_daily`` (partition ``day``, replaced when the day
+is re-run; the same features version and champion again → exit 99, *skipped*, as before the
+first champion). Scoring belongs here, right after the day's features, so each day is served
+by the champion of its time; telco_train only moves the champion.
+
 telco_vacuum (this file too), weekly: ``pipeline --job=vacuum`` deletes the data files of the
 lake's tables that no commit references any more (replaced by re-ingested days, or written by
 runs killed before their commit) once they are older than the retention (7 days, Delta's
@@ -20,7 +27,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable
 
-from telco_factory import DEFAULT_ARGS, beam_args, go_task, settings, table_asset
+from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, beam_args, go_task, settings, table_asset
 
 s = settings()
 DAY = ["--from={{ ds }}", "--to={{ ds }}"]  # one calendar day, both ends inclusive
@@ -55,7 +62,15 @@ with DAG(
         ["--job=features", f"--lake={s.lake}", *DAY, *beam_args(s)],
         outlets=[table_asset(s, "flow_features")],
     )
+    score = go_task(
+        "score",
+        "score",
+        [f"--lake={s.lake}", "--day={{ ds }}", f"--name={CLASSIFIER_MODEL}"],
+        size="large",
+        outlets=[table_asset(s, "flow_predictions"), table_asset(s, "app_usage_daily")],
+    )
     parse >> [aggregate, features]
+    features >> score
 
 with DAG(
     dag_id="telco_vacuum",

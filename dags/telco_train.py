@@ -1,20 +1,31 @@
 """telco_train: train → evaluate → register → promote the service classifier.
 
-Runs when ``flow_features`` gets new data (Asset event from telco_ingest), weekly on Monday
-03:00 UTC, and when telco_drift detects drift (with ``force_retrain``).
+Runs when training can change something: weekly on Monday 03:00 UTC, and when telco_drift
+detects drift (it triggers this DAG with ``force_retrain`` and ``reason=drift``). It does not
+run on every daily ``flow_features`` update: a daily retrain would register a near-identical
+version each day.
 
-* ``train`` (tasks/train) reads the newest ``flow_features`` version of the lake (recorded in
-  its result and in each bundle's manifest) and writes one model bundle per feature set
-  (``sni``, ``no-sni``) under ``<TT_MODELS>/classifier/<run key>``; it exits 99 (task
-  *skipped*, and so the rest of the run) when that folder already holds the bundles of that
-  version, unless ``force_retrain`` (``--force``).
-* ``evaluate`` (tasks/evaluate) scores the bundles on the weeks after their validation window
-  and writes its report next to them.
-* ``register`` logs the with-SNI bundle and evaluate's report as an MLflow run, registers it
-  as a model version tagged with the run's ``reason`` and points the alias ``challenger`` at
-  it; ``promote`` moves ``champion`` to the challenger only when it beats the champion by
-  more than ``min_gain`` on the same held-out window and passes the guard rails (no class
-  collapses, latency budget).
+* ``train`` (tasks/train) reads the newest ``flow_features`` version of the lake with a moving
+  window ``--as-of={{ ds }}``: the latest ``train_weeks`` + ``val_weeks`` + ``test_weeks``
+  weeks complete on the run's logical date (training, validation, then the test weeks left for
+  evaluate), so every run learns from the most recent traffic. It writes one model bundle per
+  feature set (``sni``, ``no-sni``) under ``<TT_MODELS>/classifier/<run key>`` (local or
+  ``s3://``, through the lake's storage layer) and exits 99 (task *skipped*, and so the rest of
+  the run) when the newest registered version of ``model_name`` learned from the same
+  ``flow_features`` version and window, unless ``force_retrain`` (``--force``).
+* ``evaluate`` (tasks/evaluate) scores the bundles on their test weeks and writes its report
+  next to them.
+* ``register`` logs both bundles (the bundle root) and evaluate's report as an MLflow run,
+  registers it as a model version tagged with the run's ``reason`` and points the alias
+  ``challenger`` at it; ``promote`` moves ``champion`` to the challenger only when it beats
+  the champion by more than ``min_gain`` on the same held-out window and passes the guard
+  rails (no class collapses, latency budget). When the champion was evaluated on an older
+  window, promote scores it again on the challenger's window itself (``--lake``: the
+  champion's registered bundle on the lake) and logs that evaluation as a run of its own.
+
+Serving: telco_ingest's ``score`` task applies ``models:/<model_name>@champion`` to each
+day's flows as soon as that day's features are in; the next day scores with a champion
+promoted here.
 
 Every task of a run computes the same bundle URI from the run id; register and promote meet
 at the ``challenger`` alias, so nothing travels through XCom.
@@ -23,7 +34,7 @@ at the ``challenger`` alias, so nothing travels through XCom.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from telco_factory import (
     CLASSIFIER_EXPERIMENT,
@@ -32,7 +43,6 @@ from telco_factory import (
     RUN_KEY,
     go_task,
     settings,
-    table_asset,
 )
 
 s = settings()
@@ -41,10 +51,7 @@ BUNDLE = f"{s.models}/classifier/{RUN_KEY}"
 with DAG(
     dag_id="telco_train",
     description="classifier: train → evaluate → register (challenger) → promote (champion)",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 3 * * 1", timezone="UTC"),
-        assets=[table_asset(s, "flow_features")],
-    ),
+    schedule=CronTriggerTimetable("0 3 * * 1", timezone="UTC"),
     start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -53,7 +60,7 @@ with DAG(
         "force_retrain": Param(False, type="boolean", description="train even if this features version is trained"),
         "train_weeks": Param(4, type="integer", minimum=1, maximum=52, description="training weeks"),
         "val_weeks": Param(1, type="integer", minimum=1, maximum=8, description="validation weeks (stacking)"),
-        "test_weeks": Param(1, type="integer", minimum=0, maximum=8, description="later weeks scored by evaluate"),
+        "test_weeks": Param(1, type="integer", minimum=1, maximum=8, description="latest weeks left for evaluate"),
         "model_name": Param(CLASSIFIER_MODEL, type="string", pattern="^[a-z0-9][a-z0-9-]*$"),
         "min_gain": Param(0.0, type="number", minimum=0, description="macro-F1 gain the challenger needs"),
         "reason": Param("schedule", type="string", description="why this run (schedule, asset, drift, manual)"),
@@ -67,8 +74,11 @@ with DAG(
         [
             f"--lake={s.lake}",
             f"--out={BUNDLE}",
+            "--as-of={{ ds }}",
             "--train-weeks={{ params.train_weeks }}",
             "--val-weeks={{ params.val_weeks }}",
+            "--test-weeks={{ params.test_weeks }}",
+            "--model-name={{ params.model_name }}",
             "--force={{ params.force_retrain }}",
         ],
         size="large",
@@ -89,7 +99,7 @@ with DAG(
         "register",
         "register",
         [
-            f"--bundle={BUNDLE}/sni",
+            f"--bundle={BUNDLE}",
             f"--report={BUNDLE}/evaluation/report.json",
             f"--experiment={CLASSIFIER_EXPERIMENT}",
             "--name={{ params.model_name }}",
@@ -105,6 +115,7 @@ with DAG(
             "--name={{ params.model_name }}",
             "--metric=macro_f1",
             "--min-delta={{ params.min_gain }}",
+            f"--lake={s.lake}",
         ],
         size="small",
     )

@@ -4,7 +4,7 @@
 #
 #   images/build.sh [--tag TAG] [--smoke] [--push REGISTRY] [--save DIR] [--prebuilt NAME=PATH]... [NAME...]
 #
-# NAME is one of: generate train evaluate register promote forecast driftcheck report pipeline
+# NAME is one of: generate train evaluate register promote score forecast driftcheck report pipeline
 # beam-worker-pool. Without names: every image whose Go main exists in the checkout (the
 # others are listed as "not in the repo yet" and skipped). Each image is
 #   localhost/telcotraffic/NAME:TAG  from  images/NAME.Containerfile
@@ -40,7 +40,7 @@ SMOKE=0
 PUSH=""
 SAVE=""
 declare -A PREBUILT=()
-ALL=(generate train evaluate register promote forecast driftcheck report pipeline beam-worker-pool)
+ALL=(generate train evaluate register promote score forecast driftcheck report pipeline beam-worker-pool)
 
 while (($#)); do
   case "$1" in

@@ -9,6 +9,7 @@ production defaults unless a test sets them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -161,3 +162,59 @@ class MetaDB:
 @pytest.fixture(scope="session")
 def metadb(airflow_db):
     return MetaDB(airflow_db)
+
+
+@contextlib.contextmanager
+def running_mlflow(home: Path):
+    """A real `mlflow server` ($TELCO_MLFLOW, else the project venv's) on a free 127.0.0.1 port,
+    SQLite backend and proxied artifacts under home; yields its URI."""
+    import socket
+    import time
+    import urllib.request
+
+    exe = os.environ.get("TELCO_MLFLOW") or str(REPO / ".venv" / "bin" / "mlflow")
+    assert Path(exe).exists(), f"{exe} not found: run `make setup` (or set TELCO_MLFLOW)"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(home / "server.log", "wb")  # noqa: SIM115 (closed at teardown)
+    proc = subprocess.Popen(
+        [exe, "server", "--backend-store-uri", f"sqlite:///{home}/mlflow.db", "--artifacts-destination",
+         str(home / "artifacts"), "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        cwd=home, stdout=log, stderr=log, start_new_session=True,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"},
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, (home / "server.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield uri
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """One MLflow server for the session's serving tests."""
+    with running_mlflow(tmp_path_factory.mktemp("mlflow")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def drift_mlflow_server(tmp_path_factory):
+    """A second server, so the drift tests' champion is theirs alone."""
+    with running_mlflow(tmp_path_factory.mktemp("mlflow-drift")) as uri:
+        yield uri

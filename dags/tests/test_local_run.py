@@ -3,8 +3,10 @@
 * telco_synth runs the real `generate` binary (bin/generate, built when missing): the day
   files appear under TT_RAW and the task's XCom is the program's JSON result as a dict, as
   the KubernetesPodOperator's sidecar would push it.
-* telco_ingest runs the real Beam `pipeline` binary (prism) on generated data when
-  beam/cmd/pipeline exists; until then the test says so and skips.
+* telco_ingest runs the real Beam `pipeline` binary (prism) on generated data, then the real
+  `score` binary against a real `mlflow server`: skipped (exit 99) before the first champion;
+  after train → evaluate → register → promote (the real binaries) made one, the next day is
+  scored into flow_predictions and app_usage_daily.
 * telco_drift runs the real `driftcheck` against a real MLflow champion (trained, registered
   and promoted by the real binaries on a lake the Beam pipeline ingested from generated days):
   a day without data exits 99 → skipped (and nothing downstream runs); the week-6 peering
@@ -16,16 +18,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, dags_test, go_binary
+from conftest import dags_test, go_binary
 from telco_factory import CLASSIFIER_MODEL
 
 pytestmark = pytest.mark.slow
@@ -63,43 +61,79 @@ def test_synth_runs_generate(tmp_path, metadb):
     assert result["start"] == "2022-01-03" and result["days"] == 1
 
 
-def test_ingest_runs_pipeline(tmp_path, metadb):
-    if not (REPO / "beam" / "cmd" / "pipeline").is_dir():
-        pytest.skip(
-            "beam/cmd/pipeline is not in the repo yet: local run of telco_ingest not possible "
-            "(telco_synth covers the local-mode machinery with the real generate binary)"
-        )
-    gen = go_binary("generate", "tasks/generate")
-    go_binary("pipeline", "beam/cmd/pipeline")
+def generate(gen: Path, out: Path, start: str, days: int, flows: int, seed: int):
+    import subprocess
+
     subprocess.run(
-        [
-            str(gen),
-            "--out",
-            str(tmp_path / "raw"),
-            "--start",
-            "2022-01-03",
-            "--days",
-            "1",
-            "--flows-per-day",
-            "300",
-            "--seed",
-            "3",
-            "--compress",
-            "gz",
-        ],
+        [str(gen), "--out", str(out), "--start", start, "--days", str(days), "--flows-per-day", str(flows)]
+        + ["--seed", str(seed), "--compress", "gz"],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=600,
     )
-    proc = dags_test("telco_ingest", "2022-01-03", local_env(tmp_path, gen.parent))
+
+
+def run_binary(exe: Path, *args: str, env: dict[str, str]) -> dict:
+    import os
+    import subprocess
+
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env={**os.environ, **env})
+    assert proc.returncode == 0, f"{exe.name} {args} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def make_champion(tmp_path: Path, gen: Path, mlflow_uri: str):
+    """A champion of telco-service-classifier: the real train → evaluate → register → promote
+    binaries on three generated weeks (tiny settings)."""
+    raw, models, reports = tmp_path / "train-raw", str(tmp_path / "models"), str(tmp_path / "reports")
+    generate(gen, raw, "2021-12-06", 21, 200, 5)
+    env = {"MLFLOW_TRACKING_URI": mlflow_uri}
+    flags = ["--members", "linear", "--train-weeks", "1", "--min-class-rows", "5", "--holdout-frac", "0"]
+    run_binary(go_binary("train", "tasks/train"), "--raw", str(raw), "--out", models, *flags, env=env)
+    ev = run_binary(
+        go_binary("evaluate", "tasks/evaluate"), "--raw", str(raw), "--model", models, "--out", reports, env=env
+    )
+    run_binary(go_binary("register", "tasks/register"), "--name", "telco-service-classifier", "--bundle", models,
+               "--report", ev["report"], env=env)  # fmt: skip
+    pr = run_binary(go_binary("promote", "tasks/promote"), "--name", "telco-service-classifier", "--metric", "macro_f1",
+                    env=env)  # fmt: skip
+    assert pr["decision"] == "first_champion", pr
+
+
+def test_ingest_runs_pipeline(tmp_path, metadb, mlflow_server):
+    gen = go_binary("generate", "tasks/generate")
+    go_binary("pipeline", "beam/cmd/pipeline")
+    go_binary("score", "tasks/score")
+    generate(gen, tmp_path / "raw", "2022-01-03", 2, 300, 3)
+    env = {**local_env(tmp_path, gen.parent), "TT_MLFLOW_URI": mlflow_server}
+
+    # No champion yet: score has nothing to do (exit 99) and is skipped.
+    proc = dags_test("telco_ingest", "2022-01-03", env)
     check(proc, "airflow dags test telco_ingest")
     run_id = metadb.run_ids("telco_ingest")[-1]
-    assert metadb.states("telco_ingest", run_id) == {t: "success" for t in ("parse", "aggregate", "features")}
+    assert metadb.states("telco_ingest", run_id) == {
+        **{t: "success" for t in ("parse", "aggregate", "features")},
+        "score": "skipped",
+    }
     for table in ("flows", "traffic_hourly", "flow_features"):
         assert list((tmp_path / "lake" / table / "_delta_log").glob("*.json")), table
         assert metadb.asset_events(f"telco.{table}", "telco_ingest", run_id) == 1, table
     for task in ("parse", "aggregate", "features"):
         assert isinstance(metadb.xcom("telco_ingest", run_id, task), dict), task
+
+    # With a champion, the next day's flows are scored.
+    make_champion(tmp_path, gen, mlflow_server)
+    proc = dags_test("telco_ingest", "2022-01-04", env)
+    check(proc, "airflow dags test telco_ingest (with a champion)")
+    run_id = metadb.run_ids("telco_ingest")[-1]
+    assert metadb.states("telco_ingest", run_id) == {t: "success" for t in ("parse", "aggregate", "features", "score")}
+    result = metadb.xcom("telco_ingest", run_id, "score")
+    assert result["days"] == ["2022-01-04"] and result["scored_flows"] > 0, result
+    assert result["model_name"] == "telco-service-classifier" and result["model_version"] == "1", result
+    assert 0 <= result["usage_share_mae"] <= 1, result
+    for table in ("flow_predictions", "app_usage_daily"):
+        assert list((tmp_path / "lake" / table / "_delta_log").glob("*.json")), table
+        assert metadb.asset_events(f"telco.{table}", "telco_ingest", run_id) == 1, table
 
 
 def run_program(args: list, env: dict | None = None, timeout: int = 900) -> str:
@@ -112,43 +146,7 @@ def run_program(args: list, env: dict | None = None, timeout: int = 900) -> str:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    """A real `mlflow server` (TELCO_MLFLOW, the project venv's) on a free port of 127.0.0.1."""
-    exe = os.environ.get("TELCO_MLFLOW")
-    assert exe and Path(exe).exists(), "TELCO_MLFLOW not set: run `make test` or .ci/setup"
-    d = tmp_path_factory.mktemp("mlflow")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with open(d / "server.log", "w") as log:
-        proc = subprocess.Popen(
-            [exe, "server", "--backend-store-uri", f"sqlite:///{d / 'mlflow.db'}", "--artifacts-destination",
-             str(d / "artifacts"), "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=log, stderr=log, cwd=d, start_new_session=True,
-            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"},
-        )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 240
-        while True:
-            assert proc.poll() is None, f"mlflow server exited:\n{(d / 'server.log').read_text()[-3000:]}"
-            assert time.time() < deadline, "mlflow server not healthy after 4 minutes"
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield uri
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def drift_world(tmp_path_factory, mlflow_server):
+def drift_world(tmp_path_factory, drift_mlflow_server):
     """A lake of generated days 2022-01-24..2022-02-07 (the peering change is on 02-07), ingested
     by the Beam pipeline, and a champion trained on its first week, registered and promoted:
     everything telco_drift's real driftcheck needs."""
@@ -164,11 +162,11 @@ def drift_world(tmp_path_factory, mlflow_server):
                  "--xgb-rounds", "10", "--holdout-frac", "0"])  # fmt: skip
     assert (models / "sni" / "reference.json").exists(), sorted(p.name for p in (models / "sni").iterdir())
     run_program([b["evaluate"], "--lake", lake, "--model", models, "--out", reports, "--max-rows-per-week", "3000"])
-    env = {"MLFLOW_TRACKING_URI": mlflow_server}
+    env = {"MLFLOW_TRACKING_URI": drift_mlflow_server}
     run_program([b["register"], "--name", CLASSIFIER_MODEL, "--bundle", models / "sni", "--report",
                  reports / "report.json", "--experiment", "drift-dag-test"], env)  # fmt: skip
     run_program([b["promote"], "--name", CLASSIFIER_MODEL, "--metric", "macro_f1"], env)
-    return {"lake": lake, "mlflow": mlflow_server, "bin": b["driftcheck"].parent}
+    return {"lake": lake, "mlflow": drift_mlflow_server, "bin": b["driftcheck"].parent}
 
 
 def drift_env(tmp_path: Path, world: dict) -> dict[str, str]:

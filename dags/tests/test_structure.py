@@ -28,7 +28,7 @@ EXPECTED_DAGS = {"telco_ingest", "telco_train", "telco_forecast", "telco_drift",
 
 # dag_id -> {task_id: set of downstream task ids}
 EDGES = {
-    "telco_ingest": {"parse": {"aggregate", "features"}, "aggregate": set(), "features": set()},
+    "telco_ingest": {"parse": {"aggregate", "features"}, "aggregate": set(), "features": {"score"}, "score": set()},
     "telco_train": {"train": {"evaluate"}, "evaluate": {"register"}, "register": {"promote"}, "promote": set()},
     "telco_forecast": {"forecast": {"report"}, "report": set()},
     "telco_drift": {"driftcheck": {"drift_detected"}, "drift_detected": {"trigger_retrain"}, "trigger_retrain": set()},
@@ -41,6 +41,7 @@ GO_TASKS = {
     ("telco_ingest", "parse"): ("pipeline", "pipeline"),
     ("telco_ingest", "aggregate"): ("pipeline", "pipeline"),
     ("telco_ingest", "features"): ("pipeline", "pipeline"),
+    ("telco_ingest", "score"): ("score", "score"),
     ("telco_train", "train"): ("train", "train"),
     ("telco_train", "evaluate"): ("evaluate", "evaluate"),
     ("telco_train", "register"): ("register", "register"),
@@ -56,6 +57,7 @@ OUTLETS = {
     ("telco_ingest", "parse"): {"telco.flows", "telco.rejects"},
     ("telco_ingest", "aggregate"): {"telco.traffic_hourly"},
     ("telco_ingest", "features"): {"telco.flow_features"},
+    ("telco_ingest", "score"): {"telco.flow_predictions", "telco.app_usage_daily"},
     ("telco_forecast", "forecast"): {"telco.forecasts"},
     ("telco_drift", "driftcheck"): {"telco.drift_metrics"},
 }
@@ -77,7 +79,7 @@ def test_tasks_and_dependencies(dagbag, local_dagbag, dag_id):
 
 
 def test_schedules(dagbag):
-    from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, CronTriggerTimetable
+    from airflow.sdk import CronDataIntervalTimetable, CronTriggerTimetable
 
     ingest = dagbag.dags["telco_ingest"].timetable
     assert isinstance(ingest, CronDataIntervalTimetable)
@@ -87,11 +89,10 @@ def test_schedules(dagbag):
     assert isinstance(drift, CronDataIntervalTimetable)
     assert drift.expression == "0 6 * * *"
 
+    # Weekly (and triggered by telco_drift), not on every daily flow_features update.
     train = dagbag.dags["telco_train"].timetable
-    assert isinstance(train, AssetOrTimeSchedule)
-    assert isinstance(train.timetable, CronTriggerTimetable)
-    assert train.timetable.expression == "0 3 * * 1"
-    assert asset_names(train.asset_condition) == ["telco.flow_features"]
+    assert isinstance(train, CronTriggerTimetable)
+    assert train.expression == "0 3 * * 1"
 
     forecast = dagbag.dags["telco_forecast"].timetable
     assert type(forecast).__name__ == "AssetTriggeredTimetable"
@@ -121,7 +122,7 @@ def test_every_consumed_asset_has_a_producer(dagbag):
         if task.outlets
     }
     assert got == OUTLETS
-    for dag_id in ("telco_train", "telco_forecast"):
+    for dag_id in ("telco_forecast",):
         for asset in dagbag.dags[dag_id].timetable.asset_condition.objects:
             assert asset.name in produced, f"{dag_id} waits for {asset.name}, which no task produces"
             assert produced[asset.name][2] == asset.uri
@@ -223,10 +224,13 @@ def test_classifier_bundle_uri_is_shared_by_the_run(dagbag):
     assert f"--out={bundle}" in tasks["train"].arguments
     assert f"--model={bundle}" in tasks["evaluate"].arguments
     assert f"--out={bundle}/evaluation" in tasks["evaluate"].arguments
-    assert f"--bundle={bundle}/sni" in tasks["register"].arguments
+    assert f"--bundle={bundle}" in tasks["register"].arguments  # both bundles: score uses sni and no-sni
     assert f"--report={bundle}/evaluation/report.json" in tasks["register"].arguments
     assert "--lake=s3://telco-lake/lake" in tasks["train"].arguments
     assert "--lake=s3://telco-lake/lake" in tasks["evaluate"].arguments
+    assert "--lake=s3://telco-lake/lake" in tasks["promote"].arguments  # scores the champion on a new window
+    assert "--as-of={{ ds }}" in tasks["train"].arguments  # the window moves with the run
+    assert "--model-name={{ params.model_name }}" in tasks["train"].arguments
 
 
 def test_report_arguments(dagbag):

@@ -189,9 +189,17 @@ func loadReference(ctx context.Context, cfg config) (ref *drift.Reference, refNa
 	if err != nil {
 		return nil, "", "", "", fmt.Errorf("driftcheck: models:/%s/%s: %w", cfg.name, mv.Version, err)
 	}
+	// A registered bundle, or a root of bundles (sni/, no-sni/, as train
+	// writes them and register logs them): the with-SNI bundle's profile.
 	var buf bytes.Buffer
-	if _, err := c.Artifacts.Download(ctx, uri, drift.ReferenceFile, &buf); err != nil {
-		return nil, "", "", "", fmt.Errorf("driftcheck: models:/%s/%s has no %s (trained before reference profiles?): %w", cfg.name, mv.Version, drift.ReferenceFile, err)
+	for _, p := range []string{drift.ReferenceFile, "sni/" + drift.ReferenceFile, "no-sni/" + drift.ReferenceFile} {
+		buf.Reset()
+		if _, err = c.Artifacts.Download(ctx, uri, p, &buf); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, "", "", "", fmt.Errorf("driftcheck: models:/%s/%s has no %s at its root, sni/ or no-sni/ (trained before reference profiles?): %w", cfg.name, mv.Version, drift.ReferenceFile, err)
 	}
 	ref, err = drift.DecodeReference(buf.Bytes())
 	if err != nil {

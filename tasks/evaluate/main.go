@@ -30,6 +30,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if len(cfg.eval.Models) == 0 || cfg.eval.Out == "" {
 		return errors.New("--model and --out are required")
 	}
+	cfg.eval.Store = cfg.data.Store // one S3 configuration for the lake and the artifacts
 	src, err := cfg.data.Open(ctx)
 	if err != nil {
 		return err

@@ -1,29 +1,52 @@
 // Command promote moves a registered model's champion alias to its challenger
 // when the challenger beats the champion on the same later time window and
-// passes the guard rails; the work is done by tasks/internal/tracking. It
-// exits 99 (nothing to do) when there is no challenger to decide on.
+// passes the guard rails; the work is done by tasks/internal/tracking. With
+// --lake, a champion evaluated on another window is first scored again on
+// the challenger's window (from its registered bundle and the lake, by
+// tasks/internal/serve). It exits 99 (nothing to do) when there is no
+// challenger to decide on.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
+// rescoreFlags configure scoring the champion again.
+type rescoreFlags struct {
+	lake, experiment string
+	maxRows          int
+	seed             uint64
+	store            storage.Options
+}
+
+func (f *rescoreFlags) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.lake, "lake", "", "lake root (local or s3://) to score the champion on the challenger's window when their windows differ (classifiers; empty: refuse the comparison)")
+	fs.StringVar(&f.experiment, "experiment", "", "experiment of the champion's new evaluation run (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
+	fs.IntVar(&f.maxRows, "max-rows-per-week", 20000, "with --lake: flows sampled per test week (as the challenger's evaluate)")
+	fs.Uint64Var(&f.seed, "eval-seed", 7, "with --lake: sampling seed (as the challenger's evaluate)")
+}
+
 type config struct {
 	mlflow  tracking.Config // from MLFLOW_TRACKING_URI and MLflow's auth variables
 	promote tracking.PromoteOptions
+	rescore rescoreFlags
 	xcom    string // result file for Airflow, or ""
 }
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.promote)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.promote, &cfg.rescore)
+	cfg.rescore.store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	var err error
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
 		err = run(ctx, cfg, os.Stdout, os.Stderr)
@@ -35,9 +58,15 @@ func main() {
 // Decision as the JSON result (also when there is nothing to do, so callers
 // learn the champion_version).
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	c, err := cfg.mlflow.Client()
+	tr, err := tracking.New(cfg.mlflow)
 	if err != nil {
 		return err
+	}
+	c := tr.Client
+	if rf := cfg.rescore; rf.lake != "" {
+		r := &serve.Rescorer{Tracker: tr, Lake: rf.lake, Store: rf.store, Experiment: rf.experiment,
+			MaxRowsPerWeek: rf.maxRows, Seed: rf.seed, Progress: stderr}
+		cfg.promote.Rescore = r.Rescore
 	}
 	d, err := tracking.Promote(ctx, c, cfg.promote)
 	idle := errors.Is(err, tracking.ErrNoChallenger) || errors.Is(err, tracking.ErrAlreadyDecided)

@@ -11,9 +11,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
@@ -31,33 +34,11 @@ type logFlags struct {
 
 // RegisterFlags adds the flags of the --bundle path to fs.
 func (f *logFlags) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.bundle, "bundle", "", "log this model bundle folder as a new run first (instead of --run-id)")
-	fs.StringVar(&f.report, "report", "", "with --bundle: evaluate's report.json, logged with the run")
+	fs.StringVar(&f.bundle, "bundle", "", "log this model bundle folder (local or s3://; a bundle, or a root with one bundle per feature set) as a new run first (instead of --run-id)")
+	fs.StringVar(&f.report, "report", "", "with --bundle: evaluate's report.json (local or s3://), logged with its folder")
 	fs.StringVar(&f.experiment, "experiment", "", "with --bundle: experiment name (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
 	fs.StringVar(&f.runName, "run-name", "", "with --bundle: run name (default: train-<test week>)")
 	fs.StringVar(&f.kind, "kind", string(tracking.Classifier), "with --bundle: classifier or forecaster")
-}
-
-// evalReport is the part of classify's report.json this task reads.
-type evalReport struct {
-	Summary struct {
-		TestWeek    string   `json:"test_week"`
-		Accuracy    *float64 `json:"accuracy"`
-		MacroF1     *float64 `json:"macro_f1"`
-		MacroRecall *float64 `json:"macro_recall"`
-		MacroF1No   *float64 `json:"macro_f1_no_sni"`
-		UnknownTPR  *float64 `json:"unknown_tpr_at_5fpr"`
-	} `json:"summary"`
-	Variants []struct {
-		FeatureSet string `json:"feature_set"`
-		First      struct {
-			PerClass []struct {
-				Class   string  `json:"class"`
-				Recall  float64 `json:"recall"`
-				Support int64   `json:"support"`
-			} `json:"per_class"`
-		} `json:"first_week"`
-	} `json:"variants"`
 }
 
 // TagAirflowRun is the run tag holding the Airflow DAG run that logged the
@@ -70,38 +51,39 @@ const TagAirflowRun = "airflow.run_id"
 // when that run was logged by the same Airflow DAG run (a task retry).
 func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string, retry bool, err error) {
 	lf := cfg.log
-	b, err := os.ReadFile(lf.report)
+	bundle, cleanBundle, err := storage.LocalCopy(ctx, lf.bundle, cfg.store)
+	if err != nil {
+		return "", false, fmt.Errorf("register: --bundle: %w", err)
+	}
+	defer cleanBundle()
+	cut := strings.LastIndex(lf.report, "/")
+	reportDir, reportName := ".", lf.report
+	if cut >= 0 {
+		reportDir, reportName = lf.report[:cut], lf.report[cut+1:]
+	}
+	reports, cleanReports, err := storage.LocalCopy(ctx, reportDir, cfg.store)
 	if err != nil {
 		return "", false, fmt.Errorf("register: --report: %w", err)
 	}
-	var rep evalReport
-	if err := json.Unmarshal(b, &rep); err != nil {
+	defer cleanReports()
+	b, err := os.ReadFile(filepath.Join(reports, reportName))
+	if err != nil {
+		return "", false, fmt.Errorf("register: --report %s: %w", lf.report, err)
+	}
+	// A bundle root holds every feature set; its headline is the SNI one.
+	bundleSet := path.Base(strings.TrimRight(lf.bundle, "/"))
+	if _, err := os.Stat(filepath.Join(bundle, "manifest.json")); err != nil {
+		bundleSet = "sni"
+	}
+	ev, err := tracking.ReportEvaluation(b, bundleSet)
+	if err != nil {
 		return "", false, fmt.Errorf("register: %s: %w", lf.report, err)
-	}
-	scores := map[string]float64{}
-	for k, v := range map[string]*float64{"accuracy": rep.Summary.Accuracy, "macro_f1": rep.Summary.MacroF1,
-		"macro_recall": rep.Summary.MacroRecall, "macro_f1_no_sni": rep.Summary.MacroF1No, "unknown_tpr_at_5fpr": rep.Summary.UnknownTPR} {
-		if v != nil {
-			scores[k] = *v
-		}
-	}
-	recall := map[string]float64{}
-	bundleSet := filepath.Base(lf.bundle)
-	for _, v := range rep.Variants {
-		if v.FeatureSet != bundleSet && len(rep.Variants) > 1 {
-			continue
-		}
-		for _, c := range v.First.PerClass {
-			if c.Support > 0 {
-				recall[c.Class] = c.Recall
-			}
-		}
 	}
 	tr, err := tracking.New(cfg.mlflow)
 	if err != nil {
 		return "", false, err
 	}
-	sum, err := bundleHash(lf.bundle)
+	sum, err := bundleHash(bundle)
 	if err != nil {
 		return "", false, err
 	}
@@ -126,9 +108,9 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	name := lf.runName
 	if name == "" {
-		name = "train-" + rep.Summary.TestWeek
+		name = "train-" + ev.Window
 	}
-	tables, err := bundleTables(lf.bundle)
+	tables, err := bundleTables(bundle)
 	if err != nil {
 		return "", false, err
 	}
@@ -143,20 +125,23 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 	}
 	defer func() { err = run.EndWith(context.WithoutCancel(ctx), err) }()
 	spec := tracking.ModelSpec{Kind: tracking.Kind(lf.kind), Format: "telcotraffic." + lf.kind + "/1"}
-	if v, ok := xgbVersion(filepath.Join(lf.bundle, "xgb", "model.json")); ok {
-		spec.XGBoostModel, spec.XGBVersion = "xgb/model.json", v
+	for _, m := range []string{"xgb/model.json", "sni/xgb/model.json"} {
+		if v, ok := xgbVersion(filepath.Join(bundle, m)); ok {
+			spec.XGBoostModel, spec.XGBVersion = m, v
+			break
+		}
 	}
-	n, err := run.LogBundle(ctx, lf.bundle, spec)
+	n, err := run.LogBundle(ctx, bundle, spec)
 	if err != nil {
 		return "", false, err
 	}
-	if _, err := run.LogArtifacts(ctx, filepath.Dir(lf.report), "evaluation"); err != nil {
+	if _, err := run.LogArtifacts(ctx, reports, "evaluation"); err != nil {
 		return "", false, err
 	}
-	if err := run.LogEvaluation(ctx, tracking.Evaluation{Window: rep.Summary.TestWeek, Scores: scores, ClassRecall: recall}); err != nil {
+	if err := run.LogEvaluation(ctx, ev); err != nil {
 		return "", false, err
 	}
-	fmt.Fprintf(stderr, "register: logged %d bundle files and the evaluation of %s as run %s\nregister: %s\n", n, rep.Summary.TestWeek, run.ID, run.URL())
+	fmt.Fprintf(stderr, "register: logged %d bundle files and the evaluation of %s as run %s\nregister: %s\n", n, ev.Window, run.ID, run.URL())
 	return run.ID, false, nil
 }
 
@@ -200,9 +185,13 @@ func bundleHash(dir string) (string, error) {
 
 // bundleTables returns the Delta table version a bundle learned from, as
 // its manifest.json records it (data.table and data.version, written by the
-// train task when it read the lake); nil when it names none.
+// train task when it read the lake; for a root of bundles, the SNI
+// bundle's); nil when it names none.
 func bundleTables(dir string) (map[string]int64, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		b, err = os.ReadFile(filepath.Join(dir, "sni", "manifest.json"))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

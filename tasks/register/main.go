@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
@@ -17,13 +18,15 @@ type config struct {
 	mlflow tracking.Config // from MLFLOW_TRACKING_URI and MLflow's auth variables
 	reg    tracking.RegisterOptions
 	log    logFlags
-	xcom   string // result file for Airflow, or ""
-	dagRun string // AIRFLOW_CTX_DAG_RUN_ID: tells a task retry from a repeat
+	xcom   string          // result file for Airflow, or ""
+	dagRun string          // AIRFLOW_CTX_DAG_RUN_ID: tells a task retry from a repeat
+	store  storage.Options // S3 access for --bundle and --report
 }
 
 func main() {
 	var cfg config
 	ctx := taskio.Parse(&cfg.xcom, &cfg.reg, &cfg.log)
+	cfg.store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	var err error
 	cfg.dagRun = os.Getenv("AIRFLOW_CTX_DAG_RUN_ID")
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {

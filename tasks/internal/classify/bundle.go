@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // BundleFormat names the bundle layout version.
@@ -210,4 +212,58 @@ func checkRows(rows []schema.FlowFeatures) error {
 		}
 	}
 	return nil
+}
+
+// SaveTo writes the bundle to uri: a local folder (see Save) or a folder of
+// an object store (s3://bucket/prefix), where the files are written through
+// lakehouse/storage with manifest.json last and stale files removed.
+func (b *Bundle) SaveTo(ctx context.Context, uri string, opts storage.Options) error {
+	if p, ok := storage.IsLocal(uri); ok {
+		return b.Save(p)
+	}
+	tmp, err := os.MkdirTemp("", "telco-bundle-*")
+	if err != nil {
+		return fmt.Errorf("classify: save bundle: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "bundle")
+	if err := b.Save(dir); err != nil {
+		return err
+	}
+	store, err := storage.Open(ctx, uri, opts)
+	if err != nil {
+		return fmt.Errorf("classify: save bundle %s: %w", uri, err)
+	}
+	if _, err := storage.PutDir(ctx, store, dir, ManifestFile); err != nil {
+		return fmt.Errorf("classify: save bundle %s: %w", uri, err)
+	}
+	return nil
+}
+
+// OpenBundle loads the bundle at uri: a local folder or an object store
+// folder, copied to a temporary folder while the members load.
+func OpenBundle(ctx context.Context, uri string, opts storage.Options) (*Bundle, error) {
+	dir, cleanup, err := storage.LocalCopy(ctx, uri, opts)
+	if err != nil {
+		return nil, fmt.Errorf("classify: bundle %s: %w", uri, err)
+	}
+	defer cleanup()
+	b, err := LoadBundle(dir)
+	if err != nil && dir != uri {
+		return nil, fmt.Errorf("%w (copied from %s)", err, uri)
+	}
+	return b, err
+}
+
+// readManifest reads the manifest of the bundle at uri.
+func readManifest(ctx context.Context, uri string, opts storage.Options) (*Manifest, error) {
+	data, err := storage.ReadFile(ctx, storage.JoinURI(uri, ManifestFile), opts)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("classify: %s: %w", storage.JoinURI(uri, ManifestFile), err)
+	}
+	return &m, nil
 }

@@ -176,12 +176,29 @@ func Weeks(days []time.Time) []Week {
 }
 
 // SplitConfig chooses a time-based split by counting weeks from the first
-// week with data.
+// week with data, or, with AsOf, back from the last week complete on that
+// day (a moving window).
 type SplitConfig struct {
 	SkipWeeks  int `json:"skip_weeks"`  // weeks left out at the start
 	TrainWeeks int `json:"train_weeks"` // training weeks (> 0)
 	ValWeeks   int `json:"val_weeks"`   // validation weeks; default 1
-	TestWeeks  int `json:"test_weeks"`  // test weeks after validation; 0: all the rest
+	TestWeeks  int `json:"test_weeks"`  // test weeks after validation; 0: all the rest (with AsOf: 1)
+	// AsOf (YYYY-MM-DD) moves the window: the weeks used are the last
+	// TrainWeeks+ValWeeks+TestWeeks weeks with data that are complete on
+	// AsOf (their Sunday is AsOf or earlier), so later data is never
+	// read and a later AsOf trains on later weeks. SkipWeeks must be 0.
+	AsOf string `json:"as_of,omitempty"`
+}
+
+// weekEnd returns the last calendar day of the dataset week holding day:
+// its Sunday, or 31 December for the days of week 53.
+func weekEnd(day time.Time) time.Time {
+	wd := int(day.Weekday()+6)%7 + 1 // Monday 1 … Sunday 7
+	end := day.AddDate(0, 0, 7-wd)
+	if end.Year() > day.Year() {
+		end = time.Date(day.Year(), 12, 31, 0, 0, 0, 0, day.Location())
+	}
+	return end
 }
 
 // Split is a train → validation → test division of weeks.
@@ -198,6 +215,27 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	}
 	if c.SkipWeeks < 0 || c.TrainWeeks <= 0 || c.ValWeeks < 0 || c.TestWeeks < 0 {
 		return Split{}, fmt.Errorf("classify: split %+v: need skip ≥ 0, train > 0, val ≥ 0, test ≥ 0", c)
+	}
+	if c.AsOf != "" {
+		asOf, err := time.Parse(schema.DayLayout, c.AsOf)
+		if err != nil {
+			return Split{}, fmt.Errorf("classify: split: as-of %q: %w", c.AsOf, err)
+		}
+		if c.SkipWeeks != 0 {
+			return Split{}, errors.New("classify: split: give skip weeks or an as-of day, not both")
+		}
+		c.TestWeeks = max(c.TestWeeks, 1)
+		var complete []Week
+		for _, w := range weeks {
+			if !weekEnd(w.From).After(asOf) {
+				complete = append(complete, w)
+			}
+		}
+		need := c.TrainWeeks + c.ValWeeks + c.TestWeeks
+		if len(complete) < need {
+			return Split{}, fmt.Errorf("classify: split %+v needs %d weeks complete on %s, the data has %d", c, need, c.AsOf, len(complete))
+		}
+		weeks = complete[len(complete)-need:]
 	}
 	need := c.SkipWeeks + c.TrainWeeks + c.ValWeeks + max(c.TestWeeks, 1)
 	if len(weeks) < need {

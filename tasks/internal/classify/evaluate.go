@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,13 +9,16 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
+
+// ErrNoTestWeeks is returned by Evaluate when no week of the data (or of
+// EvalConfig.Weeks) follows the bundles' validation window.
+var ErrNoTestWeeks = errors.New("classify: evaluate: no weeks after the validation window")
 
 // EvalConfig configures Evaluate.
 type EvalConfig struct {
@@ -23,11 +27,20 @@ type EvalConfig struct {
 	Models []string
 	// TestWeeks bounds the weeks after the bundles' validation window that
 	// are scored; 0: all.
-	TestWeeks      int
+	TestWeeks int
+	// Weeks, if set, are the test weeks scored (week labels), instead of
+	// the ones the bundles left: how a champion is scored again on a
+	// challenger's later window. They must follow the validation window.
+	Weeks          []string
 	MaxRowsPerWeek int     // default 20000
 	FPR            float64 // open-set operating point; default 0.05
 	Seed           uint64
-	Out            string // report folder; empty: no files
+	// Out is the report folder, a local path or an object store URI
+	// (s3://bucket/prefix); empty: no files.
+	Out string
+	// Store configures S3 access for Models and Out (the task's main fills
+	// it from the environment).
+	Store storage.Options
 }
 
 // RegisterFlags binds the evaluate task's flags other than the data flags.
@@ -124,26 +137,31 @@ type Summary struct {
 
 // Report is the evaluation report.
 type Report struct {
-	Created  time.Time       `json:"created"`
-	Data     DataVersion     `json:"data"`
-	Weeks    []string        `json:"test_weeks"`
-	Summary  Summary         `json:"summary"`
-	Variants []VariantReport `json:"variants"`
-	Seconds  float64         `json:"seconds"`
+	Created time.Time   `json:"created"`
+	Data    DataVersion `json:"data"`
+	// AsOf, TrainWeeks and ValWeeks are the first bundle's training
+	// window; Weeks the test weeks scored.
+	AsOf       string          `json:"as_of,omitempty"`
+	TrainWeeks []string        `json:"train_weeks"`
+	ValWeeks   []string        `json:"val_weeks"`
+	Weeks      []string        `json:"test_weeks"`
+	Summary    Summary         `json:"summary"`
+	Variants   []VariantReport `json:"variants"`
+	Seconds    float64         `json:"seconds"`
 }
 
 // expandModels turns bundle roots into their bundle folders.
-func expandModels(paths []string) ([]string, error) {
+func expandModels(ctx context.Context, paths []string, opts storage.Options) ([]string, error) {
 	var out []string
 	for _, p := range paths {
-		if _, err := os.Stat(filepath.Join(p, ManifestFile)); err == nil {
+		if _, err := readManifest(ctx, p, opts); err == nil {
 			out = append(out, p)
 			continue
 		}
 		found := false
 		for _, fs := range []FeatureSet{FeaturesSNI, FeaturesNoSNI} {
-			d := filepath.Join(p, string(fs))
-			if _, err := os.Stat(filepath.Join(d, ManifestFile)); err == nil {
+			d := storage.JoinURI(p, string(fs))
+			if _, err := readManifest(ctx, d, opts); err == nil {
 				out, found = append(out, d), true
 			}
 		}
@@ -166,7 +184,7 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 		cfg.FPR = 0.05
 	}
 	t0 := time.Now()
-	dirs, err := expandModels(cfg.Models)
+	dirs, err := expandModels(ctx, cfg.Models, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +195,9 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 		}
 	}()
 	lastVal := ""
+	var fixed []string // test weeks the bundles were trained to leave (train --as-of)
 	for _, d := range dirs {
-		b, err := LoadBundle(d)
+		b, err := OpenBundle(ctx, d, cfg.Store)
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +205,14 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 		for _, w := range b.Manifest.Split.Val {
 			lastVal = max(lastVal, w.Label)
 		}
+		t := labels(b.Manifest.Split.Test)
+		if len(cfg.Weeks) > 0 {
+			t = cfg.Weeks
+		}
+		if len(fixed) > 0 && !slices.Equal(fixed, t) {
+			return nil, fmt.Errorf("classify: evaluate: bundles left different test weeks: %v and %v", fixed, t)
+		}
+		fixed = t
 	}
 	days, err := src.Days(ctx)
 	if err != nil {
@@ -193,12 +220,15 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 	}
 	var test []Week
 	for _, w := range Weeks(days) {
+		if len(fixed) > 0 && !slices.Contains(fixed, w.Label) {
+			continue
+		}
 		if w.Label > lastVal && (cfg.TestWeeks == 0 || len(test) < cfg.TestWeeks) {
 			test = append(test, w)
 		}
 	}
 	if len(test) == 0 {
-		return nil, fmt.Errorf("classify: evaluate: no weeks after the validation window (%s) in the data", lastVal)
+		return nil, fmt.Errorf("%w (%s) in the data", ErrNoTestWeeks, lastVal)
 	}
 	fmt.Fprintf(progress, "classify: evaluating %d bundles on weeks %s\n", len(bundles), labels(test))
 	weekRows, err := sampleWeeks(ctx, src, test, cfg.MaxRowsPerWeek, cfg.Seed)
@@ -210,7 +240,9 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 			return nil, err
 		}
 	}
-	rep := &Report{Created: time.Now().UTC(), Data: src.Version(), Weeks: labels(test)}
+	first := bundles[0].Manifest
+	rep := &Report{Created: time.Now().UTC(), Data: src.Version(), AsOf: first.Config.Split.AsOf,
+		TrainWeeks: labels(first.Split.Train), ValWeeks: labels(first.Split.Val), Weeks: labels(test)}
 	for i, b := range bundles {
 		v, err := evaluateBundle(ctx, b, dirs[i], test, weekRows, cfg.FPR)
 		if err != nil {
@@ -223,7 +255,7 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 	rep.Summary = summarise(rep)
 	rep.Seconds = time.Since(t0).Seconds()
 	if cfg.Out != "" {
-		if err := rep.WriteFiles(cfg.Out); err != nil {
+		if err := rep.WriteFiles(ctx, cfg.Out, cfg.Store); err != nil {
 			return nil, err
 		}
 	}
@@ -367,7 +399,7 @@ type Result struct {
 
 // Result returns the task result for a report written to dir.
 func (r *Report) Result(dir string) Result {
-	return Result{Summary: r.Summary, Report: filepath.Join(dir, ReportJSON), ReportText: filepath.Join(dir, ReportText), Weeks: len(r.Weeks)}
+	return Result{Summary: r.Summary, Report: storage.JoinURI(dir, ReportJSON), ReportText: storage.JoinURI(dir, ReportText), Weeks: len(r.Weeks)}
 }
 
 // Report file names written by WriteFiles.
@@ -377,37 +409,39 @@ const (
 )
 
 // WriteFiles writes report.json, report.txt and one confusion matrix CSV
-// per variant (first test week) into dir.
-func (r *Report) WriteFiles(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("classify: report: %w", err)
+// per variant (first test week) into the folder at uri (a local path or an
+// object store URI).
+func (r *Report) WriteFiles(ctx context.Context, uri string, opts storage.Options) error {
+	put := func(name string, data []byte) error {
+		if err := storage.WriteFile(ctx, storage.JoinURI(uri, name), data, opts); err != nil {
+			return fmt.Errorf("classify: report: %w", err)
+		}
+		return nil
 	}
-	var errs []error
 	for i := range r.Variants {
 		v := &r.Variants[i]
 		if v.confusion == nil {
 			continue
 		}
 		v.ConfusionCSV = fmt.Sprintf("confusion_%s.csv", v.FeatureSet)
-		f, err := os.Create(filepath.Join(dir, v.ConfusionCSV))
-		if err != nil {
+		var buf bytes.Buffer
+		if err := v.confusion.WriteCSV(&buf); err != nil {
 			return fmt.Errorf("classify: report: %w", err)
 		}
-		errs = append(errs, v.confusion.WriteCSV(f), f.Close())
+		if err := put(v.ConfusionCSV, buf.Bytes()); err != nil {
+			return err
+		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("classify: report: %w", err)
-	}
-	if err := writeJSON(filepath.Join(dir, ReportJSON), r); err != nil {
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, ReportText))
+	if err := put(ReportText, text.Bytes()); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("classify: report: %w", err)
 	}
-	err = r.WriteText(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return put(ReportJSON, append(b, '\n'))
 }

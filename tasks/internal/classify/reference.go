@@ -28,10 +28,10 @@ func (s profiledSource) Scan(ctx context.Context, from, to time.Time, fn func(*s
 // validation behaviour (probs: the stacked validation probabilities), as
 // drift.ReferenceFile in the bundle folder dir; the register task logs it
 // to MLflow with the rest of the bundle.
-func saveReference(ctx context.Context, dir string, prof *drift.Profiler, fs FeatureSet, classes []string, probs []float32, labels []int) error {
+func saveReference(ctx context.Context, dir string, opts storage.Options, prof *drift.Profiler, fs FeatureSet, classes []string, probs []float32, labels []int) error {
 	ref, err := prof.Reference(drift.ModelProfileOf(string(fs), classes, probs, labels))
 	if err != nil {
 		return err
 	}
-	return drift.SaveReference(ctx, dir, ref, storage.Options{})
+	return drift.SaveReference(ctx, dir, ref, opts)
 }

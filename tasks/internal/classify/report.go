@@ -16,6 +16,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	s := r.Summary
 	fmt.Fprintf(bw, "Service classification report (data: %s %s)\n", r.Data.Kind, r.Data.URI)
+	fmt.Fprintf(bw, "trained as of %s on weeks %s, validated on %s; test weeks %s\n", orNone(r.AsOf), strings.Join(r.TrainWeeks, ","), strings.Join(r.ValWeeks, ","), strings.Join(r.Weeks, ","))
 	fmt.Fprintf(bw, "first test week %s, ensemble:\n", s.TestWeek)
 	fmt.Fprintf(bw, "  accuracy             %s\n", fmtPct(float64(s.Accuracy)))
 	fmt.Fprintf(bw, "  macro_f1             %s\n", fmtPct(float64(s.MacroF1)))

@@ -6,23 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 )
 
 // TrainConfig configures Train.
 type TrainConfig struct {
-	// Out is the bundle root: one bundle folder per feature set (Out/sni,
+	// Out is the bundle root, a local folder or an object store URI
+	// (s3://bucket/prefix): one bundle folder per feature set (Out/sni,
 	// Out/no-sni).
-	Out         string       `json:"-"`
-	FeatureSets []FeatureSet `json:"feature_sets"`
-	Members     []string     `json:"members"` // member kinds; default xgb-hier, seqnet
-	Split       SplitConfig  `json:"split"`
+	Out string `json:"-"`
+	// Store configures S3 access for Out (the task's main fills it from the
+	// environment).
+	Store       storage.Options `json:"-"`
+	FeatureSets []FeatureSet    `json:"feature_sets"`
+	Members     []string        `json:"members"` // member kinds; default xgb-hier, seqnet
+	Split       SplitConfig     `json:"split"`
 	// MaxTrainRows and MaxValRows bound the reservoir samples of the
 	// windows; defaults 60000 and 20000.
 	MaxTrainRows int `json:"max_train_rows"`
@@ -47,6 +51,18 @@ type TrainConfig struct {
 	// Force trains even when Out already holds the bundles of every feature
 	// set trained on the same data (see ErrAlreadyTrained).
 	Force bool `json:"-"`
+	// Last is what the last registered model learned from; when this run
+	// would train on the same flow_features version and leave the same
+	// test window, Train returns ErrAlreadyTrained (unless Force). Nil:
+	// only Out is checked.
+	Last *LastTraining `json:"-"`
+}
+
+// LastTraining names the data and test window of a model trained before.
+type LastTraining struct {
+	Model   string // e.g. "telco-service-classifier version 7", for messages
+	Version int64  // flow_features version it learned from
+	Window  string // its evaluation window (first test week); "" : any
 }
 
 // ErrAlreadyTrained is returned by Train, unless TrainConfig.Force, when the
@@ -116,6 +132,14 @@ func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Split.SkipWeeks, "skip-weeks", 0, "weeks left out at the start of the data")
 	fs.IntVar(&c.Split.TrainWeeks, "train-weeks", 4, "training weeks")
 	fs.IntVar(&c.Split.ValWeeks, "val-weeks", 1, "validation weeks (stacking, early stopping, reject threshold)")
+	fs.IntVar(&c.Split.TestWeeks, "test-weeks", 0, "with --as-of: test weeks left after validation for evaluate (0: 1)")
+	fs.Func("as-of", "YYYY-MM-DD: train on the latest weeks complete on this day (train, validation, then test weeks; the DAG passes its logical date)", func(s string) error {
+		if _, err := time.Parse(schema.DayLayout, s); err != nil {
+			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", s)
+		}
+		c.Split.AsOf = s
+		return nil
+	})
 	fs.IntVar(&c.MaxTrainRows, "max-train-rows", 60000, "training rows sampled from the training weeks")
 	fs.IntVar(&c.MaxValRows, "max-val-rows", 20000, "validation rows sampled from the validation weeks")
 	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", 500, "training rows kept per app (0: uniform sample)")
@@ -148,10 +172,14 @@ type TrainResult struct {
 	TrainRows int            `json:"train_rows"`
 	ValRows   int            `json:"val_rows"`
 	Holdout   int            `json:"holdout_apps"`
+	AsOf      string         `json:"as_of,omitempty"`
 	Train     []string       `json:"train_weeks"`
 	Val       []string       `json:"val_weeks"`
-	Data      DataVersion    `json:"data"`
-	Seconds   float64        `json:"seconds"`
+	// Test lists the test weeks the bundles leave for evaluate (with an
+	// as-of day; else evaluate takes the weeks after validation).
+	Test    []string    `json:"test_weeks"`
+	Data    DataVersion `json:"data"`
+	Seconds float64     `json:"seconds"`
 }
 
 // Train samples the training and validation windows of src, fits one bundle
@@ -166,7 +194,7 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	}
 	t0 := time.Now()
 	if !cfg.Force {
-		if err := checkTrained(cfg.Out, cfg.FeatureSets, src.Version()); err != nil {
+		if err := checkTrained(ctx, cfg.Out, cfg.Store, cfg.FeatureSets, src.Version()); err != nil {
 			return nil, err
 		}
 	}
@@ -178,8 +206,15 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	split.Test = nil // decided at evaluation
-	fmt.Fprintf(progress, "classify: train weeks %s, validation %s\n", labels(split.Train), labels(split.Val))
+	if cfg.Split.AsOf == "" {
+		split.Test = nil // decided at evaluation
+	}
+	if l, v := cfg.Last, src.Version().Version; !cfg.Force && l != nil && v != nil && *v == l.Version &&
+		(l.Window == "" || len(split.Test) == 0 || split.Test[0].Label == l.Window) {
+		return nil, fmt.Errorf("%w: %s learned from %s version %d with test window %s, as this run would (--force retrains)",
+			ErrAlreadyTrained, l.Model, FeaturesTable, l.Version, orNone(l.Window))
+	}
+	fmt.Fprintf(progress, "classify: as of %s: train weeks %s, validation %s, test %s\n", orNone(cfg.Split.AsOf), labels(split.Train), labels(split.Val), orNone(strings.Join(labels(split.Test), ",")))
 
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: cfg.Seed}) // reference.json beside each bundle
 	trainRows, seen, err := sampleWindow(ctx, profiledSource{src, prof}, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
@@ -236,7 +271,7 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		len(trainRows), len(valRows), len(classes), fmtApps(holdout), len(rare), time.Since(t0).Seconds())
 
 	res := &TrainResult{Classes: len(classes), TrainRows: len(trainRows), ValRows: len(valRows), Holdout: len(holdout),
-		Train: labels(split.Train), Val: labels(split.Val), Data: src.Version()}
+		AsOf: cfg.Split.AsOf, Train: labels(split.Train), Val: labels(split.Val), Test: labels(split.Test), Data: src.Version()}
 	for _, fs := range cfg.FeatureSets {
 		t1 := time.Now()
 		tc := cfg.Transform
@@ -286,11 +321,11 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 			Members: cfg.Members, Reject: rej, Data: res.Data, Split: split, TrainRows: len(trainRows), ValRows: len(valRows),
 			Holdout: nonNil(holdout), Rare: nonNil(rare), Val: val, Seconds: time.Since(t1).Seconds(), Config: cfg,
 		}
-		dir := filepath.Join(cfg.Out, string(fs))
-		err = b.Save(dir)
+		dir := storage.JoinURI(cfg.Out, string(fs))
+		err = b.SaveTo(ctx, dir, cfg.Store)
 		b.Close()
 		if err == nil {
-			err = saveReference(ctx, dir, prof, fs, classes, ens, valLabels)
+			err = saveReference(ctx, dir, cfg.Store, prof, fs, classes, ens, valLabels)
 		}
 		if err != nil {
 			return nil, err
@@ -306,12 +341,10 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 
 // checkTrained returns ErrAlreadyTrained when out holds a bundle of every
 // feature set trained on data.
-func checkTrained(out string, sets []FeatureSet, data DataVersion) error {
+func checkTrained(ctx context.Context, out string, opts storage.Options, sets []FeatureSet, data DataVersion) error {
 	for _, fs := range sets {
-		var m struct {
-			Data DataVersion `json:"data"`
-		}
-		if readJSON(filepath.Join(out, string(fs), ManifestFile), &m) != nil || !m.Data.Equal(data) {
+		m, err := readManifest(ctx, storage.JoinURI(out, string(fs)), opts)
+		if err != nil || !m.Data.Equal(data) {
 			return nil
 		}
 	}
@@ -320,6 +353,13 @@ func checkTrained(out string, sets []FeatureSet, data DataVersion) error {
 		at = fmt.Sprintf("%s@%d", at, *data.Version)
 	}
 	return fmt.Errorf("%w: %s holds the %s bundles of %s data %s (--force retrains)", ErrAlreadyTrained, out, fmtSets(sets), data.Kind, at)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func fmtSets(sets []FeatureSet) string {

@@ -208,6 +208,34 @@ func TestSplitWeeks(t *testing.T) {
 	if _, err := SplitWeeks(weeks, SplitConfig{TrainWeeks: 4}); err == nil {
 		t.Error("split without a test week accepted")
 	}
+
+	// A moving window: the latest weeks complete on the as-of day.
+	for _, tt := range []struct {
+		asOf string
+		want [][]string
+	}{
+		{"2022-02-06", [][]string{{"2022-W02", "2022-W03"}, {"2022-W04"}, {"2022-W05"}}}, // Sunday: W05 complete
+		{"2022-02-05", [][]string{{"2022-W01", "2022-W02"}, {"2022-W03"}, {"2022-W04"}}}, // Saturday: it is not
+		{"2022-03-01", [][]string{{"2022-W02", "2022-W03"}, {"2022-W04"}, {"2022-W05"}}}, // after the data
+	} {
+		s, err := SplitWeeks(weeks, SplitConfig{TrainWeeks: 2, ValWeeks: 1, AsOf: tt.asOf})
+		if err != nil {
+			t.Fatalf("as of %s: %v", tt.asOf, err)
+		}
+		got := [][]string{labels(s.Train), labels(s.Val), labels(s.Test)}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("as of %s: split (-want +got):\n%s", tt.asOf, d)
+		}
+	}
+	for _, c := range []SplitConfig{
+		{TrainWeeks: 3, AsOf: "2022-01-30"},               // needs 5 complete weeks, 4 are
+		{TrainWeeks: 2, AsOf: "2022-01-30", SkipWeeks: 1}, // both
+		{TrainWeeks: 2, AsOf: "30.01.2022"},
+	} {
+		if _, err := SplitWeeks(weeks, c); err == nil {
+			t.Errorf("split %+v accepted", c)
+		}
+	}
 }
 
 // testLog sends progress to the test log.

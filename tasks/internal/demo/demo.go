@@ -120,10 +120,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	if err := forecast(ctx, cfg, lake, stderr, sum); err != nil {
 		return sum, err
 	}
-	if err := classify(ctx, cfg, lake, stderr, sum); err != nil {
-		return sum, err
-	}
-	if err := registry(ctx, cfg, uri, stderr, sum); err != nil {
+	if err := classifier(ctx, cfg, raw, lake, uri, stderr, sum); err != nil {
 		return sum, err
 	}
 	if err := driftChecks(ctx, cfg, lake, stdout, stderr, sum); err != nil {
@@ -135,34 +132,85 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 	return sum, nil
 }
 
-// operatorReport writes the operator's report (one HTML page) from the lake and
-// MLflow, last, so it shows every stage's output.
-func operatorReport(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
-	out, err := filepath.Abs(filepath.Join(cfg.Dir, "reports", "report.html"))
-	if err != nil {
+// classifierModel is the registered classifier of the demo.
+const classifierModel = "telco-service-classifier"
+
+// classifier runs the production retraining loop twice, a week apart, as
+// the weekly telco_train DAG would: train as of a day (a moving window over
+// the latest complete weeks), evaluate on the test week it left, register
+// both bundles as the challenger and promote; the second promote scores the
+// first champion again on the new test week itself. Then score applies the
+// champion to the last week's flows.
+func classifier(ctx context.Context, cfg Config, raw, lake, uri string, stderr io.Writer, sum *Summary) error {
+	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("demo: no day files under %s: %v", raw, err)
+	}
+	last := files[len(files)-1].Day
+	for i, asOf := range []time.Time{last.AddDate(0, 0, -7), last} {
+		if err := trainAsOf(ctx, cfg, lake, asOf, i+1, stderr, sum); err != nil {
+			return err
+		}
+	}
+	sum.Set("mlflow_ui", uri+"/#/models/"+classifierModel)
+	var sc struct {
+		Version      *int64   `json:"flow_predictions_version"`
+		UsageVersion *int64   `json:"app_usage_version"`
+		Flows        int64    `json:"scored_flows"`
+		MAE          *float64 `json:"usage_share_mae"`
+		MAETop20     *float64 `json:"usage_share_mae_top20"`
+		ModelVersion string   `json:"model_version"`
+	}
+	from := last.AddDate(0, 0, -6).Format(schema.DayLayout)
+	if err := stage(ctx, cfg, stderr, &sc, "score", "--name", classifierModel, "--lake", lake,
+		"--from", from, "--to", last.Format(schema.DayLayout)); err != nil {
 		return err
 	}
-	var res report.Result
-	if err := stage(ctx, cfg, stderr, &res, "report", "--lake", lake, "--out", out); err != nil {
-		return err
+	f := func(p *float64) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.5f", *p)
 	}
-	sum.Set("report_absent_sections", strings.Join(res.Absent, ","))
-	sum.Set("report", res.Out)
+	if sc.Version != nil {
+		sum.Set("flow_predictions_version", *sc.Version)
+	}
+	if sc.UsageVersion != nil {
+		sum.Set("app_usage_daily_version", *sc.UsageVersion)
+	}
+	sum.Set("scored_days", from+".."+last.Format(schema.DayLayout))
+	sum.Set("scored_flows", sc.Flows)
+	sum.Set("scored_by_version", sc.ModelVersion)
+	sum.Set("usage_share_mae", f(sc.MAE))
+	sum.Set("usage_share_mae_top20", f(sc.MAETop20))
 	return nil
 }
 
-// classify trains the stacked classifier (with and without SNI/JA3) on the
-// lake's flow_features table and evaluates it on the weeks after its
-// validation week.
-func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
-	models := filepath.Join(cfg.Dir, "models", "classifier")
-	reports := filepath.Join(cfg.Dir, "reports", "classifier")
-	var tr map[string]any
-	if err := stage(ctx, cfg, stderr, &tr, "train", "--lake", lake, "--out", models,
-		"--train-weeks", "3", "--val-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
-		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "30"); err != nil {
+// trainAsOf trains, evaluates, registers and promotes the classifier as of
+// a day; run numbers the summary keys.
+func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run int, stderr io.Writer, sum *Summary) error {
+	day := asOf.Format(schema.DayLayout)
+	models := filepath.Join(cfg.Dir, "models", "classifier", "as-of-"+day)
+	reports := filepath.Join(cfg.Dir, "reports", "classifier", "as-of-"+day)
+	var tr struct {
+		Train []string `json:"train_weeks"`
+		Val   []string `json:"val_weeks"`
+		Test  []string `json:"test_weeks"`
+	}
+	err := stage(ctx, cfg, stderr, &tr, "train", "--lake", lake, "--out", models, "--as-of", day,
+		"--train-weeks", "3", "--val-weeks", "1", "--test-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
+		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "30")
+	if errors.Is(err, errNoResult) {
+		// A re-run: these bundles exist, trained on this table version.
+		fmt.Fprintf(stderr, "demo: keeping the bundles trained as of %s in %s\n", day, models)
+		sum.Set(fmt.Sprintf("train_%d", run), "as of "+day+": already trained on this flow_features version")
+		return nil
+	}
+	if err != nil {
 		return err
 	}
+	sum.Set(fmt.Sprintf("train_%d", run), fmt.Sprintf("as of %s: train %s, validation %s, test %s", day,
+		strings.Join(tr.Train, ","), strings.Join(tr.Val, ","), strings.Join(tr.Test, ",")))
 	var ev struct {
 		TestWeek   string   `json:"test_week"`
 		Accuracy   *float64 `json:"accuracy"`
@@ -186,40 +234,38 @@ func classify(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	sum.Set("macro_f1", f(ev.MacroF1))
 	sum.Set("macro_f1_no_sni", f(ev.MacroF1No))
 	sum.Set("unknown_tpr_at_5fpr", f(ev.UnknownTPR))
-	sum.Set("eval_report", ev.Report)
+	sum.Set("report", ev.Report)
 	sum.Set("models", models)
-	return nil
-}
-
-// classifierName is the registered model of the demo's classifier.
-const classifierName = "telco-service-classifier"
-
-// registry logs the with-SNI bundle and its evaluation to MLflow, registers
-// it as the challenger and lets promote decide about the champion.
-// uri is the tracking server, already in cfg.env.
-func registry(ctx context.Context, cfg Config, uri string, stderr io.Writer, sum *Summary) error {
-	const name = classifierName
 	var reg struct {
 		Version string `json:"version"`
-		RunID   string `json:"run_id"`
 	}
-	if err := stage(ctx, cfg, stderr, &reg, "register", "--name", name,
-		"--bundle", filepath.Join(cfg.Dir, "models", "classifier", "sni"),
-		"--report", filepath.Join(cfg.Dir, "reports", "classifier", "report.json"),
-		"--experiment", "telcotraffic-classifier"); err != nil {
+	if err := stage(ctx, cfg, stderr, &reg, "register", "--name", classifierModel, "--bundle", models,
+		"--report", ev.Report, "--experiment", "telcotraffic-classifier"); err != nil {
 		return err
 	}
 	var pr struct {
-		Decision        string `json:"decision"`
-		ChampionVersion string `json:"champion_version"`
+		Decision        string   `json:"decision"`
+		Window          string   `json:"window"`
+		ChampionVersion string   `json:"champion_version"`
+		ChallengerScore *float64 `json:"challenger_score"`
+		ChampionScore   *float64 `json:"champion_score"`
+		RescoredRun     string   `json:"champion_rescored_run"`
 	}
-	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", name, "--metric", "macro_f1"); err != nil {
+	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", classifierModel, "--metric", "macro_f1",
+		"--lake", lake, "--max-rows-per-week", "10000", "--experiment", "telcotraffic-classifier"); err != nil {
 		return err
 	}
+	note := fmt.Sprintf("%s on %s: challenger v%s macro_f1 %s", pr.Decision, pr.Window, reg.Version, f(pr.ChallengerScore))
+	if pr.ChampionScore != nil {
+		note += " vs champion " + f(pr.ChampionScore)
+	}
+	if pr.RescoredRun != "" {
+		note += " (champion re-scored on " + pr.Window + " in run " + pr.RescoredRun + ")"
+	}
+	sum.Set(fmt.Sprintf("promotion_%d", run), note)
 	sum.Set("challenger_version", reg.Version)
 	sum.Set("promotion", pr.Decision)
 	sum.Set("champion_version", pr.ChampionVersion)
-	sum.Set("mlflow_ui", uri+"/#/models/"+name)
 	return nil
 }
 
@@ -285,13 +331,25 @@ func mustInt(s string) int64 {
 	return v
 }
 
+// errNoResult: a stage had nothing to do and printed no result.
+var errNoResult = errors.New("nothing to do, no result")
+
 // stage runs one stage binary, streams its stderr (progress) and decodes the
 // last line of its stdout (the task's JSON result) into res.
 func stage(ctx context.Context, cfg Config, stderr io.Writer, res any, name string, args ...string) error {
-	bin := filepath.Join(cfg.Bin, name)
+	return stageIn(ctx, cfg, "", stderr, res, name, args...)
+}
+
+// stageIn is stage with the working folder dir ("" : the current one).
+func stageIn(ctx context.Context, cfg Config, dir string, stderr io.Writer, res any, name string, args ...string) error {
+	bin, err := filepath.Abs(filepath.Join(cfg.Bin, name))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stderr, "demo: ▶ %s %s\n", name, strings.Join(args, " "))
 	t0 := time.Now()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
@@ -302,6 +360,9 @@ func stage(ctx context.Context, cfg Config, stderr io.Writer, res any, name stri
 			return fmt.Errorf("demo: stage %s: %w", name, err)
 		}
 		fmt.Fprintf(stderr, "demo: %s had nothing to do (exit %d)\n", name, taskio.ExitNothingToDo)
+	}
+	if strings.TrimSpace(out.String()) == "" {
+		return fmt.Errorf("demo: stage %s: %w", name, errNoResult)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	last := lines[len(lines)-1]
@@ -394,6 +455,22 @@ func printCounts(w io.Writer, title string, m map[string]int64, limit int) {
 	}
 }
 
+// operatorReport writes the operator's report (one HTML page) from the lake and
+// MLflow, last, so it shows every stage's output.
+func operatorReport(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
+	out, err := filepath.Abs(filepath.Join(cfg.Dir, "reports", "report.html"))
+	if err != nil {
+		return err
+	}
+	var res report.Result
+	if err := stage(ctx, cfg, stderr, &res, "report", "--lake", lake, "--out", out); err != nil {
+		return err
+	}
+	sum.Set("report_absent_sections", strings.Join(res.Absent, ","))
+	sum.Set("report", res.Out)
+	return nil
+}
+
 // driftChecks runs driftcheck against the champion for every day after the
 // three training weeks (the validation and test weeks; with the default
 // dates they hold the week-10 exporter update) and prints the top alerts
@@ -409,7 +486,7 @@ func driftChecks(ctx context.Context, cfg Config, lake string, stdout, stderr io
 		day := d.Format(schema.DayLayout)
 		var res drift.Result
 		if err := stage(ctx, cfg, stderr, &res, "driftcheck", "--lake", lake, "--day", day,
-			"--name", classifierName, "--force"); err != nil {
+			"--name", classifierModel, "--force"); err != nil {
 			return err
 		}
 		if res.Drift {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -173,4 +174,53 @@ func formatScore(v float64) string {
 		return "NaN"
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// ReportEvaluation reads the evaluation of one feature set ("sni",
+// "no-sni") from the classifier's report.json (written by evaluate): the
+// first test week as the window, the summary's headline scores, and the
+// per-class recall of that feature set's first test week (of the only
+// variant when there is one).
+func ReportEvaluation(reportJSON []byte, featureSet string) (Evaluation, error) {
+	var rep struct {
+		Summary struct {
+			TestWeek    string   `json:"test_week"`
+			Accuracy    *float64 `json:"accuracy"`
+			MacroF1     *float64 `json:"macro_f1"`
+			MacroRecall *float64 `json:"macro_recall"`
+			MacroF1No   *float64 `json:"macro_f1_no_sni"`
+			UnknownTPR  *float64 `json:"unknown_tpr_at_5fpr"`
+		} `json:"summary"`
+		Variants []struct {
+			FeatureSet string `json:"feature_set"`
+			First      struct {
+				PerClass []struct {
+					Class   string  `json:"class"`
+					Recall  float64 `json:"recall"`
+					Support int64   `json:"support"`
+				} `json:"per_class"`
+			} `json:"first_week"`
+		} `json:"variants"`
+	}
+	if err := json.Unmarshal(reportJSON, &rep); err != nil {
+		return Evaluation{}, fmt.Errorf("tracking: evaluation report: %w", err)
+	}
+	ev := Evaluation{Window: rep.Summary.TestWeek, Scores: map[string]float64{}, ClassRecall: map[string]float64{}}
+	for k, v := range map[string]*float64{"accuracy": rep.Summary.Accuracy, "macro_f1": rep.Summary.MacroF1,
+		"macro_recall": rep.Summary.MacroRecall, "macro_f1_no_sni": rep.Summary.MacroF1No, "unknown_tpr_at_5fpr": rep.Summary.UnknownTPR} {
+		if v != nil {
+			ev.Scores[k] = *v
+		}
+	}
+	for _, v := range rep.Variants {
+		if v.FeatureSet != featureSet && len(rep.Variants) > 1 {
+			continue
+		}
+		for _, c := range v.First.PerClass {
+			if c.Support > 0 {
+				ev.ClassRecall[c.Class] = c.Recall
+			}
+		}
+	}
+	return ev, nil
 }

@@ -24,6 +24,11 @@ var (
 	// ErrWindowMismatch: challenger and champion were scored on different
 	// time windows, so their scores cannot be compared.
 	ErrWindowMismatch = errors.New("tracking: challenger and champion were scored on different windows")
+	// ErrStaleWindow is returned by a PromoteOptions.Rescore that cannot
+	// score the champion on the challenger's window because the champion
+	// learned from it (an older challenger, e.g. a re-run of an old week).
+	// Promote keeps the champion and records why.
+	ErrStaleWindow = errors.New("tracking: the champion learned from the challenger's window")
 )
 
 // Tags recording a promotion decision, on the challenger's version and run.
@@ -58,6 +63,13 @@ type PromoteOptions struct {
 	// challenger may have.
 	LatencyBudget float64
 	Now           func() time.Time // default time.Now
+	// Rescore, if set, is called when the champion was evaluated on
+	// another window than the challenger: it scores the champion version
+	// on the challenger's window and returns the run holding that
+	// evaluation (logged with LogEvaluation). Promote attaches the run to
+	// the champion (AttachEvaluation) and compares on it. Nil: a window
+	// mismatch is ErrWindowMismatch.
+	Rescore func(ctx context.Context, champion *mlflowclient.ModelVersion, challenger *EvaluationOf) (runID string, err error)
 }
 
 // Outcome is what Promote decided.
@@ -85,6 +97,9 @@ type Decision struct {
 	PreviousChampion  string   `json:"previous_champion_version,omitempty"`
 	ChampionScore     *float64 `json:"champion_score,omitempty"` // of the previous champion
 	ChampionVersion   string   `json:"champion_version"`         // after the decision
+	// RescoredRun is the run in which the champion was scored again on
+	// the challenger's window for this decision (see PromoteOptions.Rescore).
+	RescoredRun string `json:"champion_rescored_run,omitempty"`
 	// Collapsed lists classes that failed the recall floor.
 	Collapsed []string `json:"collapsed_classes,omitempty"`
 	Reasons   []string `json:"reasons"`
@@ -103,10 +118,16 @@ func (d *Decision) String() string {
 	}
 	fmt.Fprintf(&b, "%s: %s on %s, window %s: challenger v%s %s=%s", d.Name, d.Outcome, d.Metric, d.Window,
 		d.ChallengerVersion, d.Metric, formatScore(d.ChallengerScore))
-	if d.ChampionScore != nil {
+	switch {
+	case d.ChampionScore != nil:
 		fmt.Fprintf(&b, " vs champion v%s %s=%s", d.PreviousChampion, d.Metric, formatScore(*d.ChampionScore))
-	} else {
+	case d.PreviousChampion != "":
+		fmt.Fprintf(&b, " vs champion v%s (not scored on this window)", d.PreviousChampion)
+	default:
 		b.WriteString(" (no champion before)")
+	}
+	if d.RescoredRun != "" {
+		fmt.Fprintf(&b, " (champion re-scored on %s in run %s)", d.Window, d.RescoredRun)
 	}
 	fmt.Fprintf(&b, "; champion is now v%s", d.ChampionVersion)
 	if len(d.Reasons) > 0 {
@@ -214,10 +235,35 @@ func Promote(ctx context.Context, c *mlflowclient.Client, o PromoteOptions) (*De
 			return nil, err
 		}
 	}
+	rescored := ""
+	if champEval != nil && chalEval.Window != "" && champEval.Window != chalEval.Window && o.Rescore != nil {
+		if rescored, err = o.Rescore(ctx, champ, chalEval); errors.Is(err, ErrStaleWindow) {
+			d := &Decision{Name: o.Name, Outcome: KeptChampion, Metric: o.Metric, HigherIsBetter: higher, Window: chalEval.Window,
+				ChallengerVersion: chal.Version, ChallengerScore: chalEval.Scores[o.Metric], PreviousChampion: champ.Version,
+				ChampionVersion: champ.Version, Reasons: []string{fmt.Sprintf("not comparable: %v", err)}}
+			if err := apply(ctx, c, o, d, chal, champ); err != nil {
+				return d, err
+			}
+			return d, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tracking: promote: score champion version %s on %s: %w", champ.Version, chalEval.Window, err)
+		}
+		if err := AttachEvaluation(ctx, c, o.Name, champ.Version, rescored); err != nil {
+			return nil, err
+		}
+		if champ, err = c.ModelVersions.Get(ctx, o.Name, champ.Version); err != nil {
+			return nil, fmt.Errorf("tracking: promote: %w", err)
+		}
+		if champEval, err = LoadEvaluation(ctx, c, champ); err != nil {
+			return nil, err
+		}
+	}
 	d, err := decide(o, higher, chalEval, champEval)
 	if err != nil {
 		return nil, err
 	}
+	d.RescoredRun = rescored
 	if err := apply(ctx, c, o, d, chal, champ); err != nil {
 		return d, err
 	}
@@ -321,6 +367,9 @@ func apply(ctx context.Context, c *mlflowclient.Client, o PromoteOptions, d *Dec
 	}
 	if d.ChampionScore != nil {
 		tags[TagPromotionPrefix+"champion_score"] = formatScore(*d.ChampionScore)
+	}
+	if d.RescoredRun != "" {
+		tags[TagPromotionPrefix+"champion_rescored_run"] = d.RescoredRun
 	}
 	for _, t := range sortedTags(tags) {
 		if err := c.ModelVersions.SetTag(ctx, d.Name, chal.Version, t.Key, t.Value); err != nil {

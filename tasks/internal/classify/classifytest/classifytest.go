@@ -53,6 +53,8 @@ type Options struct {
 	SNI string
 	// ASN overrides every flow's destination ASN when not 0.
 	ASN int64
+	// NoSNIFrac of the flows carry no server name (0: none).
+	NoSNIFrac float64
 }
 
 // Flow fills f with a flow of app number a (index into apps) on day.
@@ -106,6 +108,9 @@ func Flow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Optio
 	}
 	if o.SNI != "" {
 		sni = strings.ReplaceAll(o.SNI, "%s", apps[a])
+	}
+	if o.NoSNIFrac > 0 && rng.Float64() < o.NoSNIFrac {
+		sni = ""
 	}
 	asn := int64(64500 + a%5)
 	if o.ASN != 0 {

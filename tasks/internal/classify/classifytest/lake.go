@@ -17,6 +17,8 @@ type LakeOptions struct {
 	// FilePerDay writes one data file per day; otherwise a week is one data
 	// file holding all its days (as the features job's week units do).
 	FilePerDay bool
+	// Store configures S3 access when lake is an s3:// URI.
+	Store storage.Options
 }
 
 // WriteLake computes the flow_features rows of the raw dataset under raw
@@ -31,7 +33,7 @@ func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	store, err := storage.Open(ctx, strings.TrimRight(lake, "/")+"/flow_features", storage.Options{})
+	store, err := storage.Open(ctx, strings.TrimRight(lake, "/")+"/flow_features", o.Store)
 	if err != nil {
 		return 0, err
 	}

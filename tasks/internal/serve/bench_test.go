@@ -1,0 +1,306 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
+)
+
+var (
+	benchFlows = flag.Int("score-flows", 20000, "BenchmarkScoreDay: mean flows per day of the scored day (make bench: 1400000, a real-size day)")
+	benchPeer  = flag.Int("score-peer-rows", 200000, "BenchmarkScoreDay: rows of the day the Python xgboost peer predicts")
+)
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// resetPeak resets the process's peak RSS (VmHWM), so that peakMiB
+// measures what follows.
+func resetPeak(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Logf("cannot reset the peak RSS (%v): the figure includes the setup", err)
+	}
+}
+
+// peakMiB reads VmHWM, the peak resident set since the last resetPeak.
+func peakMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return math.NaN()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return math.NaN()
+}
+
+// benchLake writes one generated day's flow_features (computed with
+// schema.Features, as the features job does) into a lake, in files of
+// 200000 rows, and returns the day and its flows.
+func benchLake(b *testing.B, ctx context.Context, raw, lake string) (time.Time, int64) {
+	src, err := classify.NewRawSource(raw, schema.FeatureConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	days, _ := src.Days(ctx)
+	store, err := storage.Open(ctx, storage.JoinURI(lake, classify.FeaturesTable), storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{Name: classify.FeaturesTable, PartitionColumns: []string{"week"}}, lakehouse.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, t)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var adds []lakehouse.Add
+	var n int64
+	chunk := make([]schema.FlowFeatures, 0, 200000)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		a, err := w.WriteDataFile(ctx, map[string]string{"week": chunk[0].Week}, chunk)
+		adds = append(adds, a...)
+		chunk = chunk[:0]
+		return err
+	}
+	b2 := &batch{rows: chunk}
+	err = src.Scan(ctx, days[0], days[len(days)-1], func(r *schema.FlowFeatures) error {
+		b2.add(r)
+		n++
+		if len(b2.rows) == cap(b2.rows) {
+			chunk = b2.rows
+			err := flush()
+			b2.rows = chunk
+			return err
+		}
+		return nil
+	})
+	chunk = b2.rows
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := t.Commit(ctx, lakehouse.Commit{Mode: lakehouse.ModeAppend, Adds: adds}); err != nil {
+		b.Fatal(err)
+	}
+	return days[0], n
+}
+
+// BenchmarkScoreDay scores one generated day (-score-flows; a real day is
+// ≈1.4 M flows) from a flow_features Delta table into flow_predictions and
+// app_usage_daily with each bundle of a default classifier (xgb-hier +
+// seqnet, trained on three small generated weeks), reporting flows/s,
+// flows per CPU-second (flows/s/core) and the peak resident memory of the
+// scoring. Beside it, the Python peer: xgboost's predict on the same no-SNI
+// tree inputs (the category booster on every row, each category's
+// service booster on the rows routed to it; -score-peer-rows of the day),
+// one thread. The sequence net's peer (a torch CNN) is left out: torch is
+// not in the project venv.
+func BenchmarkScoreDay(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	t0 := time.Now()
+	if _, err := synth.Generate(ctx, synth.Config{Out: filepath.Join(dir, "train-raw"), Start: time.Date(2022, 3, 7, 0, 0, 0, 0, time.UTC),
+		Days: 21, FlowsPerDay: 3000, Seed: 1, Compress: "gz"}); err != nil {
+		b.Fatal(err)
+	}
+	src, err := classify.NewRawSource(filepath.Join(dir, "train-raw"), schema.FeatureConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	models := filepath.Join(dir, "models")
+	if _, err := classify.Train(ctx, src, classify.TrainConfig{Out: models, Split: classify.SplitConfig{TrainWeeks: 1},
+		MaxTrainRows: 20000, MaxValRows: 5000, MaxRowsPerApp: 300, Seed: 1,
+		Member: classify.MemberConfig{XGB: classify.XGBConfig{Rounds: 20}, Seqnet: classify.SeqnetConfig{MaxRows: 8000, Train: seqnet.TrainConfig{MaxEpochs: 1}}}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	m, err := LoadDir(models)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	b.Logf("setup: bundle of %d classes trained in %.0fs", len(m.SNI.Manifest.Classes), time.Since(t0).Seconds())
+
+	t1 := time.Now()
+	bigRaw, lake := filepath.Join(dir, "day-raw"), filepath.Join(dir, "lake")
+	if _, err := synth.Generate(ctx, synth.Config{Out: bigRaw, Start: time.Date(2022, 3, 29, 0, 0, 0, 0, time.UTC),
+		Days: 1, FlowsPerDay: *benchFlows, Seed: 2, Compress: "gz"}); err != nil {
+		b.Fatal(err)
+	}
+	day, flows := benchLake(b, ctx, bigRaw, lake)
+	if err := os.RemoveAll(bigRaw); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("setup: %s, %d flows generated into flow_features in %.0fs", day.Format(schema.DayLayout), flows, time.Since(t1).Seconds())
+
+	for _, v := range []struct {
+		name  string
+		model *Model
+	}{
+		{"sni", &Model{Name: "bench", Version: "sni", SNI: m.SNI}},
+		{"no-sni", &Model{Name: "bench", Version: "no-sni", NoSNI: m.NoSNI}},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				resetPeak(b)
+				c0, w0 := cpuSeconds(), time.Now()
+				res, err := Score(ctx, Config{Lake: lake, Version: -1, From: day, To: day, Force: true}, v.model, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu, wall := cpuSeconds()-c0, time.Since(w0).Seconds()
+				n := float64(res.ScoredFlows)
+				b.ReportMetric(n, "flows")
+				b.ReportMetric(wall, "wall-s")
+				b.ReportMetric(n/wall, "flows/s")
+				b.ReportMetric(n/cpu, "flows/s/core")
+				b.ReportMetric(peakMiB(), "peak-MiB")
+				b.Logf("%s: %d flows in %.1fs wall, %.1fs CPU; usage share MAE %.4f (top 20 %.4f)", v.name, res.ScoredFlows, wall, cpu,
+					float64(res.UsageShareMAE), float64(res.UsageShareMAETop20))
+			}
+		})
+	}
+	rows := peerRows(b, ctx, lake, day)
+	b.Run("go-xgb-hier-no-sni", func(b *testing.B) {
+		// The Go tree member alone on the peer's rows, one thread: the
+		// like-for-like figure beside Python's.
+		tree := m.NoSNI.Members[slices.Index(m.NoSNI.Manifest.Members, "xgb-hier")]
+		if err := tree.SetThreads(1); err != nil {
+			b.Fatal(err)
+		}
+		in := m.NoSNI.Transforms.NewInputs(rows, nil)
+		in.Tree()
+		for b.Loop() {
+			c0 := cpuSeconds()
+			if _, err := tree.PredictProba(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(rows)), "flows")
+			b.ReportMetric(float64(len(rows))/(cpuSeconds()-c0), "flows/s/core")
+		}
+	})
+	b.Run("python-xgboost-no-sni", func(b *testing.B) {
+		for b.Loop() {
+			n, rate := pythonPeer(b, rows, filepath.Join(models, string(classify.FeaturesNoSNI)), m.NoSNI)
+			b.ReportMetric(float64(n), "flows")
+			b.ReportMetric(rate, "flows/s/core")
+		}
+	})
+}
+
+// peerRows reads the day's first -score-peer-rows flows.
+func peerRows(b *testing.B, ctx context.Context, lake string, day time.Time) []schema.FlowFeatures {
+	src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt := &batch{}
+	errStop := errors.New("enough rows")
+	err = src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error {
+		bt.add(r)
+		if len(bt.rows) == *benchPeer {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		b.Fatal(err)
+	}
+	return bt.rows
+}
+
+// pythonPeer writes the no-SNI tree inputs of rows and times Python
+// xgboost's predict on them.
+func pythonPeer(b *testing.B, rows []schema.FlowFeatures, bundleDir string, bd *classify.Bundle) (int, float64) {
+	py := testenv.Python(b)
+	x := bd.Transforms.NewInputs(rows, nil).Tree()
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.LittleEndian, x.Data); err != nil {
+		b.Fatal(err)
+	}
+	mat := filepath.Join(b.TempDir(), "x.f32")
+	if err := os.WriteFile(mat, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", peerScript, filepath.Join(bundleDir, "xgb-hier"), mat, strconv.Itoa(x.Rows), strconv.Itoa(x.Cols))
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		b.Fatalf("python peer: %v\n%s", err, stderr)
+	}
+	var res struct {
+		Rows  int     `json:"rows"`
+		CPU   float64 `json:"cpu_s"`
+		Trees int     `json:"boosters"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &res); err != nil {
+		b.Fatalf("python peer output %q: %v", out, err)
+	}
+	b.Logf("python xgboost (1 thread): %d rows, %d boosters, %.2fs CPU", res.Rows, res.Trees, res.CPU)
+	return res.Rows, float64(res.Rows) / res.CPU
+}
+
+// peerScript predicts like the xgb-hier member: the category booster on
+// every row, each category's booster on the rows whose top category it is.
+const peerScript = `
+import json, os, sys, time
+import numpy as np
+import xgboost as xgb
+d, mat, rows, cols = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+X = np.fromfile(mat, dtype="<f4").reshape(rows, cols)
+info = json.load(open(os.path.join(d, "info.json")))
+def booster(name):
+    b = xgb.Booster(model_file=os.path.join(d, name))
+    b.set_param({"nthread": 1})
+    return b
+cat = booster("category.json")
+others = {g: booster("category-%d.json" % g) for g in range(len(info["categories"])) if os.path.exists(os.path.join(d, "category-%d.json" % g))}
+t0 = time.process_time()
+pc = cat.predict(xgb.DMatrix(X, missing=np.nan, nthread=1), validate_features=False)
+top = pc.argmax(axis=1)
+for g, b in others.items():
+    idx = np.nonzero(top == g)[0]
+    if len(idx):
+        b.predict(xgb.DMatrix(X[idx], missing=np.nan, nthread=1), validate_features=False)
+print(json.dumps({"rows": rows, "cpu_s": time.process_time() - t0, "boosters": 1 + len(others)}))
+`
