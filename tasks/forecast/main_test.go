@@ -85,7 +85,7 @@ func TestRunOnGeneratedData(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last stdout line %q: %v", lines[len(lines)-1], err)
 	}
-	for _, k := range []string{"mase", "mase_snaive168", "coverage_80", "peak_capture", "run_date", "forecast_rows"} {
+	for _, k := range []string{"mase", "mase_snaive168", "coverage_80", "peak_capture", "peak_event_recall", "peak_event_precision", "run_date", "forecast_rows"} {
 		if res[k] == nil {
 			t.Errorf("result has no %s: %v", k, res)
 		}

@@ -55,6 +55,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	fs.IntVar(&c.fc.Threads, "threads", 1, "XGBoost threads")
 	fs.IntVar(&c.fc.CalDays, "cal-days", 14, "conformal calibration window in days")
 	fs.BoolVar(&c.fc.Refit, "refit", false, "refit on all data after calibration")
+	fs.BoolVar(&c.fc.NoPeaks, "no-peaks", false, "leave the daily peak of the point forecast uncalibrated")
 	fs.Float64Var(&c.fc.Headroom, "headroom", 1.5, "capacity = headroom × highest hour of the last 4 weeks, unless --threshold (0: none)")
 	fs.StringVar(&c.experiment, "experiment", "", "MLflow experiment to log the run to (server from MLFLOW_TRACKING_URI; empty: no tracking)")
 	fs.StringVar(&thresholds, "threshold", "", "capacities per hour, comma-separated series/metric=value (total/bytes=5e9)")
@@ -102,40 +103,9 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	return c, nil
 }
 
-// result is the task's one-line JSON result. The headline keys (mase,
-// coverage_80, peak_capture) are the main model's backtest over all series.
-type result struct {
-	RunDate         string   `json:"run_date"`
-	Origin          string   `json:"origin"`
-	Series          int      `json:"series"`
-	Hours           int      `json:"hours"`
-	ForecastRows    int      `json:"forecast_rows"`
-	Alerts          int      `json:"alerts"`
-	BacktestOrigins int      `json:"backtest_origins"`
-	RetrainDays     int      `json:"retrain_days"`
-	MASE            *float64 `json:"mase"`
-	MASESnaive168   *float64 `json:"mase_snaive168"`
-	MASESnaive24    *float64 `json:"mase_snaive24"`
-	SMAPE           *float64 `json:"smape"`
-	MAPE            *float64 `json:"mape"`
-	Coverage80      *float64 `json:"coverage_80"`
-	Coverage95      *float64 `json:"coverage_95"`
-	PeakCapture     *float64 `json:"peak_capture"`
-	PeakHour        *float64 `json:"peak_hour"`
-	PeakVolume      *float64 `json:"peak_volume"`
-	PeakSnaive168   *float64 `json:"peak_capture_snaive168"`
-	BacktestSeconds float64  `json:"backtest_seconds"`
-	BacktestSnaive  float64  `json:"backtest_seconds_snaive168"`
-	Seconds         float64  `json:"seconds"`
-	Out             string   `json:"out"`
-	// With --lake: the traffic_hourly version read and the forecasts
-	// version written.
-	HourlyVersion    *int64 `json:"traffic_hourly_version,omitempty"`
-	ForecastsVersion *int64 `json:"forecasts_version,omitempty"`
-	// With --experiment: the MLflow run logged and its page.
-	MLflowRunID  string `json:"mlflow_run_id,omitempty"`
-	MLflowRunURL string `json:"mlflow_run_url,omitempty"`
-}
+// result is the task's one-line JSON result, exported by the forecast
+// package for its consumers (the demo).
+type result = forecast.TaskResult
 
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
 	t0 := time.Now()
@@ -203,11 +173,17 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 			out.MAPE = num(g.MAPE)
 			out.MASE, out.SMAPE, out.Coverage80, out.Coverage95, out.PeakCapture = num(g.MASE), num(g.SMAPE), num(g.Coverage80), num(g.Coverage95), num(g.PeakCapture)
 			out.PeakHour, out.PeakVolume = num(g.PeakHour), num(g.PeakVolume)
+			out.PeakEventRecall, out.PeakEventPrecision = num(g.PeakEventRecall), num(g.PeakEventPrecision)
 			out.BacktestSeconds = round(m.Seconds)
 		}
 		if m := bt.Model("snaive168"); m != nil {
-			out.MASESnaive168, out.PeakSnaive168 = num(m.Groups["all"].MASE), num(m.Groups["all"].PeakCapture)
+			g := m.Groups["all"]
+			out.MASESnaive168, out.PeakSnaive168 = num(g.MASE), num(g.PeakCapture)
+			out.PeakEventRecallSnaive168, out.PeakEventPrecisionSnaive168 = num(g.PeakEventRecall), num(g.PeakEventPrecision)
 			out.BacktestSnaive = round(m.Seconds)
+		}
+		if m := bt.Model("xgb" + forecast.NoPeaksSuffix); m != nil {
+			out.MASENoPeaks, out.PeakNoPeaks = num(m.Groups["all"].MASE), num(m.Groups["all"].PeakCapture)
 		}
 		if m := bt.Model("snaive24"); m != nil {
 			out.MASESnaive24 = num(m.Groups["all"].MASE)

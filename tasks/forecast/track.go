@@ -193,6 +193,8 @@ func resultMetrics(out *result) map[string]float64 {
 		"smape": out.SMAPE, "mape": out.MAPE, "coverage_80": out.Coverage80, "coverage_95": out.Coverage95,
 		"peak_capture": out.PeakCapture, "peak_hour": out.PeakHour, "peak_volume": out.PeakVolume,
 		"peak_capture_snaive168": out.PeakSnaive168,
+		"peak_event_recall":      out.PeakEventRecall, "peak_event_precision": out.PeakEventPrecision,
+		"peak_event_recall_snaive168": out.PeakEventRecallSnaive168, "peak_event_precision_snaive168": out.PeakEventPrecisionSnaive168,
 	} {
 		if v != nil {
 			m[k] = *v

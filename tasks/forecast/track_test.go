@@ -120,7 +120,7 @@ func TestRunLogsToMLflow(t *testing.T) {
 			t.Errorf("param %s = %q, want %q", k, got, want)
 		}
 	}
-	for _, k := range []string{"mase", "mase_snaive168", "coverage_80", "coverage_95", "peak_capture", "smape", "forecast_rows", "alerts"} {
+	for _, k := range []string{"mase", "mase_snaive168", "coverage_80", "coverage_95", "peak_capture", "peak_event_recall", "peak_event_precision", "smape", "forecast_rows", "alerts"} {
 		want, ok := raw[k].(float64)
 		if !ok {
 			t.Errorf("result %s = %v, want a number", k, raw[k])

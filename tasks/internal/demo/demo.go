@@ -298,6 +298,10 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 		PeakNaive   *float64 `json:"peak_capture_snaive168"`
 		Version     *int64   `json:"forecasts_version"`
 		RunURL      string   `json:"mlflow_run_url"`
+
+		// forecast.TaskResult's peak-event keys.
+		EventRecall    *float64 `json:"peak_event_recall"`
+		EventPrecision *float64 `json:"peak_event_precision"`
 	}
 	out := filepath.Join(cfg.Dir, "forecasts")
 	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--lake", lake, "--out", out,
@@ -321,6 +325,8 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	sum.Set("coverage_80", f(fc.Coverage80))
 	sum.Set("peak_capture", f(fc.PeakCapture))
 	sum.Set("peak_capture_seasonal_naive_168", f(fc.PeakNaive))
+	sum.Set("peak_event_recall", f(fc.EventRecall))
+	sum.Set("peak_event_precision", f(fc.EventPrecision))
 	sum.Set("forecast_run", fc.RunURL)
 	return nil
 }

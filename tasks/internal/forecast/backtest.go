@@ -25,6 +25,10 @@ type BacktestConfig struct {
 	Progress io.Writer
 }
 
+// NoPeaksSuffix names the backtest report of a model with a calibrated
+// daily peak (Conformal.Peaks) scored without it: "xgb-nopeaks".
+const NoPeaksSuffix = "-nopeaks"
+
 // BacktestOrigins returns the daily origins of the last weeks of p whose
 // whole horizon lies in the data.
 func BacktestOrigins(p *Panel, cal *Calendar, weeks int) []int {
@@ -90,6 +94,12 @@ func Backtest(ctx context.Context, p *Panel, cal *Calendar, models []*Conformal,
 	for _, m := range models {
 		t0 := time.Now()
 		bands := make([][]Band, len(origins))
+		// A model with a calibrated peak is also scored without it, from
+		// the same fits (NoPeaksSuffix).
+		var plain [][]Band
+		if m.Peaks {
+			plain = make([][]Band, len(origins))
+		}
 		for k, o := range origins {
 			view := p.Truncate(o)
 			if k%every == 0 {
@@ -106,6 +116,12 @@ func Backtest(ctx context.Context, p *Panel, cal *Calendar, models []*Conformal,
 				return nil, fmt.Errorf("forecast: backtest %s at %s: %w", m.Name(), p.Time(o).Format(time.RFC3339), err)
 			}
 			bands[k] = b[0]
+			if plain != nil {
+				if b, err = m.predict(ctx, view, cal, []int{o}, false); err != nil {
+					return nil, fmt.Errorf("forecast: backtest %s at %s: %w", m.Name(), p.Time(o).Format(time.RFC3339), err)
+				}
+				plain[k] = b[0]
+			}
 		}
 		mr := Score(p, origins, bands, m.Name())
 		mr.Seconds = time.Since(t0).Seconds()
@@ -113,6 +129,14 @@ func Backtest(ctx context.Context, p *Panel, cal *Calendar, models []*Conformal,
 			mr.Bands = bands
 		}
 		rep.Models = append(rep.Models, mr)
+		if plain != nil {
+			pr := Score(p, origins, plain, m.Name()+NoPeaksSuffix)
+			pr.Seconds = mr.Seconds
+			if cfg.KeepBands {
+				pr.Bands = plain
+			}
+			rep.Models = append(rep.Models, pr)
+		}
 	}
 	return rep, nil
 }
@@ -133,6 +157,7 @@ func Score(p *Panel, origins []int, bands [][]Band, model string) ModelReport {
 				}
 			}
 			sc.Add(actual, bands[k][s], MASEScale(sr.Values, o, 168))
+			sc.AddPeakEvents(actual, bands[k][s].Upper[0], PeakThreshold(sr.Values, o))
 		}
 		mr.Series = append(mr.Series, SeriesMetrics{Series: sr.Name, Metric: sr.Metric, Group: sr.Group(), Scores: sc.Metrics(), scorer: sc})
 	}
@@ -148,10 +173,11 @@ func Score(p *Panel, origins []int, bands [][]Band, model string) ModelReport {
 }
 
 // WriteComparison prints the models side by side, one row per group and
-// model: MASE, sMAPE, MAPE, coverage, peak capture and fit+predict time.
+// model: MASE, sMAPE, MAPE, coverage, peak capture, peak-event recall and
+// precision and fit+predict time.
 func WriteComparison(w io.Writer, reports ...ModelReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "group\tmodel\tMASE\tsMAPE %\tMAPE %\tcover80 %\tcover95 %\tpeak %\tpeak hour %\tpeak vol %\tseries\tseconds\t")
+	fmt.Fprintln(tw, "group\tmodel\tMASE\tsMAPE %\tMAPE %\tcover80 %\tcover95 %\tpeak %\tpeak hour %\tpeak vol %\tevent recall %\tevent prec %\tseries\tseconds\t")
 	for _, g := range []string{"all", "total", "category", "app"} {
 		for _, r := range reports {
 			m, ok := r.Groups[g]
@@ -164,9 +190,10 @@ func WriteComparison(w io.Writer, reports ...ModelReport) error {
 					n++
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t\n", g, r.Model,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t\n", g, r.Model,
 				fmtNum(m.MASE, 3), fmtNum(m.SMAPE, 1), fmtNum(m.MAPE, 1), fmtNum(m.Coverage80, 1),
-				fmtNum(m.Coverage95, 1), fmtNum(m.PeakCapture, 1), fmtNum(m.PeakHour, 1), fmtNum(m.PeakVolume, 1), n, r.Seconds)
+				fmtNum(m.Coverage95, 1), fmtNum(m.PeakCapture, 1), fmtNum(m.PeakHour, 1), fmtNum(m.PeakVolume, 1),
+				fmtNum(m.PeakEventRecall, 1), fmtNum(m.PeakEventPrecision, 1), n, r.Seconds)
 		}
 	}
 	return tw.Flush()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,8 +20,9 @@ import (
 // BenchmarkPeerComparison backtests our models and statsforecast's
 // SeasonalNaive and MSTL on the same realistic series (the project's
 // generator, 84 days from 2022-01-01, 20 000 flows a day) and the same
-// origins, and prints both tables with fit+predict time. ns/op is one
-// backtest of our three models.
+// origins, and prints both tables with fit+predict time: MASE, coverage,
+// strict peak capture and peak-event recall and precision, all scored by
+// the same Score. ns/op is one backtest of our three models.
 //
 // Environment (all optional except TELCO_PYTHON):
 //
@@ -66,7 +69,7 @@ func BenchmarkPeerComparison(b *testing.B) {
 	var rep *BacktestReport
 	for b.Loop() {
 		models := Models(Config{Threads: 1})
-		rep, err = Backtest(ctx, p, cal, models, BacktestConfig{Weeks: weeks, RetrainDays: retrain})
+		rep, err = Backtest(ctx, p, cal, models, BacktestConfig{Weeks: weeks, RetrainDays: retrain, KeepBands: true})
 		closeModels(models)
 		if err != nil {
 			b.Fatal(err)
@@ -90,6 +93,8 @@ func BenchmarkPeerComparison(b *testing.B) {
 		p.Time(origins[len(origins)-1]).Format(time.DateOnly), retrain, peer.version)
 	WriteComparison(&buf, all...)
 	buf.WriteString("\n")
+	writeEventCurve(&buf, p, origins, all, peer)
+	buf.WriteString("\n")
 	WriteSeriesTable(&buf, all...)
 	fmt.Fprint(os.Stdout, buf.String())
 	if out := os.Getenv("TELCO_FC_TABLE"); out != "" {
@@ -99,8 +104,14 @@ func BenchmarkPeerComparison(b *testing.B) {
 	b.ReportMetric(ours.MASE, "mase")
 	b.ReportMetric(ours.Coverage80, "cover80_%")
 	b.ReportMetric(ours.PeakCapture, "peak_%")
+	b.ReportMetric(ours.PeakEventRecall, "event_recall_%")
+	b.ReportMetric(ours.PeakEventPrecision, "event_prec_%")
 	if m, ok := peer.bands["MSTL"]; ok {
-		b.ReportMetric(Score(p, origins, m, "MSTL").Groups["all"].MASE, "mstl_mase")
+		mstl := Score(p, origins, m, "MSTL").Groups["all"]
+		b.ReportMetric(mstl.MASE, "mstl_mase")
+		b.ReportMetric(mstl.PeakCapture, "mstl_peak_%")
+		b.ReportMetric(mstl.PeakEventRecall, "mstl_event_recall_%")
+		b.ReportMetric(mstl.PeakEventPrecision, "mstl_event_prec_%")
 		b.ReportMetric(peer.seconds["MSTL"], "mstl_s")
 	}
 }
@@ -134,6 +145,57 @@ func BenchmarkXGBoostFit(b *testing.B) {
 	for b.Loop() {
 		if err := m.Fit(context.Background(), p, cal); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// writeEventCurve prints, per group and model, the best peak-event
+// precision reachable at a recall of at least 90 % when the flag is
+// k·upper_80 ≥ threshold for k on a grid from 0.5 to 3: how far any
+// rescaling of the intervals could take the capacity planner's score.
+func writeEventCurve(w io.Writer, p *Panel, origins []int, reports []ModelReport, peer *peerResult) {
+	bands := map[string][][]Band{}
+	var names []string
+	for _, r := range reports {
+		if r.Bands != nil {
+			bands[r.Model], names = r.Bands, append(names, r.Model)
+		}
+	}
+	for _, m := range peerModels {
+		if b, ok := peer.bands[m]; ok {
+			bands["sf:"+m], names = b, append(names, "sf:"+m)
+		}
+	}
+	fmt.Fprintln(w, "best peak-event precision at recall ≥ 90 % over k·upper_80 ≥ threshold, k ∈ [0.5, 3]:")
+	for _, g := range []string{"total", "category"} {
+		for _, name := range names {
+			best, bestK, bestR := math.NaN(), math.NaN(), math.NaN()
+			for k := 0.5; k <= 3.0001; k += 0.05 {
+				var sc Scorer
+				for s := range p.Series {
+					if p.Series[s].Group() != g {
+						continue
+					}
+					for j, o := range origins {
+						b := bands[name][j][s]
+						if b.Upper[0] == nil {
+							continue
+						}
+						up := make([]float64, Horizon)
+						actual := make([]float64, Horizon)
+						for h := range Horizon {
+							up[h] = k * b.Upper[0][h]
+							actual[h] = p.Series[s].Values[o+h]
+						}
+						sc.AddPeakEvents(actual, up, PeakThreshold(p.Series[s].Values, o))
+					}
+				}
+				m := sc.Metrics()
+				if m.PeakEventRecall >= 90 && (math.IsNaN(best) || m.PeakEventPrecision > best) {
+					best, bestK, bestR = m.PeakEventPrecision, k, m.PeakEventRecall
+				}
+			}
+			fmt.Fprintf(w, "  %-9s %-20s precision %s %% (recall %s %%, k %.2f)\n", g, name, fmtNum(best, 1), fmtNum(bestR, 1), bestK)
 		}
 	}
 }

@@ -43,10 +43,23 @@ type Conformal struct {
 	// Refit retrains the base model on all the data after calibration:
 	// fresher point forecasts, intervals no longer strictly split-conformal.
 	Refit bool
+	// Peaks calibrates the daily peak of the point forecast: a forecast of
+	// the conditional mean flattens the day's highest hour, which is the
+	// maximum of several noisy busy hours. Fit chooses per series, on the
+	// calibration days, whether to set the point forecast of the forecast's
+	// peak hour to the base forecast's or the seasonal naive's daily maximum
+	// times a calibrated factor (PeakFactor), or to leave it (see
+	// calibratePeaks). The intervals stay those of the base forecast
+	// (calibrated on its residuals).
+	Peaks bool
 
 	q     [][][2]float64 // [series][horizon][level]
 	shift []float64      // c per series
+	peak  []peakRule     // per series; factor 0: leave the peak as it is
 }
+
+// minPeakDays is how many calibration days a peak factor needs.
+const minPeakDays = 5
 
 // shiftFraction sets the shift c of the residual space relative to the mean.
 const shiftFraction = 0.05
@@ -79,7 +92,8 @@ func (c *Conformal) Fit(ctx context.Context, p *Panel, cal *Calendar) error {
 		return err
 	}
 	var origins []int
-	for _, mid := range DailyOrigins(p, cal, calStart, T) {
+	mids := DailyOrigins(p, cal, calStart, T)
+	for _, mid := range mids {
 		for d := -spread; d <= spread; d++ {
 			if o := mid + d; o >= calStart && o < T {
 				origins = append(origins, o)
@@ -122,10 +136,162 @@ func (c *Conformal) Fit(ctx context.Context, p *Panel, cal *Calendar) error {
 		}
 	}
 	c.q = calibrate(res, pool)
+	c.peak = make([]peakRule, len(p.Series))
+	if c.Peaks {
+		c.calibratePeaks(p, origins, mids, pred)
+	}
 	if c.Refit {
 		return c.Base.Fit(ctx, p, cal)
 	}
 	return nil
+}
+
+// peakRule is how the point forecast of a series' peak hour is set: the
+// base forecast's daily maximum, or the seasonal naive 168's (last week's
+// same day), times factor.
+type peakRule struct {
+	naive  bool
+	factor float64
+}
+
+// naivePeak is the highest seasonal naive 168 forecast of the day from
+// origin o (NaN when that day has a gap).
+func naivePeak(v []float64, o int) float64 {
+	m := math.NaN()
+	for h := range Horizon {
+		x := seasonalValue(v, o, o+h, 168)
+		if math.IsNaN(x) {
+			return math.NaN()
+		}
+		if math.IsNaN(m) || x > m {
+			m = x
+		}
+	}
+	return m
+}
+
+// calibratePeaks sets the peak rule of each series from the fully observed
+// calibration days starting at the daily origins mids. Candidates: the base
+// forecast's peak and the seasonal naive's, each times the PeakFactor of
+// its ratios actual / forecast daily maximum. A candidate replaces the base
+// forecast only when it catches at least minPeakGain more calibration days
+// by the strict peak-capture rule (peak hour ±1 h and volume within 10 %):
+// raising one hour to the expected daily maximum costs MASE on the days
+// whose peak falls elsewhere, so a change must pay for itself: it may add at
+// most maxPeakMAECost to the absolute error of the calibration days.
+func (c *Conformal) calibratePeaks(p *Panel, origins, mids []int, pred [][][]float64) {
+	for s := range p.Series {
+		v := p.Series[s].Values
+		var base, naive []float64
+		var days, fcs [][]float64
+		var naives []float64
+		for _, mid := range mids {
+			k, found := slices.BinarySearch(origins, mid)
+			if !found || mid+Horizon > p.Hours {
+				continue
+			}
+			day, f := v[mid:mid+Horizon], pred[k][s]
+			if slices.ContainsFunc(day, math.IsNaN) || slices.ContainsFunc(f, math.IsNaN) {
+				continue
+			}
+			a, b, n := slices.Max(day), slices.Max(f), naivePeak(v, mid)
+			if a <= 0 || b <= 0 || !(n > 0) {
+				continue
+			}
+			base = append(base, a/b)
+			naive = append(naive, a/n)
+			days, fcs, naives = append(days, day), append(fcs, f), append(naives, n)
+		}
+		if len(base) < minPeakDays {
+			continue
+		}
+		strict := func(r peakRule) int {
+			hits := 0
+			for d := range days {
+				f := r.apply(fcs[d], naives[d])
+				if hour, volume, ok := peakHit(days[d], f); ok && hour && volume {
+					hits++
+				}
+			}
+			return hits
+		}
+		mae := func(r peakRule) float64 {
+			var sum float64
+			for d := range days {
+				for h, y := range r.apply(fcs[d], naives[d]) {
+					sum += math.Abs(y - days[d][h])
+				}
+			}
+			return sum
+		}
+		best, bestHits, baseMAE := peakRule{}, strict(peakRule{}), mae(peakRule{})
+		for _, r := range []peakRule{{factor: PeakFactor(base)}, {naive: true, factor: PeakFactor(naive)}} {
+			if h := strict(r); h >= bestHits+minPeakGain && mae(r) <= (1+maxPeakMAECost)*baseMAE {
+				best, bestHits = r, h
+			}
+		}
+		c.peak[s] = best
+	}
+}
+
+// minPeakGain is how many more calibration days a peak rule must catch,
+// and maxPeakMAECost how much more absolute error (relative) it may cost
+// over the calibration days.
+const (
+	minPeakGain    = 2
+	maxPeakMAECost = 0.03
+)
+
+// apply returns point with its peak hour set by the rule (point itself for
+// no rule); naivePeak is the seasonal naive's daily maximum.
+func (r peakRule) apply(point []float64, naivePeak float64) []float64 {
+	if r.factor <= 0 || len(point) == 0 {
+		return point
+	}
+	peak := slices.Max(point)
+	if r.naive {
+		peak = naivePeak
+	}
+	if math.IsNaN(peak) {
+		return point
+	}
+	out := slices.Clone(point)
+	out[argmax(point)] = r.factor * peak
+	return out
+}
+
+// peakHits counts the ratios r with |f·forecast − actual| ≤ 10 % of actual,
+// that is 0.9·r ≤ f ≤ 1.1·r (with a relative tolerance: 0.9·r and 1.1·r
+// are themselves candidate factors).
+func peakHits(ratios []float64, f float64) int {
+	n := 0
+	for _, r := range ratios {
+		if f >= 0.9*r*(1-1e-12) && f <= 1.1*r*(1+1e-12) {
+			n++
+		}
+	}
+	return n
+}
+
+// PeakFactor returns the factor φ that catches the most calibration days'
+// peak volumes within the strict metric's 10 %: ratios are actual daily
+// maximum / forecast daily maximum, and a day is caught when
+// |φ·forecast − actual| ≤ 10 % of actual, that is 0.9·r ≤ φ ≤ 1.1·r. Of the
+// factors catching the most days it returns the one nearest 1 (the forecast
+// changed least); 1 for no ratios.
+func PeakFactor(ratios []float64) float64 {
+	cands := []float64{1}
+	for _, r := range ratios {
+		cands = append(cands, 0.9*r, 1.1*r)
+	}
+	best, bestHits := 1.0, -1
+	for _, f := range cands {
+		hits := peakHits(ratios, f)
+		if hits > bestHits || hits == bestHits && math.Abs(f-1) < math.Abs(best-1) {
+			best, bestHits = f, hits
+		}
+	}
+	return best
 }
 
 // calibrate turns residuals into conformal quantiles, falling back from
@@ -180,6 +346,11 @@ func ConformalQuantile(scores []float64, level float64) float64 {
 
 // Predict returns the bands of every series from each origin.
 func (c *Conformal) Predict(ctx context.Context, p *Panel, cal *Calendar, origins []int) ([][]Band, error) {
+	return c.predict(ctx, p, cal, origins, c.Peaks)
+}
+
+// predict is Predict with the peak calibration on or off.
+func (c *Conformal) predict(ctx context.Context, p *Panel, cal *Calendar, origins []int, peaks bool) ([][]Band, error) {
 	if c.q == nil {
 		return nil, fmt.Errorf("forecast: conformal: not fitted")
 	}
@@ -204,6 +375,9 @@ func (c *Conformal) Predict(ctx context.Context, p *Panel, cal *Calendar, origin
 					b.Lower[l][h] = max(math.Exp(ly-q)-sh, 0)
 					b.Upper[l][h] = math.Exp(ly+q) - sh
 				}
+			}
+			if r := c.peak[s]; peaks && r.factor > 0 {
+				b.Point = r.apply(b.Point, naivePeak(p.Series[s].Values, origins[k]))
 			}
 			out[k][s] = b
 		}

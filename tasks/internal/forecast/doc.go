@@ -13,11 +13,14 @@
 // direct multi-horizon tree ensemble for all series and horizons, on lag and
 // calendar features in log1p space (see XGBoost for why). Conformal wraps any
 // of them with split-conformal intervals calibrated per series and horizon on
-// the residuals of the most recent days.
+// the residuals of the most recent days, and, for the main model, calibrates
+// the daily peak of the point forecast (Conformal.Peaks), which a forecast
+// of the mean flattens.
 //
 // Evaluation: Backtest forecasts from one origin per day over the last weeks,
 // refitting daily or weekly, and scores RMSE, MAPE (non-zero hours), sMAPE,
-// MASE against the seasonal naive 168, interval coverage and peak capture,
+// MASE against the seasonal naive 168, interval coverage, peak capture and
+// peak-event recall and precision (PeakThreshold),
 // per series and per group. Every fit and forecast sees only a Panel
 // truncated at its origin, so the backtest cannot leak the future.
 package forecast

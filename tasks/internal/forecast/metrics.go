@@ -3,6 +3,7 @@ package forecast
 import (
 	"encoding/json"
 	"math"
+	"slices"
 )
 
 // Metrics are the backtest scores of one model on one series, or a summary
@@ -32,6 +33,15 @@ type Metrics struct {
 	// PeakHour and PeakVolume split PeakCapture: the shares (%) of those days
 	// with the peak hour within ±1 h, and with the peak volume within 10 %.
 	PeakHour, PeakVolume float64
+	// PeakEventRecall is the capacity planner's score: of the observed
+	// hours whose volume exceeds the series' peak threshold at the origin
+	// (PeakThreshold: the 95th percentile of the four weeks before it), the
+	// share (%) the forecast flagged from that origin, 1–24 h ahead, with its
+	// upper 80 % bound reaching the threshold. PeakEventPrecision is the
+	// share (%) of flagged observed hours that were such peak events.
+	// Forecasts without intervals are left out.
+	PeakEventRecall, PeakEventPrecision float64
+	PeakEvents, PeakFlags               int // events, flagged hours
 }
 
 // MarshalJSON writes snake_case keys and null for undefined values.
@@ -48,6 +58,8 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 		"coverage_80": f(m.Coverage80), "coverage_95": f(m.Coverage95),
 		"peak_capture": f(m.PeakCapture), "peak_days": m.PeakDays,
 		"peak_hour": f(m.PeakHour), "peak_volume": f(m.PeakVolume),
+		"peak_event_recall": f(m.PeakEventRecall), "peak_event_precision": f(m.PeakEventPrecision),
+		"peak_events": m.PeakEvents, "peak_flags": m.PeakFlags,
 	})
 }
 
@@ -72,6 +84,8 @@ type Scorer struct {
 	coverN               int
 	peakHits, peakDays   int
 	hourHits, volumeHits int
+	// Peak events: events, flagged hours, flagged events.
+	events, flags, caught int
 }
 
 // Add scores one forecast. actual has the observed values of the forecast
@@ -125,6 +139,68 @@ func (a *Scorer) Add(actual []float64, b Band, scale float64) {
 	}
 }
 
+// AddPeakEvents scores the peak events of one forecast: actual are the
+// observed values of the forecast hours (NaN for gaps), upper the forecast's
+// upper 80 % bound, threshold the series' peak threshold at the origin (see
+// PeakThreshold). An hour is an event when its actual volume exceeds the
+// threshold and flagged when upper reaches it. A NaN threshold or a nil
+// upper bound adds nothing.
+func (a *Scorer) AddPeakEvents(actual, upper []float64, threshold float64) {
+	if upper == nil || math.IsNaN(threshold) {
+		return
+	}
+	for h, y := range actual {
+		u := upper[h]
+		if math.IsNaN(y) || math.IsNaN(u) {
+			continue
+		}
+		event, flag := y > threshold, u >= threshold
+		a.events += b2i(event)
+		a.flags += b2i(flag)
+		a.caught += b2i(event && flag)
+	}
+}
+
+// PeakWindow is the trailing window of PeakThreshold: four weeks.
+const PeakWindow = 4 * 168
+
+// PeakLevel is the percentile of PeakThreshold.
+const PeakLevel = 0.95
+
+// PeakThreshold is the peak threshold of series v at origin o: the 95th
+// percentile of the observed hours of the four weeks before o, linearly
+// interpolated between order statistics (numpy's default). NaN when those
+// weeks hold fewer than a week of observed hours.
+func PeakThreshold(v []float64, o int) float64 {
+	var w []float64
+	for _, x := range v[max(o-PeakWindow, 0):min(o, len(v))] {
+		if !math.IsNaN(x) {
+			w = append(w, x)
+		}
+	}
+	if len(w) < 168 {
+		return math.NaN()
+	}
+	return Percentile(w, PeakLevel)
+}
+
+// Percentile returns the q-quantile of x (0 ≤ q ≤ 1) by linear
+// interpolation between the order statistics at ranks ⌊q·(n−1)⌋ and
+// ⌈q·(n−1)⌉; NaN for no values. x is sorted in place.
+func Percentile(x []float64, q float64) float64 {
+	n := len(x)
+	if n == 0 {
+		return math.NaN()
+	}
+	slices.Sort(x)
+	pos := q * float64(n-1)
+	i := int(math.Floor(pos))
+	if i >= n-1 {
+		return x[n-1]
+	}
+	return x[i] + (pos-float64(i))*(x[i+1]-x[i])
+}
+
 // peakHit reports whether the forecast catches the day's peak hour (within
 // ±1 h) and its volume (within 10 %). ok is false for an all-zero day.
 func peakHit(actual, point []float64) (hour, volume, ok bool) {
@@ -174,12 +250,17 @@ func (a *Scorer) Metrics() Metrics {
 		PeakDays:    a.peakDays,
 		PeakHour:    100 * div(float64(a.hourHits), a.peakDays),
 		PeakVolume:  100 * div(float64(a.volumeHits), a.peakDays),
+
+		PeakEventRecall:    100 * div(float64(a.caught), a.events),
+		PeakEventPrecision: 100 * div(float64(a.caught), a.flags),
+		PeakEvents:         a.events,
+		PeakFlags:          a.flags,
 	}
 }
 
 // Summarize aggregates the scorers of many series: MAPE, sMAPE and MASE are
 // the means of the per-series values (each series counts once, whatever its
-// size); coverage and peak capture pool all hours and days. RMSE and MAE are
+// size); coverage, peak capture and peak events pool all hours and days. RMSE and MAE are
 // undefined across series of different scales (NaN).
 func Summarize(scorers []*Scorer) Metrics {
 	var tot Scorer
@@ -196,6 +277,9 @@ func Summarize(scorers []*Scorer) Metrics {
 		tot.peakDays += a.peakDays
 		tot.hourHits += a.hourHits
 		tot.volumeHits += a.volumeHits
+		tot.events += a.events
+		tot.flags += a.flags
+		tot.caught += a.caught
 		if !math.IsNaN(m.MAPE) {
 			mape += m.MAPE
 			nMape++

@@ -31,6 +31,9 @@ type Config struct {
 	// Calibration of the intervals (see Conformal).
 	CalDays, Spread int
 	Refit           bool
+	// NoPeaks leaves the main model's daily peak uncalibrated (see
+	// Conformal.Peaks).
+	NoPeaks bool
 	// Thresholds are capacities per hour by series key ("total/bytes"); a
 	// series without one gets Headroom × its highest hour of the last four
 	// weeks when Headroom > 0.
@@ -61,8 +64,9 @@ type Result struct {
 	Backtest  *BacktestReport // nil when skipped
 }
 
-// Models returns the models of a run: the main model and the two seasonal
-// naive baselines, each with conformal intervals.
+// Models returns the models of a run: the main model, with its daily peak
+// calibrated (Conformal.Peaks), and the two seasonal naive baselines, each
+// with conformal intervals.
 func Models(cfg Config) []*Conformal {
 	main := cfg.Model
 	if main == nil {
@@ -71,7 +75,9 @@ func Models(cfg Config) []*Conformal {
 	wrap := func(f Forecaster) *Conformal {
 		return &Conformal{Base: f, CalDays: cfg.CalDays, Spread: cfg.Spread, Refit: cfg.Refit}
 	}
-	return []*Conformal{wrap(main), wrap(SeasonalNaive{168}), wrap(SeasonalNaive{24})}
+	m := wrap(main)
+	m.Peaks = !cfg.NoPeaks
+	return []*Conformal{m, wrap(SeasonalNaive{168}), wrap(SeasonalNaive{24})}
 }
 
 // Run reads the traffic, builds the series, backtests the models and
@@ -290,7 +296,7 @@ func WriteForecastsCSV(w io.Writer, rows []schema.Forecast) error {
 // WriteBacktestCSV writes one row per model and series with its scores.
 func WriteBacktestCSV(w io.Writer, rep *BacktestReport) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"model", "series", "metric", "group", "origins", "hours", "rmse", "mae", "mape", "smape", "mase", "coverage_80", "coverage_95", "peak_capture", "peak_days", "peak_hour", "peak_volume"})
+	cw.Write([]string{"model", "series", "metric", "group", "origins", "hours", "rmse", "mae", "mape", "smape", "mase", "coverage_80", "coverage_95", "peak_capture", "peak_days", "peak_hour", "peak_volume", "peak_event_recall", "peak_event_precision", "peak_events", "peak_flags"})
 	g := func(x float64) string {
 		if math.IsNaN(x) {
 			return ""
@@ -301,7 +307,8 @@ func WriteBacktestCSV(w io.Writer, rep *BacktestReport) error {
 		for _, s := range m.Series {
 			c := s.Scores
 			cw.Write([]string{m.Model, s.Series, s.Metric, s.Group, strconv.Itoa(c.Origins), strconv.Itoa(c.Hours),
-				g(c.RMSE), g(c.MAE), g(c.MAPE), g(c.SMAPE), g(c.MASE), g(c.Coverage80), g(c.Coverage95), g(c.PeakCapture), strconv.Itoa(c.PeakDays), g(c.PeakHour), g(c.PeakVolume)})
+				g(c.RMSE), g(c.MAE), g(c.MAPE), g(c.SMAPE), g(c.MASE), g(c.Coverage80), g(c.Coverage95), g(c.PeakCapture), strconv.Itoa(c.PeakDays), g(c.PeakHour), g(c.PeakVolume),
+				g(c.PeakEventRecall), g(c.PeakEventPrecision), strconv.Itoa(c.PeakEvents), strconv.Itoa(c.PeakFlags)})
 		}
 	}
 	cw.Flush()

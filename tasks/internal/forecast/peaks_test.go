@@ -1,0 +1,133 @@
+package forecast
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestPeakFactor(t *testing.T) {
+	tests := []struct {
+		name   string
+		ratios []float64
+		want   float64
+	}{
+		{"no days", nil, 1},
+		{"already right", []float64{1, 1.05, 0.95}, 1},
+		// 1.89 (= 0.9·2.1) and 2.2 (= 1.1·2) both catch all three days;
+		// 1.89 is nearer 1.
+		{"flattened peaks", []float64{2, 2, 2.1}, 1.89},
+		// 1 catches one day, 2.79 and 3.3 two: the nearer.
+		{"most days win", []float64{1.05, 3, 3.1}, 2.79},
+		// Every factor catches one day at most: 1 catches 0.95.
+		{"a tie keeps 1", []float64{0.95, 5}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := PeakFactor(slices.Clone(tt.ratios)); !cmp.Equal(got, tt.want, approx) {
+				t.Errorf("PeakFactor(%v) = %g, want %g", tt.ratios, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPeakRuleApply(t *testing.T) {
+	point := []float64{1, 5, 3}
+	tests := []struct {
+		name      string
+		rule      peakRule
+		naivePeak float64
+		want      []float64
+	}{
+		{"no rule", peakRule{}, 8, []float64{1, 5, 3}},
+		{"base peak raised", peakRule{factor: 1.2}, 8, []float64{1, 6, 3}},
+		{"naive peak at the base's peak hour", peakRule{naive: true, factor: 0.5}, 8, []float64{1, 4, 3}},
+		{"no naive peak", peakRule{naive: true, factor: 2}, math.NaN(), []float64{1, 5, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.rule.apply(point, tt.naivePeak)
+			if d := cmp.Diff(tt.want, got, approx); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+	if point[1] != 5 {
+		t.Errorf("apply changed its input: %v", point)
+	}
+}
+
+// scaledNaive is the seasonal naive 168 times a factor: a forecaster whose
+// daily peaks are off by a known ratio.
+type scaledNaive struct{ factor float64 }
+
+func (scaledNaive) Name() string                                 { return "scaled" }
+func (scaledNaive) Fit(context.Context, *Panel, *Calendar) error { return nil }
+func (m scaledNaive) Predict(ctx context.Context, p *Panel, cal *Calendar, origins []int) ([][][]float64, error) {
+	out, err := SeasonalNaive{168}.Predict(ctx, p, cal, origins)
+	for _, o := range out {
+		for _, f := range o {
+			for h := range f {
+				f[h] *= m.factor
+			}
+		}
+	}
+	return out, err
+}
+
+// TestConformalPeaks: a forecaster 25 % low everywhere misses every peak
+// volume; with Peaks the calibration finds a factor near 1/0.75 (or the
+// seasonal naive's peak), raises only the peak hour, and catches the peaks
+// of a nearly noiseless series; the intervals stay those of the base.
+func TestConformalPeaks(t *testing.T) {
+	cal := testCalendar(t)
+	p := synthPanel(t, cal, synthSpec{start: "2022-01-03", days: 42, series: 2, sigma: 0.01, offFactor: 0.4, seed: 5})
+	ctx := context.Background()
+	plain := &Conformal{Base: scaledNaive{0.75}}
+	peaks := &Conformal{Base: scaledNaive{0.75}, Peaks: true}
+	rep, err := Backtest(ctx, p, cal, []*Conformal{plain, peaks}, BacktestConfig{Weeks: 1, KeepBands: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Models[0], rep.Models[1]
+	// The peak model scored without its peaks is the plain model.
+	np := rep.Model("scaled" + NoPeaksSuffix)
+	if np == nil {
+		t.Fatal("no scaled-nopeaks report")
+	}
+	if d := cmp.Diff(a.Groups, np.Groups, cmpopts.EquateNaNs()); d != "" {
+		t.Errorf("nopeaks scores differ from the plain model's:\n%s", d)
+	}
+	for s := range p.Series {
+		if r := peaks.peak[s]; r.factor == 0 {
+			t.Errorf("series %d: no peak rule adopted", s)
+		}
+	}
+	if got := a.Groups["all"].PeakVolume; got != 0 {
+		t.Errorf("plain peak volume %.1f %%, want 0 (25 %% low)", got)
+	}
+	if got := b.Groups["all"].PeakVolume; got < 90 {
+		t.Errorf("calibrated peak volume %.1f %%, want ≥ 90", got)
+	}
+	for k := range b.Bands {
+		for s := range p.Series {
+			pa, pb := a.Bands[k][s], b.Bands[k][s]
+			i := argmax(pa.Point)
+			for h := range Horizon {
+				if h != i && pa.Point[h] != pb.Point[h] {
+					t.Fatalf("origin %d series %d: hour %d changed (%g → %g); only the peak hour %d may", k, s, h, pa.Point[h], pb.Point[h], i)
+				}
+			}
+			if !(pb.Point[i] > pa.Point[i]) {
+				t.Fatalf("origin %d series %d: peak %g not raised from %g", k, s, pb.Point[i], pa.Point[i])
+			}
+			if d := cmp.Diff(pa.Upper, pb.Upper, cmpopts.EquateNaNs()); d != "" {
+				t.Fatalf("origin %d series %d: intervals changed:\n%s", k, s, d)
+			}
+		}
+	}
+}
