@@ -13,6 +13,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
 
 // TrainConfig configures Train.
@@ -111,8 +112,30 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	return c
 }
 
-// RegisterFlags binds the train task's flags other than the data flags.
+// DefaultTrainConfig is the training configuration the train task starts
+// from: its flags' defaults, written here once, so a Go caller that starts
+// from it trains the model the binary trains. (A zero TrainConfig samples
+// uniformly and holds no apps out: a different model.)
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{
+		Split:         SplitConfig{TrainWeeks: 4, ValWeeks: 1},
+		MaxTrainRows:  60000,
+		MaxValRows:    20000,
+		MaxRowsPerApp: 500,
+		MinClassRows:  20,
+		HoldoutFrac:   0.1,
+		Seed:          1,
+		Member: MemberConfig{
+			XGB:    XGBConfig{Rounds: 50, MaxDepth: 7},
+			Seqnet: SeqnetConfig{MaxRows: 30000, Train: seqnet.TrainConfig{MaxEpochs: 10}},
+		},
+	}
+}
+
+// RegisterFlags binds the train task's flags other than the data flags,
+// with DefaultTrainConfig's values as defaults (it resets c to them).
 func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
+	*c = DefaultTrainConfig()
 	fs.StringVar(&c.Out, "out", "", "bundle root: one bundle folder per feature set (required)")
 	fs.Func("feature-sets", "comma-separated feature sets: sni, no-sni (default both)", func(s string) error {
 		c.FeatureSets = nil
@@ -129,10 +152,10 @@ func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
 		c.Members = strings.Split(s, ",")
 		return nil
 	})
-	fs.IntVar(&c.Split.SkipWeeks, "skip-weeks", 0, "weeks left out at the start of the data")
-	fs.IntVar(&c.Split.TrainWeeks, "train-weeks", 4, "training weeks")
-	fs.IntVar(&c.Split.ValWeeks, "val-weeks", 1, "validation weeks (stacking, early stopping, reject threshold)")
-	fs.IntVar(&c.Split.TestWeeks, "test-weeks", 0, "with --as-of: test weeks left after validation for evaluate (0: 1)")
+	fs.IntVar(&c.Split.SkipWeeks, "skip-weeks", c.Split.SkipWeeks, "weeks left out at the start of the data")
+	fs.IntVar(&c.Split.TrainWeeks, "train-weeks", c.Split.TrainWeeks, "training weeks")
+	fs.IntVar(&c.Split.ValWeeks, "val-weeks", c.Split.ValWeeks, "validation weeks (stacking, early stopping, reject threshold)")
+	fs.IntVar(&c.Split.TestWeeks, "test-weeks", c.Split.TestWeeks, "with --as-of: test weeks left after validation for evaluate (0: 1)")
 	fs.Func("as-of", "YYYY-MM-DD: train on the latest weeks complete on this day (train, validation, then test weeks; the DAG passes its logical date)", func(s string) error {
 		if _, err := time.Parse(schema.DayLayout, s); err != nil {
 			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", s)
@@ -140,17 +163,17 @@ func (c *TrainConfig) RegisterFlags(fs *flag.FlagSet) {
 		c.Split.AsOf = s
 		return nil
 	})
-	fs.IntVar(&c.MaxTrainRows, "max-train-rows", 60000, "training rows sampled from the training weeks")
-	fs.IntVar(&c.MaxValRows, "max-val-rows", 20000, "validation rows sampled from the validation weeks")
-	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", 500, "training rows kept per app (0: uniform sample)")
-	fs.IntVar(&c.MinClassRows, "min-class-rows", 20, "fewest sampled training rows of an app to make it a class")
-	fs.Float64Var(&c.HoldoutFrac, "holdout-frac", 0.1, "share of apps (whole provider groups) held out as unknown services; 0: none")
-	fs.Uint64Var(&c.Seed, "seed", 1, "seed of sampling, folds and members")
-	fs.IntVar(&c.Member.XGB.Rounds, "xgb-rounds", 50, "maximum XGBoost rounds (a flat model grows rounds × classes trees)")
-	fs.IntVar(&c.Member.XGB.MaxDepth, "xgb-depth", 7, "XGBoost max depth")
-	fs.IntVar(&c.Member.XGB.Threads, "threads", 0, "XGBoost threads (0: all cores)")
-	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", 30000, "training rows of the sequence net")
-	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", 10, "maximum epochs of the sequence net")
+	fs.IntVar(&c.MaxTrainRows, "max-train-rows", c.MaxTrainRows, "training rows sampled from the training weeks")
+	fs.IntVar(&c.MaxValRows, "max-val-rows", c.MaxValRows, "validation rows sampled from the validation weeks")
+	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", c.MaxRowsPerApp, "training rows kept per app (0: uniform sample)")
+	fs.IntVar(&c.MinClassRows, "min-class-rows", c.MinClassRows, "fewest sampled training rows of an app to make it a class")
+	fs.Float64Var(&c.HoldoutFrac, "holdout-frac", c.HoldoutFrac, "share of apps (whole provider groups) held out as unknown services; 0: none")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of sampling, folds and members")
+	fs.IntVar(&c.Member.XGB.Rounds, "xgb-rounds", c.Member.XGB.Rounds, "maximum XGBoost rounds (a flat model grows rounds × classes trees)")
+	fs.IntVar(&c.Member.XGB.MaxDepth, "xgb-depth", c.Member.XGB.MaxDepth, "XGBoost max depth")
+	fs.IntVar(&c.Member.XGB.Threads, "threads", c.Member.XGB.Threads, "XGBoost threads (0: all cores)")
+	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", c.Member.Seqnet.MaxRows, "training rows of the sequence net")
+	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", c.Member.Seqnet.Train.MaxEpochs, "maximum epochs of the sequence net")
 	fs.BoolVar(&c.Force, "force", false, "train even if --out already holds bundles trained on this data version (else: nothing to do, exit 99)")
 }
 
