@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"os"
 
@@ -21,7 +22,9 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.data, &cfg.eval)
+	sourceFlags(flag.CommandLine, &cfg.data)
+	evalFlags(flag.CommandLine, &cfg.eval)
+	ctx := taskio.Parse(&cfg.xcom)
 	cfg.data.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	taskio.Exit("evaluate", run(ctx, cfg, os.Stdout, os.Stderr))
 }
@@ -43,4 +46,25 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	return taskio.WriteResult(stdout, cfg.xcom, rep.Result(cfg.eval.Out))
+}
+
+// evalFlags binds the evaluate task's flags other than the data flags,
+// with classify.DefaultEvalConfig's values as defaults (it resets c to them).
+func evalFlags(fs *flag.FlagSet, c *classify.EvalConfig) {
+	*c = classify.DefaultEvalConfig()
+	fs.Func("model", "bundle folder, or a root with one bundle per feature set (repeatable)", func(s string) error {
+		c.Models = append(c.Models, s)
+		return nil
+	})
+	fs.StringVar(&c.Out, "out", "", "report folder (required)")
+	fs.IntVar(&c.TestWeeks, "test-weeks", c.TestWeeks, "weeks after the validation window to score (0: all)")
+	fs.IntVar(&c.MaxRowsPerWeek, "max-rows-per-week", c.MaxRowsPerWeek, "flows sampled per test week")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "sampling seed")
+}
+
+// sourceFlags binds --raw, --lake and --version.
+func sourceFlags(fs *flag.FlagSet, f *classify.SourceFlags) {
+	fs.StringVar(&f.Raw, "raw", "", "raw dataset root (flow_features computed from it)")
+	fs.StringVar(&f.Lake, "lake", "", "lake root with the "+classify.FeaturesTable+" table (or the table URI itself)")
+	fs.Int64Var(&f.Version, "version", -1, classify.FeaturesTable+" Delta version to read (with --lake; -1: the latest)")
 }

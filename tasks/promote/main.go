@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
@@ -45,7 +46,8 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.promote, &cfg.rescore)
+	promoteFlags(flag.CommandLine, &cfg.promote)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.rescore)
 	cfg.rescore.store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	var err error
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
@@ -81,4 +83,21 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
 	}
 	return nil
+}
+
+// promoteFlags adds the promote task's flags to fs.
+func promoteFlags(fs *flag.FlagSet, o *tracking.PromoteOptions) {
+	fs.StringVar(&o.Name, "name", "", "registered model name (required)")
+	fs.StringVar(&o.Metric, "metric", "", "score to compare: macro_f1 (classifiers) or mase (forecasters) (required)")
+	fs.BoolFunc("higher-is-better", "whether the metric improves upwards (default: inferred from its name; =false for downwards)", func(s string) error {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		o.HigherIsBetter = &v
+		return nil
+	})
+	fs.Float64Var(&o.MinDelta, "min-delta", 0, "margin by which the challenger must beat the champion")
+	fs.Float64Var(&o.RecallFloor, "recall-floor", tracking.DefaultRecallFloor, "per-class recall under which a class the champion recognised counts as collapsed; negative disables")
+	fs.Float64Var(&o.LatencyBudget, "latency-budget-us", 0, "highest "+tracking.MetricLatency+" the challenger may have; 0: unchecked")
 }

@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -25,7 +28,8 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.reg, &cfg.log)
+	registerFlags(flag.CommandLine, &cfg.reg)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.log)
 	cfg.store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	var err error
 	cfg.dagRun = os.Getenv("AIRFLOW_CTX_DAG_RUN_ID")
@@ -67,4 +71,33 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: bundle %s is already %s version %s", taskio.ErrNothingToDo, cfg.log.bundle, reg.Name, reg.Version)
 	}
 	return nil
+}
+
+// registerFlags adds the register task's flags to fs.
+func registerFlags(fs *flag.FlagSet, o *tracking.RegisterOptions) {
+	fs.StringVar(&o.Name, "name", "", "registered model name (required)")
+	fs.StringVar(&o.RunID, "run-id", "", "MLflow run whose model bundle to register (required)")
+	fs.StringVar(&o.ArtifactPath, "artifact-path", tracking.BundleArtifactPath, "bundle directory in the run's artifacts")
+	fs.StringVar(&o.Alias, "alias", tracking.AliasChallenger, "alias to point at the new version")
+	fs.DurationVar(&o.Wait, "wait", 5*time.Minute, "how long to wait for the version to become READY")
+	fs.StringVar(&o.Description, "description", "", "description of the registered model, if it is created")
+	fs.Func("tag", "key=value tag set on the new version (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q: want key=value", s)
+		}
+		if o.Tags == nil {
+			o.Tags = map[string]string{}
+		}
+		o.Tags[k] = v
+		return nil
+	})
+	fs.Func("scores", "comma-separated run metrics copied to version tags besides "+strings.Join(tracking.HeadlineMetrics, ","), func(s string) error {
+		for _, k := range strings.Split(s, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				o.Scores = append(o.Scores, k)
+			}
+		}
+		return nil
+	})
 }

@@ -7,9 +7,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/report"
@@ -24,7 +28,8 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.rep)
+	reportFlags(flag.CommandLine, &cfg.rep)
+	ctx := taskio.Parse(&cfg.xcom)
 	cfg.rep.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	taskio.Exit("report", run(ctx, cfg, os.Getenv, os.Stdout, os.Stderr))
 }
@@ -60,4 +65,28 @@ func run(ctx context.Context, cfg config, getenv func(string) string, stdout, st
 	res := data.Result(cfg.rep.Out, len(page))
 	fmt.Fprintf(stderr, "report: wrote %s (%d bytes); absent sections: %v\n", cfg.rep.Out, len(page), res.Absent)
 	return taskio.WriteResult(stdout, cfg.xcom, res)
+}
+
+// reportFlags binds the report task's flags.
+func reportFlags(fs *flag.FlagSet, c *report.Config) {
+	fs.StringVar(&c.Lake, "lake", "", "lake root URI with traffic_hourly, forecasts, app_usage_daily and drift_metrics (required)")
+	fs.StringVar(&c.Out, "out", "", "URI of the HTML file to write: a path, file:// or s3://bucket/key.html (required)")
+	fs.Func("version", "pin a table's Delta version, table=N (repeatable; default: each table's latest)", func(s string) error {
+		name, v, ok := strings.Cut(s, "=")
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if !ok || err != nil || n < 0 || !slices.Contains(report.Tables, strings.TrimSpace(name)) {
+			return fmt.Errorf("want table=N with a table of %v and N ≥ 0", report.Tables)
+		}
+		if c.Versions == nil {
+			c.Versions = map[string]int64{}
+		}
+		c.Versions[strings.TrimSpace(name)] = n
+		return nil
+	})
+	fs.StringVar(&c.Title, "title", "TelcoTraffic operator's report", "page title")
+	fs.IntVar(&c.TopApps, "top-apps", 10, "apps shown by name in the traffic and usage charts")
+	fs.IntVar(&c.Days, "days", 91, "traffic charts show the last N days of traffic_hourly (0: all)")
+	fs.StringVar(&c.Model, "model-name", report.DefaultModel, "registered classifier model shown (MLflow)")
+	fs.StringVar(&c.Alias, "alias", report.DefaultAlias, "alias of the classifier version shown (its latest version when unset)")
+	fs.StringVar(&c.ForecastExperiment, "forecast-experiment", report.DefaultForecastExperiment, "MLflow experiment of the forecaster's runs")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
@@ -37,7 +38,8 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.score, &cfg.model)
+	scoreFlags(flag.CommandLine, &cfg.score)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.model)
 	cfg.score.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	var err error
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
@@ -79,4 +81,16 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
 	}
 	return nil
+}
+
+// scoreFlags binds the flags.
+func scoreFlags(fs *flag.FlagSet, f *serve.Flags) {
+	fs.StringVar(&f.Lake, "lake", "", "lake root (local or s3://): reads "+classify.FeaturesTable+", writes "+serve.PredictionsTable+" and "+serve.UsageTable+" (required)")
+	fs.Int64Var(&f.Version, "version", -1, classify.FeaturesTable+" Delta version to read (-1: the latest)")
+	fs.StringVar(&f.Day, "day", "", "day to score, YYYY-MM-DD (or --from/--to)")
+	fs.StringVar(&f.FromDay, "from", "", "first day to score, YYYY-MM-DD")
+	fs.StringVar(&f.ToDay, "to", "", "last day to score, YYYY-MM-DD")
+	fs.IntVar(&f.BatchRows, "batch-rows", 8192, "flows predicted per call")
+	fs.IntVar(&f.Threads, "threads", 0, "cores per prediction call (0: all)")
+	fs.BoolVar(&f.Force, "force", false, "score again even when these days were scored from the same inputs (else: nothing to do, exit 99)")
 }

@@ -14,7 +14,10 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -37,7 +40,9 @@ type config struct {
 
 func main() {
 	var cfg config
-	ctx := taskio.Parse(&cfg.xcom, &cfg.data, &cfg.train, &cfg.registry)
+	sourceFlags(flag.CommandLine, &cfg.data)
+	trainFlags(flag.CommandLine, &cfg.train)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.registry)
 	cfg.data.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	cfg.mlflow = func() (tracking.Config, error) { return tracking.ConfigFromEnv(os.Getenv) }
 	taskio.Exit("train", run(ctx, cfg, os.Stdout, os.Stderr))
@@ -89,4 +94,56 @@ func lastTraining(ctx context.Context, cfg config) (*classify.LastTraining, erro
 	}
 	window, _ := mv.Tag(tracking.TagEvalWindow)
 	return &classify.LastTraining{Model: mv.Name + " version " + mv.Version, Version: v, Window: window}, nil
+}
+
+// trainFlags binds the train task's flags other than the data flags,
+// with classify.DefaultTrainConfig's values as defaults (it resets c to them).
+func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
+	*c = classify.DefaultTrainConfig()
+	fs.StringVar(&c.Out, "out", "", "bundle root: one bundle folder per feature set (required)")
+	fs.Func("feature-sets", "comma-separated feature sets: sni, no-sni (default both)", func(s string) error {
+		c.FeatureSets = nil
+		for _, f := range strings.Split(s, ",") {
+			v, err := classify.ParseFeatureSet(strings.TrimSpace(f))
+			if err != nil {
+				return err
+			}
+			c.FeatureSets = append(c.FeatureSets, v)
+		}
+		return nil
+	})
+	fs.Func("members", "comma-separated members: xgb-hier, xgb, seqnet, linear (default xgb-hier,seqnet)", func(s string) error {
+		c.Members = strings.Split(s, ",")
+		return nil
+	})
+	fs.IntVar(&c.Split.SkipWeeks, "skip-weeks", c.Split.SkipWeeks, "weeks left out at the start of the data")
+	fs.IntVar(&c.Split.TrainWeeks, "train-weeks", c.Split.TrainWeeks, "training weeks")
+	fs.IntVar(&c.Split.ValWeeks, "val-weeks", c.Split.ValWeeks, "validation weeks (stacking, early stopping, reject threshold)")
+	fs.IntVar(&c.Split.TestWeeks, "test-weeks", c.Split.TestWeeks, "with --as-of: test weeks left after validation for evaluate (0: 1)")
+	fs.Func("as-of", "YYYY-MM-DD: train on the latest weeks complete on this day (train, validation, then test weeks; the DAG passes its logical date)", func(s string) error {
+		if _, err := time.Parse(schema.DayLayout, s); err != nil {
+			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", s)
+		}
+		c.Split.AsOf = s
+		return nil
+	})
+	fs.IntVar(&c.MaxTrainRows, "max-train-rows", c.MaxTrainRows, "training rows sampled from the training weeks")
+	fs.IntVar(&c.MaxValRows, "max-val-rows", c.MaxValRows, "validation rows sampled from the validation weeks")
+	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", c.MaxRowsPerApp, "training rows kept per app (0: uniform sample)")
+	fs.IntVar(&c.MinClassRows, "min-class-rows", c.MinClassRows, "fewest sampled training rows of an app to make it a class")
+	fs.Float64Var(&c.HoldoutFrac, "holdout-frac", c.HoldoutFrac, "share of apps (whole provider groups) held out as unknown services; 0: none")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of sampling, folds and members")
+	fs.IntVar(&c.Member.XGB.Rounds, "xgb-rounds", c.Member.XGB.Rounds, "maximum XGBoost rounds (a flat model grows rounds × classes trees)")
+	fs.IntVar(&c.Member.XGB.MaxDepth, "xgb-depth", c.Member.XGB.MaxDepth, "XGBoost max depth")
+	fs.IntVar(&c.Member.XGB.Threads, "threads", c.Member.XGB.Threads, "XGBoost threads (0: all cores)")
+	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", c.Member.Seqnet.MaxRows, "training rows of the sequence net")
+	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", c.Member.Seqnet.Train.MaxEpochs, "maximum epochs of the sequence net")
+	fs.BoolVar(&c.Force, "force", false, "train even if --out already holds bundles trained on this data version (else: nothing to do, exit 99)")
+}
+
+// sourceFlags binds --raw, --lake and --version.
+func sourceFlags(fs *flag.FlagSet, f *classify.SourceFlags) {
+	fs.StringVar(&f.Raw, "raw", "", "raw dataset root (flow_features computed from it)")
+	fs.StringVar(&f.Lake, "lake", "", "lake root with the "+classify.FeaturesTable+" table (or the table URI itself)")
+	fs.Int64Var(&f.Version, "version", -1, classify.FeaturesTable+" Delta version to read (with --lake; -1: the latest)")
 }

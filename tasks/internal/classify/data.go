@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -130,13 +129,6 @@ type SourceFlags struct {
 	// Store configures S3 access for --lake (the task's main fills it from
 	// the environment).
 	Store storage.Options
-}
-
-// RegisterFlags binds --raw, --lake and --version.
-func (f *SourceFlags) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.Raw, "raw", "", "raw dataset root (flow_features computed from it)")
-	fs.StringVar(&f.Lake, "lake", "", "lake root with the "+FeaturesTable+" table (or the table URI itself)")
-	fs.Int64Var(&f.Version, "version", -1, FeaturesTable+" Delta version to read (with --lake; -1: the latest)")
 }
 
 // Open opens the rows the flags name.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -46,20 +45,6 @@ type EvalConfig struct {
 // DefaultEvalConfig is the evaluation configuration the evaluate task
 // starts from (its flags' defaults, written here once).
 func DefaultEvalConfig() EvalConfig { return EvalConfig{MaxRowsPerWeek: 20000, Seed: 7} }
-
-// RegisterFlags binds the evaluate task's flags other than the data flags,
-// with DefaultEvalConfig's values as defaults (it resets c to them).
-func (c *EvalConfig) RegisterFlags(fs *flag.FlagSet) {
-	*c = DefaultEvalConfig()
-	fs.Func("model", "bundle folder, or a root with one bundle per feature set (repeatable)", func(s string) error {
-		c.Models = append(c.Models, s)
-		return nil
-	})
-	fs.StringVar(&c.Out, "out", "", "report folder (required)")
-	fs.IntVar(&c.TestWeeks, "test-weeks", c.TestWeeks, "weeks after the validation window to score (0: all)")
-	fs.IntVar(&c.MaxRowsPerWeek, "max-rows-per-week", c.MaxRowsPerWeek, "flows sampled per test week")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "sampling seed")
-}
 
 // Num is a float that encodes NaN as JSON null.
 type Num float64

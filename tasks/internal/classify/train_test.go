@@ -3,7 +3,6 @@ package classify
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
@@ -268,28 +266,5 @@ func checkReference(t *testing.T, dir string, classes int) {
 	}
 	if len(ref.Model.Classes) != classes || ref.Model.MeanMaxProb <= 0 || ref.Model.MeanMaxProb > 1 || len(ref.Apps) < classes {
 		t.Errorf("reference model %d classes (want %d), mean max prob %v, %d apps", len(ref.Model.Classes), classes, ref.Model.MeanMaxProb, len(ref.Apps))
-	}
-}
-
-// TestDefaultsOnce: the train and evaluate binaries' flag defaults are the
-// Default*Config a Go caller starts from.
-func TestDefaultsOnce(t *testing.T) {
-	var tc TrainConfig
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	tc.RegisterFlags(fs)
-	if err := fs.Parse(nil); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(DefaultTrainConfig(), tc, cmpopts.IgnoreFields(TrainConfig{}, "Store")); diff != "" {
-		t.Errorf("train flags' defaults differ from DefaultTrainConfig (-want +got):\n%s", diff)
-	}
-	var ec EvalConfig
-	fs = flag.NewFlagSet("evaluate", flag.ContinueOnError)
-	ec.RegisterFlags(fs)
-	if err := fs.Parse(nil); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(DefaultEvalConfig(), ec, cmpopts.IgnoreFields(EvalConfig{}, "Store")); diff != "" {
-		t.Errorf("evaluate flags' defaults differ from DefaultEvalConfig (-want +got):\n%s", diff)
 	}
 }

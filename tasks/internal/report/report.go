@@ -3,13 +3,11 @@ package report
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,30 +42,6 @@ type Config struct {
 	MLflow                           *mlflowclient.Client // nil: the MLflow sections say it is not configured
 	Now                              func() time.Time     // default time.Now
 	Progress                         io.Writer            // nil: quiet
-}
-
-// RegisterFlags binds the report task's flags.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Lake, "lake", "", "lake root URI with traffic_hourly, forecasts, app_usage_daily and drift_metrics (required)")
-	fs.StringVar(&c.Out, "out", "", "URI of the HTML file to write: a path, file:// or s3://bucket/key.html (required)")
-	fs.Func("version", "pin a table's Delta version, table=N (repeatable; default: each table's latest)", func(s string) error {
-		name, v, ok := strings.Cut(s, "=")
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if !ok || err != nil || n < 0 || !slices.Contains(Tables, strings.TrimSpace(name)) {
-			return fmt.Errorf("want table=N with a table of %v and N ≥ 0", Tables)
-		}
-		if c.Versions == nil {
-			c.Versions = map[string]int64{}
-		}
-		c.Versions[strings.TrimSpace(name)] = n
-		return nil
-	})
-	fs.StringVar(&c.Title, "title", "TelcoTraffic operator's report", "page title")
-	fs.IntVar(&c.TopApps, "top-apps", 10, "apps shown by name in the traffic and usage charts")
-	fs.IntVar(&c.Days, "days", 91, "traffic charts show the last N days of traffic_hourly (0: all)")
-	fs.StringVar(&c.Model, "model-name", DefaultModel, "registered classifier model shown (MLflow)")
-	fs.StringVar(&c.Alias, "alias", DefaultAlias, "alias of the classifier version shown (its latest version when unset)")
-	fs.StringVar(&c.ForecastExperiment, "forecast-experiment", DefaultForecastExperiment, "MLflow experiment of the forecaster's runs")
 }
 
 // Validate checks the required fields.

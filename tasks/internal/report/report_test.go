@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -179,33 +178,6 @@ func TestPinnedVersions(t *testing.T) {
 	for _, v := range []map[string]int64{{HourlyTable: 7}, {DriftTable: 0}, {"flows": 0}} {
 		if _, err := Build(ctx, Config{Lake: lake, Versions: v}); err == nil {
 			t.Errorf("versions %v: no error", v)
-		}
-	}
-}
-
-func TestVersionFlag(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want map[string]int64
-		err  bool
-	}{
-		{[]string{"--version", "traffic_hourly=3", "--version", " forecasts = 0"}, map[string]int64{"traffic_hourly": 3, "forecasts": 0}, false},
-		{[]string{"--version", "traffic_hourly"}, nil, true},
-		{[]string{"--version", "traffic_hourly=-1"}, nil, true},
-		{[]string{"--version", "flows=1"}, nil, true},
-	} {
-		fs := flag.NewFlagSet("report", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		var c Config
-		c.RegisterFlags(fs)
-		err := fs.Parse(tc.args)
-		if (err != nil) != tc.err {
-			t.Errorf("%v: error %v", tc.args, err)
-		}
-		if !tc.err {
-			if d := cmp.Diff(tc.want, c.Versions); d != "" {
-				t.Errorf("%v: versions (-want +got):\n%s", tc.args, d)
-			}
 		}
 	}
 }

@@ -31,7 +31,6 @@ package serve
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -82,18 +81,6 @@ type Config struct {
 type Flags struct {
 	Config
 	Day, FromDay, ToDay string
-}
-
-// RegisterFlags binds the flags.
-func (f *Flags) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.Lake, "lake", "", "lake root (local or s3://): reads "+classify.FeaturesTable+", writes "+PredictionsTable+" and "+UsageTable+" (required)")
-	fs.Int64Var(&f.Version, "version", -1, classify.FeaturesTable+" Delta version to read (-1: the latest)")
-	fs.StringVar(&f.Day, "day", "", "day to score, YYYY-MM-DD (or --from/--to)")
-	fs.StringVar(&f.FromDay, "from", "", "first day to score, YYYY-MM-DD")
-	fs.StringVar(&f.ToDay, "to", "", "last day to score, YYYY-MM-DD")
-	fs.IntVar(&f.BatchRows, "batch-rows", 8192, "flows predicted per call")
-	fs.IntVar(&f.Threads, "threads", 0, "cores per prediction call (0: all)")
-	fs.BoolVar(&f.Force, "force", false, "score again even when these days were scored from the same inputs (else: nothing to do, exit 99)")
 }
 
 // Resolve checks the flags and fills From and To.

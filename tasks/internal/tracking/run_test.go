@@ -1,12 +1,9 @@
 package tracking
 
 import (
-	"flag"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -101,52 +98,6 @@ func FuzzMetricKey(f *testing.F) {
 			t.Fatalf("MetricKey changed the valid name %q to %q", s, k)
 		}
 	})
-}
-
-func TestFlags(t *testing.T) {
-	var r RegisterOptions
-	fs := flag.NewFlagSet("register", flag.ContinueOnError)
-	r.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--name", "svc", "--run-id", "abc", "--scores", "f1_weighted, auc", "--wait", "10s",
-		"--tag", "reason=drift", "--tag=note=a=b"}); err != nil {
-		t.Fatal(err)
-	}
-	want := RegisterOptions{Name: "svc", RunID: "abc", ArtifactPath: "model", Alias: "challenger", Wait: 10 * time.Second, Scores: []string{"f1_weighted", "auc"},
-		Tags: map[string]string{"reason": "drift", "note": "a=b"}}
-	if diff := cmp.Diff(want, r); diff != "" {
-		t.Errorf("register options (-want +got):\n%s", diff)
-	}
-
-	fs = flag.NewFlagSet("register", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	(&RegisterOptions{}).RegisterFlags(fs)
-	if err := fs.Parse([]string{"--tag", "no-value"}); err == nil {
-		t.Error("--tag without =: no error")
-	}
-
-	var p PromoteOptions
-	fs = flag.NewFlagSet("promote", flag.ContinueOnError)
-	p.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--name", "fc", "--metric", "pinball_80"}); err != nil {
-		t.Fatal(err)
-	}
-	if p.HigherIsBetter != nil || p.RecallFloor != DefaultRecallFloor {
-		t.Errorf("defaults: %+v", p)
-	}
-	for _, tt := range []struct {
-		args []string
-		want bool
-	}{{[]string{"--higher-is-better"}, true}, {[]string{"--higher-is-better=false"}, false}} {
-		p := PromoteOptions{}
-		fs := flag.NewFlagSet("promote", flag.ContinueOnError)
-		p.RegisterFlags(fs)
-		if err := fs.Parse(tt.args); err != nil {
-			t.Fatal(err)
-		}
-		if p.HigherIsBetter == nil || *p.HigherIsBetter != tt.want {
-			t.Errorf("%v: HigherIsBetter = %v, want %v", tt.args, p.HigherIsBetter, tt.want)
-		}
-	}
 }
 
 func TestURLs(t *testing.T) {
