@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift bench-evidently clean
 
 all: build
 
@@ -55,6 +55,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 	$(MAKE) bench-parse
+	$(MAKE) bench-evidently
 
 # Beam parse end to end (gz → Delta) vs zcat and the seed's Spark Job A
 # (PySpark, local[2]) on the same generated files; ~4 min at the defaults.
@@ -72,6 +73,14 @@ bench-decay: setup
 bench-drift: setup
 	$(GO) test -run '^$$' -bench Histogram -benchtime 2000000x ./tasks/internal/drift/
 	DRIFT_FLOWS=$(or $(DRIFT_FLOWS),10000) $(GO) test -run '^$$' -bench DriftQuarter -benchtime 1x -timeout 60m ./tasks/internal/drift/
+
+# driftcheck vs Evidently's data-drift report (DataDriftPreset) on the same
+# two windows (a champion's training window, one day): seconds of each and
+# the features each flags. Evidently lives in its own venv under
+# ~/.cache/telcotraffic, created here: it is never a test dependency.
+bench-evidently: setup
+	EVIDENTLY_PYTHON=$$(./tasks/driftcheck/evidently/setup-venv.sh) EVIDENTLY_FLOWS=$(or $(EVIDENTLY_FLOWS),20000) \
+		$(GO) test -run '^$$' -bench Evidently -benchtime 1x -timeout 30m ./tasks/driftcheck/
 
 clean:
 	rm -rf bin $(DEMO_DIR)

@@ -34,6 +34,15 @@ func TestNoBeamDependency(t *testing.T) {
 // flow_features table under a new lake root.
 func lakeWithDays(t testing.TB, start string, days, flows int) string {
 	t.Helper()
+	lake := filepath.Join(t.TempDir(), "lake")
+	writeDays(t, lake, start, days, flows, storage.Options{})
+	return lake
+}
+
+// writeDays generates days of traffic from start and writes their
+// flow_features table under the lake root (a local path or an s3:// URI).
+func writeDays(t testing.TB, lake, start string, days, flows int, opts storage.Options) {
+	t.Helper()
 	ctx := context.Background()
 	raw := t.TempDir()
 	d, _ := time.Parse(schema.DayLayout, start)
@@ -45,19 +54,23 @@ func lakeWithDays(t testing.TB, start string, days, flows int) string {
 		Compress: "none", Workers: 1, Script: script}); err != nil {
 		t.Fatal(err)
 	}
-	lake := filepath.Join(t.TempDir(), "lake")
-	if _, err := classifytest.WriteLake(ctx, lake, raw, classifytest.LakeOptions{}); err != nil {
+	if _, err := classifytest.WriteLake(ctx, lake, raw, classifytest.LakeOptions{Store: opts}); err != nil {
 		t.Fatal(err)
 	}
-	return lake
 }
 
 // referenceOf profiles the flow_features days [from, to] as a model trained
 // on them would save it.
 func referenceOf(t testing.TB, lake, from, to string) *drift.Reference {
 	t.Helper()
+	return referenceAt(t, lake, from, to, storage.Options{})
+}
+
+// referenceAt is referenceOf for a lake reached with opts.
+func referenceAt(t testing.TB, lake, from, to string, opts storage.Options) *drift.Reference {
+	t.Helper()
 	ctx := context.Background()
-	src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
+	src, err := classify.OpenLakeSource(ctx, lake, -1, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +144,45 @@ func writePredictions(t *testing.T, lake, day string) int {
 	return len(rows)
 }
 
-func readTable[T any](t *testing.T, uri string) []T {
+// registerChampion logs a bundle holding ref as a run's model and
+// registers it as name's champion.
+func registerChampion(t *testing.T, tr *tracking.Tracker, name string, ref *drift.Reference) *tracking.Registered {
 	t.Helper()
 	ctx := context.Background()
-	store, err := storage.Open(ctx, uri, storage.Options{})
+	bundle := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bundle, "manifest.json"), []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := drift.SaveReference(ctx, bundle, ref, storage.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	run1, err := tr.StartRun(ctx, "", "train", tracking.RunTags{Kind: tracking.Classifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run1.LogBundle(ctx, bundle, tracking.ModelSpec{Kind: tracking.Classifier, Format: "telcotraffic.classifier/1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run1.End(ctx, mlflowclient.RunFinished); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tracking.Register(ctx, tr.Client, tracking.RegisterOptions{Name: name, RunID: run1.ID, Alias: tracking.AliasChampion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func readTable[T any](t testing.TB, uri string) []T {
+	t.Helper()
+	return readTableAt[T](t, uri, storage.Options{})
+}
+
+// readTableAt is readTable for a table reached with opts.
+func readTableAt[T any](t testing.TB, uri string, opts storage.Options) []T {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, uri, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,27 +240,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// Register a model whose bundle holds the reference of 06-01..06-04.
-	bundle := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bundle, "manifest.json"), []byte(`{}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := drift.SaveReference(ctx, bundle, referenceOf(t, lake, "2022-06-01", "2022-06-04"), storage.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	run1, err := tr.StartRun(ctx, "", "train", tracking.RunTags{Kind: tracking.Classifier})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run1.LogBundle(ctx, bundle, tracking.ModelSpec{Kind: tracking.Classifier, Format: "telcotraffic.classifier/1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := run1.End(ctx, mlflowclient.RunFinished); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := tracking.Register(ctx, tr.Client, tracking.RegisterOptions{Name: name, RunID: run1.ID, Alias: tracking.AliasChampion})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registerChampion(t, tr, name, referenceOf(t, lake, "2022-06-01", "2022-06-04"))
 
 	res, log, err := call(t, "2022-06-05", false)
 	if err != nil {

@@ -115,14 +115,18 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "driftcheck: %s against %s (reference window %s..%s, %d flows)\n", cfg.day, refName, ref.From, ref.To, ref.Flows)
 
 	d := drift.NewDay(ref, cfg.day)
-	if err := src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error {
-		d.AddFlow(r)
-		if d.Flows%500_000 == 0 {
-			fmt.Fprintf(stderr, "driftcheck: %d flows (%.0fs)\n", d.Flows, time.Since(t0).Seconds())
-		}
-		return nil
-	}); err != nil {
+	tab, files, err := src.Files(ctx, day, day)
+	if err != nil {
 		return err
+	}
+	next := int64(500_000)
+	if err := drift.ReadDay(ctx, tab, files, d, 0, func(n int64) {
+		if n >= next {
+			fmt.Fprintf(stderr, "driftcheck: %d flows (%.0fs)\n", n, time.Since(t0).Seconds())
+			next += 500_000
+		}
+	}); err != nil {
+		return fmt.Errorf("driftcheck: %s@%d: %w", classify.FeaturesTable, featuresVersion, err)
 	}
 	classes := map[string]bool{}
 	for _, c := range ref.Model.Classes {

@@ -257,6 +257,18 @@ func (s *LakeSource) Scan(ctx context.Context, from, to time.Time, fn func(*sche
 	return nil
 }
 
+// Files returns the table and those of its data files at the pinned
+// version that may hold rows of days in [from, to] (the files Scan reads),
+// for readers that decode the files themselves; they must skip rows of
+// other days.
+func (s *LakeSource) Files(ctx context.Context, from, to time.Time) (*lakehouse.Table, []lakehouse.Add, error) {
+	filters, ok, err := s.filters(ctx, from, to)
+	if err != nil || !ok {
+		return s.table, nil, err
+	}
+	return s.table, s.snap.Files(filters...), nil
+}
+
 // filters pushes the day range down: the week partitions of the days with
 // data in [from, to], and the day column's statistics. ok is false when no
 // day of the range has data.

@@ -175,3 +175,58 @@ func (d *Day) AddPrediction(p *schema.FlowPrediction, classes map[string]bool) {
 		}
 	}
 }
+
+// empty returns an empty day binned like d.
+func (d *Day) empty() *Day {
+	return &Day{Date: d.Date, Hist: d.bin.NewHist(), Apps: map[string]*DayApp{},
+		Domains: map[string]*DayService{}, JA3: map[int32]*DayService{},
+		bin: d.bin, x: make([]float32, NumFeatures), idx: make([]int32, NumFeatures)}
+}
+
+// merge adds the flows of o (binned like d, without predictions) to d.
+func (d *Day) merge(o *Day) {
+	d.Flows += o.Flows
+	d.Hist.merge(o.Hist)
+	for name, a := range o.Apps {
+		if mine := d.Apps[name]; mine != nil {
+			mine.Flows += a.Flows
+			mine.Hist.merge(a.Hist)
+		} else {
+			d.Apps[name] = a
+		}
+	}
+	for k, s := range o.Domains {
+		d.Domains[k] = d.Domains[k].merge(s)
+	}
+	for k, s := range o.JA3 {
+		d.JA3[k] = d.JA3[k].merge(s)
+	}
+}
+
+func (h *Hist) merge(o *Hist) {
+	h.N += o.N
+	for i, c := range o.Counts {
+		h.Counts[i] += c
+	}
+}
+
+// merge returns s with o's counts added (o itself when s is nil).
+func (s *DayService) merge(o *DayService) *DayService {
+	if s == nil {
+		return o
+	}
+	s.Flows += o.Flows
+	for k, n := range o.Labelled {
+		if s.Labelled == nil {
+			s.Labelled = map[string]int64{}
+		}
+		s.Labelled[k] += n
+	}
+	for k, n := range o.Predicted {
+		if s.Predicted == nil {
+			s.Predicted = map[string]int64{}
+		}
+		s.Predicted[k] += n
+	}
+	return s
+}

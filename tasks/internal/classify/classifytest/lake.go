@@ -17,8 +17,10 @@ type LakeOptions struct {
 	// FilePerDay writes one data file per day; otherwise a week is one data
 	// file holding all its days (as the features job's week units do).
 	FilePerDay bool
-	// Store configures S3 access when lake is an s3:// URI.
+	// Store reaches the lake (S3 options for an s3:// root).
 	Store storage.Options
+	// RowGroupRows is the rows per Parquet row group (0: the default).
+	RowGroupRows int
 }
 
 // WriteLake computes the flow_features rows of the raw dataset under raw
@@ -38,7 +40,7 @@ func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, err
 		return 0, err
 	}
 	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
-		Name: "flow_features", PartitionColumns: []string{"week"}}, lakehouse.Options{})
+		Name: "flow_features", PartitionColumns: []string{"week"}}, lakehouse.Options{RowGroupRows: o.RowGroupRows})
 	if err != nil {
 		return 0, err
 	}
