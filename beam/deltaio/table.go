@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse"
-	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -31,7 +30,7 @@ type TableSpec struct {
 
 // URI returns the table's URI.
 func (t TableSpec) URI() string {
-	return catalog.JoinURI(t.Lake, t.Name)
+	return storage.JoinURI(t.Lake, t.Name)
 }
 
 // Options returns the lakehouse options of the table.

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -58,12 +57,7 @@ func Lookup(name string) (Table, error) {
 }
 
 // URI returns the table's URI under lake.
-func (t Table) URI(lake string) string { return JoinURI(lake, t.Name) }
-
-// JoinURI joins a root URI and a relative path with exactly one slash.
-func JoinURI(root, rel string) string {
-	return strings.TrimRight(root, "/") + "/" + strings.TrimLeft(rel, "/")
-}
+func (t Table) URI(lake string) string { return storage.JoinURI(lake, t.Name) }
 
 // Open opens the existing table under lake. A missing table is an error
 // wrapping lakehouse.ErrNotTable, and nothing is created.

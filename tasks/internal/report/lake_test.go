@@ -13,7 +13,6 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
-	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
@@ -55,7 +54,7 @@ var (
 func writeTable[T any](t testing.TB, lake string, opts storage.Options, name string, parts []string, rows []T) int64 {
 	t.Helper()
 	ctx := context.Background()
-	store, err := storage.Open(ctx, catalog.JoinURI(lake, name), opts)
+	store, err := storage.Open(ctx, storage.JoinURI(lake, name), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,14 +40,15 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 )
 
-// Table names under the lake root.
-const (
-	PredictionsTable = "flow_predictions"
-	UsageTable       = "app_usage_daily"
+// Table names under the lake root (lakehouse/catalog).
+var (
+	PredictionsTable = catalog.FlowPredictions.Name
+	UsageTable       = catalog.AppUsageDaily.Name
 )
 
 // UnknownApp is the app_usage_daily row of flows flagged as unknown
@@ -166,14 +167,13 @@ func txnID(m *Model, day string) string {
 
 // openTable opens or creates an output table.
 func openTable[T any](ctx context.Context, lake, name string, opts storage.Options) (*lakehouse.Table, error) {
-	store, err := storage.Open(ctx, storage.JoinURI(lake, name), opts)
+	tab, err := catalog.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("serve: %s: %w", name, err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-	t, err := lakehouse.OpenOrCreate[T](ctx, store, lakehouse.CreateOptions{Name: name, PartitionColumns: []string{"day"}},
-		lakehouse.Options{EngineInfo: "telcotraffic-score"})
+	t, err := catalog.OpenOrCreate[T](ctx, tab, lake, opts, lakehouse.Options{EngineInfo: "telcotraffic-score"})
 	if err != nil {
-		return nil, fmt.Errorf("serve: %s: %w", name, err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	return t, nil
 }
