@@ -17,6 +17,7 @@ import (
 	"strconv"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
@@ -31,10 +32,11 @@ type rescoreFlags struct {
 }
 
 func (f *rescoreFlags) RegisterFlags(fs *flag.FlagSet) {
+	ev := classify.DefaultEvalConfig() // the challenger's evaluate samples so
 	fs.StringVar(&f.lake, "lake", "", "lake root (local or s3://) to score the champion on the challenger's window when their windows differ (classifiers; empty: refuse the comparison)")
 	fs.StringVar(&f.experiment, "experiment", "", "experiment of the champion's new evaluation run (default: MLFLOW_EXPERIMENT_NAME or telcotraffic)")
-	fs.IntVar(&f.maxRows, "max-rows-per-week", 20000, "with --lake: flows sampled per test week (as the challenger's evaluate)")
-	fs.Uint64Var(&f.seed, "eval-seed", 7, "with --lake: sampling seed (as the challenger's evaluate)")
+	fs.IntVar(&f.maxRows, "max-rows-per-week", ev.MaxRowsPerWeek, "with --lake: flows sampled per test week (as the challenger's evaluate)")
+	fs.Uint64Var(&f.seed, "eval-seed", ev.Seed, "with --lake: sampling seed (as the challenger's evaluate)")
 }
 
 type config struct {
