@@ -30,7 +30,12 @@ EXPECTED_DAGS = {"telco_ingest", "telco_train", "telco_forecast", "telco_drift",
 EDGES = {
     "telco_ingest": {"parse": {"aggregate", "features"}, "aggregate": set(), "features": {"score"}, "score": set()},
     "telco_train": {"train": {"evaluate"}, "evaluate": {"register"}, "register": {"promote"}, "promote": set()},
-    "telco_forecast": {"forecast": {"report"}, "report": set()},
+    "telco_forecast": {
+        "forecast": {"report", "register"},
+        "report": set(),
+        "register": {"promote"},
+        "promote": set(),
+    },
     "telco_drift": {"driftcheck": {"drift_detected"}, "drift_detected": {"trigger_retrain"}, "trigger_retrain": set()},
     "telco_synth": {"generate": set()},
     "telco_vacuum": {"vacuum": set()},
@@ -48,6 +53,8 @@ GO_TASKS = {
     ("telco_train", "promote"): ("promote", "promote"),
     ("telco_forecast", "forecast"): ("forecast", "forecast"),
     ("telco_forecast", "report"): ("report", "report"),
+    ("telco_forecast", "register"): ("register", "register"),
+    ("telco_forecast", "promote"): ("promote", "promote"),
     ("telco_drift", "driftcheck"): ("driftcheck", "driftcheck"),
     ("telco_synth", "generate"): ("generate", "generate"),
     ("telco_vacuum", "vacuum"): ("pipeline", "pipeline"),
@@ -246,14 +253,16 @@ def test_report_arguments(dagbag):
 
 def test_xcom_pulls_name_upstream_tasks(dagbag):
     """Every `xcom_pull(task_ids='x')` in a task's arguments names one of its upstream tasks."""
-    pulls = 0
+    pulls = []
     for dag in dagbag.dags.values():
         for t in dag.tasks:
             for arg in getattr(t, "arguments", []) or []:
                 for src in re.findall(r"""xcom_pull\(task_ids=["']([^"']+)["']\)""", arg):
-                    pulls += 1
+                    pulls.append((dag.dag_id, t.task_id, src))
                     assert src in t.get_flat_relative_ids(upstream=True), (dag.dag_id, t.task_id, src)
-    assert pulls == 0  # register and promote meet at the challenger alias
+    # register and promote meet at the challenger alias; the forecaster's
+    # register takes the run forecast logged.
+    assert pulls == [("telco_forecast", "register", "forecast")]
 
 
 def test_drift_triggers_train_with_valid_conf(dagbag):
@@ -298,3 +307,15 @@ def test_local_twin_runs_same_program_with_same_args(pod_dagbag, local_dagbag, k
     assert local.output_processor is parse_result
     assert {o.name for o in local.outlets} == {o.name for o in pod.outlets}
     assert local.env["TT_LAKE"] == COMMON_TT["TT_LAKE"]
+
+
+def test_forecaster_register_promote_arguments(dagbag):
+    """forecast starts from FORECAST_MODEL's champion; register makes its run a version; promote decides on MASE."""
+    from telco_factory import FORECAST_MODEL
+
+    tasks = dagbag.dags["telco_forecast"].task_dict
+    assert f"--model-name={FORECAST_MODEL}" in tasks["forecast"].arguments
+    assert f"--name={FORECAST_MODEL}" in tasks["register"].arguments
+    assert '--run-id={{ ti.xcom_pull(task_ids="forecast")["mlflow_run_id"] }}' in tasks["register"].arguments
+    assert f"--name={FORECAST_MODEL}" in tasks["promote"].arguments
+    assert "--metric=mase" in tasks["promote"].arguments

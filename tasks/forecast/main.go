@@ -23,6 +23,9 @@ func main() {
 	if err == nil && cfg.experiment != "" {
 		cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv)
 	}
+	if err == nil && cfg.modelName != "" {
+		cfg, err = withChampion(ctx, cfg, os.Args[1:], os.Stderr)
+	}
 	if err != nil {
 		taskio.Exit("forecast", err)
 	}

@@ -33,6 +33,18 @@ type config struct {
 	// mlflow is read from the environment when it is set.
 	experiment string
 	mlflow     tracking.Config
+	// modelName is the registered forecaster whose champion's settings
+	// the run starts from ("": none, see withChampion); settingsFrom
+	// records where they came from.
+	modelName, settingsFrom string
+	// champion is the champion version whose settings were read and
+	// championParams its run's params (nil: no champion).
+	champion       string
+	championParams map[string]string
+	// evalOnly: the run only scores settings on the backtest (the
+	// champion's, see rescoreChampion): no files, no forecasts written, no
+	// bundle.
+	evalOnly bool
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
@@ -58,6 +70,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	fs.BoolVar(&c.fc.NoPeaks, "no-peaks", false, "leave the daily peak of the point forecast uncalibrated")
 	fs.Float64Var(&c.fc.Headroom, "headroom", 1.5, "capacity = headroom × highest hour of the last 4 weeks, unless --threshold (0: none)")
 	fs.StringVar(&c.experiment, "experiment", "", "MLflow experiment to log the run to (server from MLFLOW_TRACKING_URI; empty: no tracking)")
+	fs.StringVar(&c.modelName, "model-name", "", "registered forecaster: start from its champion's settings (flags given override them; with --experiment)")
 	fs.StringVar(&thresholds, "threshold", "", "capacities per hour, comma-separated series/metric=value (total/bytes=5e9)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -67,6 +80,9 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if c.out == "" && c.lake == "" {
 		return c, errors.New("--out is required without --lake")
+	}
+	if c.modelName != "" && c.experiment == "" {
+		return c, errors.New("--model-name needs --experiment")
 	}
 	if (c.raw == "") == (c.lake == "") {
 		return c, errors.New("give exactly one of --raw and --lake")
@@ -143,13 +159,13 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	if cfg.out != "" {
+	if cfg.out != "" && !cfg.evalOnly {
 		if err := res.WriteFiles(cfg.out); err != nil {
 			return err
 		}
 	}
 	var written int64 = -1
-	if lakeSrc != nil {
+	if lakeSrc != nil && !cfg.evalOnly {
 		if written, err = forecast.WriteForecasts(ctx, cfg.lake, storage.Options{S3: storage.FromEnv(os.Getenv)}, res.Forecasts); err != nil {
 			return err
 		}
@@ -158,9 +174,13 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	out := result{
 		RunDate: res.RunDate, Origin: res.Origin.Format(time.RFC3339), Series: len(res.Panel.Series),
 		Hours: res.Panel.Hours, ForecastRows: len(res.Forecasts), Alerts: len(res.Alerts), Out: cfg.out,
+		SettingsFrom: cfg.settingsFrom,
 	}
 	if lakeSrc != nil {
-		out.HourlyVersion, out.ForecastsVersion = &lakeSrc.Resolved, &written
+		out.HourlyVersion = &lakeSrc.Resolved
+		if !cfg.evalOnly {
+			out.ForecastsVersion = &written
+		}
 	}
 	if bt := res.Backtest; bt != nil {
 		fmt.Fprintln(stderr, "forecast: backtest over", len(bt.Origins), "origins, refit every", bt.RetrainDays, "days")
@@ -200,6 +220,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 			return err
 		}
 		fmt.Fprintf(stderr, "forecast: logged MLflow run %s\n", out.MLflowRunURL)
+		if err := tr.rescoreChampion(ctx, cfg, res.RunDate, out.HourlyVersion, stderr); err != nil {
+			return err
+		}
 	}
 	return taskio.WriteResult(stdout, cfg.xcom, out)
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
@@ -29,14 +30,23 @@ import (
 const (
 	tagRunDate = "telcotraffic.forecast.run_date"
 	tagOrigin  = "telcotraffic.forecast.origin"
+	// tagSettingsFrom says whose settings a --model-name run used:
+	// "<model> version <n>" or "defaults".
+	tagSettingsFrom = "telcotraffic.forecast.settings_from"
+	// bundleFormat is the layout of the forecaster bundle: settings.json,
+	// the run's params (the model is trained afresh on each run's data).
+	bundleFormat = "telcotraffic.forecaster-settings/1"
 	// artifactDir is the run's artifact folder for the task's files.
 	artifactDir = "forecast"
 )
 
 // tracked is a forecast run being logged to MLflow.
 type tracked struct {
-	tr  *tracking.Tracker
-	run *tracking.Run
+	tr       *tracking.Tracker
+	run      *tracking.Run
+	params   map[string]string // the settings logged, also the bundle's settings.json
+	window   string            // the evaluation window logged ("": no backtest)
+	evalOnly bool              // no bundle: the run scores the champion's settings
 }
 
 // startTracking starts the run before the forecast, so a failure shows as a
@@ -53,9 +63,14 @@ func startTracking(ctx context.Context, cfg config, stderr io.Writer) (*tracked,
 	if err != nil {
 		return nil, err
 	}
-	t := &tracked{tr: tr, run: run}
-	if err := run.LogParams(ctx, trackParams(cfg)); err != nil {
+	t := &tracked{tr: tr, run: run, params: trackParams(cfg), evalOnly: cfg.evalOnly}
+	if err := run.LogParams(ctx, t.params); err != nil {
 		return t, err
+	}
+	if cfg.settingsFrom != "" {
+		if err := run.SetTags(ctx, map[string]string{tagSettingsFrom: cfg.settingsFrom}); err != nil {
+			return t, err
+		}
 	}
 	fmt.Fprintf(stderr, "forecast: logging to MLflow run %s\n", run.URL())
 	return t, nil
@@ -135,6 +150,11 @@ func (t *tracked) log(ctx context.Context, res *forecast.Result, out *result) er
 	if out.ForecastsVersion != nil {
 		tags[tracking.OutputTag(forecast.ForecastsTable)] = strconv.FormatInt(*out.ForecastsVersion, 10)
 	}
+	if w := evalWindow(res.Backtest); w != "" {
+		t.window = w
+		// promote compares forecasters on the same backtest days only.
+		tags[tracking.TagEvalWindow] = w
+	}
 	if err := run.SetTags(ctx, tags); err != nil {
 		return err
 	}
@@ -174,7 +194,44 @@ func (t *tracked) log(ctx context.Context, res *forecast.Result, out *result) er
 	if err := os.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	_, err = run.LogArtifacts(ctx, dir, artifactDir)
+	if _, err = run.LogArtifacts(ctx, dir, artifactDir); err != nil {
+		return err
+	}
+	if t.evalOnly {
+		return nil
+	}
+	return t.logBundle(ctx, out)
+}
+
+// evalWindow names the backtest's days, first..last origin ("": no backtest).
+func evalWindow(bt *forecast.BacktestReport) string {
+	if bt == nil || len(bt.Origins) == 0 {
+		return ""
+	}
+	return "backtest " + bt.Origins[0].Format(time.DateOnly) + ".." + bt.Origins[len(bt.Origins)-1].Format(time.DateOnly)
+}
+
+// logBundle logs the forecaster bundle, settings.json with the run's
+// settings, as the run's model (artifact model/), which register makes a
+// model version.
+func (t *tracked) logBundle(ctx context.Context, out *result) error {
+	dir, err := os.MkdirTemp("", "forecast-bundle-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b, err := json.MarshalIndent(t.params, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	spec := tracking.ModelSpec{Kind: tracking.Forecaster, Format: bundleFormat, Members: []string{"settings.json"}}
+	if out.HourlyVersion != nil {
+		spec.Tables = map[string]int64{forecast.HourlyTable: *out.HourlyVersion}
+	}
+	_, err = t.run.LogBundle(ctx, dir, spec)
 	return err
 }
 

@@ -135,6 +135,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 // classifierModel is the registered classifier of the demo.
 const classifierModel = "telco-service-classifier"
 
+// forecasterModel is the registered forecaster of the demo (FORECAST_MODEL
+// of the DAGs).
+const forecasterModel = "telco-traffic-forecaster"
+
 // classifier runs the production retraining loop twice, a week apart, as
 // the weekly telco_train DAG would: train as of a day (a moving window over
 // the latest complete weeks), evaluate on the test week it left, register
@@ -298,6 +302,7 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 		PeakNaive   *float64 `json:"peak_capture_snaive168"`
 		Version     *int64   `json:"forecasts_version"`
 		RunURL      string   `json:"mlflow_run_url"`
+		RunID       string   `json:"mlflow_run_id"`
 
 		// forecast.TaskResult's peak-event keys.
 		EventRecall    *float64 `json:"peak_event_recall"`
@@ -305,8 +310,29 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	}
 	out := filepath.Join(cfg.Dir, "forecasts")
 	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--lake", lake, "--out", out,
-		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks), "--experiment", "telcotraffic-forecast"); err != nil {
+		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks), "--experiment", "telcotraffic-forecast",
+		"--model-name", forecasterModel); err != nil {
 		return err
+	}
+	if cfg.BacktestWeeks > 0 {
+		// As telco_forecast: the run's forecaster becomes the challenger,
+		// promoted on its backtest MASE.
+		var reg struct {
+			Version string `json:"version"`
+		}
+		if err := stage(ctx, cfg, stderr, &reg, "register", "--name", forecasterModel, "--run-id", fc.RunID); err != nil {
+			return err
+		}
+		var pr struct {
+			Decision        string `json:"decision"`
+			ChampionVersion string `json:"champion_version"`
+		}
+		if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", forecasterModel, "--metric", "mase"); err != nil {
+			return err
+		}
+		sum.Set("forecaster_version", reg.Version)
+		sum.Set("forecaster_promotion", pr.Decision)
+		sum.Set("forecaster_champion_version", pr.ChampionVersion)
 	}
 	f := func(p *float64) string {
 		if p == nil {

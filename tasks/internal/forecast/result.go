@@ -44,4 +44,7 @@ type TaskResult struct {
 	// With --experiment: the MLflow run logged and its page.
 	MLflowRunID  string `json:"mlflow_run_id,omitempty"`
 	MLflowRunURL string `json:"mlflow_run_url,omitempty"`
+	// With --model-name: where the settings came from, "<model> version
+	// <n>" (its champion's) or "defaults" (no champion yet).
+	SettingsFrom string `json:"settings_from,omitempty"`
 }
