@@ -23,6 +23,21 @@ func IsLocal(uri string) (string, bool) {
 	return uri, true
 }
 
+// SplitURI splits the URI of a file (a path, file:// or s3://bucket/key)
+// into its folder's URI and its name: "s3://b/r.html" gives "s3://b" and
+// "r.html", "/r.html" gives "/", "r.html" gives ".".
+func SplitURI(uri string) (dir, name string) {
+	i := strings.LastIndex(uri, "/")
+	if i < 0 {
+		return ".", uri
+	}
+	dir = uri[:i]
+	if dir == "" || strings.HasSuffix(dir, ":/") || strings.HasSuffix(dir, ":") {
+		dir += "/"
+	}
+	return dir, uri[i+1:]
+}
+
 // JoinURI appends slash-separated elements to a lake URI or local path.
 func JoinURI(uri string, elem ...string) string {
 	out := strings.TrimRight(uri, "/")
@@ -168,12 +183,12 @@ func ReadFile(ctx context.Context, uri string, opts Options) ([]byte, error) {
 		}
 		return b, err
 	}
-	i := strings.LastIndex(uri, "/")
-	s, err := Open(ctx, uri[:i], opts)
+	dir, key := SplitURI(uri)
+	s, err := Open(ctx, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	return s.Get(ctx, uri[i+1:])
+	return s.Get(ctx, key)
 }
 
 // WriteFile writes the object at a URI (a local file path, its folder
@@ -192,11 +207,7 @@ func WriteFile(ctx context.Context, uri string, data []byte, opts Options) error
 		}
 		return nil
 	}
-	i := strings.LastIndex(uri, "/")
-	dir, key := ".", uri
-	if i >= 0 {
-		dir, key = uri[:i], uri[i+1:]
-	}
+	dir, key := SplitURI(uri)
 	s, err := Open(ctx, dir, opts)
 	if err != nil {
 		return err

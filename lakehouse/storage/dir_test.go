@@ -87,3 +87,19 @@ func TestDirs(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitURI(t *testing.T) {
+	for uri, want := range map[string][2]string{
+		"s3://bucket/reports/r.html": {"s3://bucket/reports", "r.html"},
+		"s3://bucket/r.html":         {"s3://bucket", "r.html"},
+		"/tmp/x/r.html":              {"/tmp/x", "r.html"},
+		"/r.html":                    {"/", "r.html"},
+		"r.html":                     {".", "r.html"},
+		"file:///tmp/r.html":         {"file:///tmp", "r.html"},
+	} {
+		dir, name := storage.SplitURI(uri)
+		if [2]string{dir, name} != want {
+			t.Errorf("SplitURI(%q) = %q, %q; want %q", uri, dir, name, want)
+		}
+	}
+}

@@ -56,11 +56,7 @@ func logBundle(ctx context.Context, cfg config, stderr io.Writer) (runID string,
 		return "", false, fmt.Errorf("register: --bundle: %w", err)
 	}
 	defer cleanBundle()
-	cut := strings.LastIndex(lf.report, "/")
-	reportDir, reportName := ".", lf.report
-	if cut >= 0 {
-		reportDir, reportName = lf.report[:cut], lf.report[cut+1:]
-	}
+	reportDir, reportName := storage.SplitURI(lf.report)
 	reports, cleanReports, err := storage.LocalCopy(ctx, reportDir, cfg.store)
 	if err != nil {
 		return "", false, fmt.Errorf("register: --report: %w", err)

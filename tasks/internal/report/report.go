@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -238,28 +237,10 @@ func (d *Data) Result(out string, size int) Result {
 
 // Write puts the page at the URI out (a path, file:// or s3://…/name.html).
 func Write(ctx context.Context, out string, page []byte, opts storage.Options) error {
-	dir, name := splitURI(out)
-	store, err := storage.Open(ctx, dir, opts)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err := store.Put(ctx, name, page); err != nil {
+	if err := storage.WriteFile(ctx, out, page, opts); err != nil {
 		return fmt.Errorf("report: write %s: %w", out, err)
 	}
 	return nil
-}
-
-// splitURI splits a file URI into its folder and its name.
-func splitURI(uri string) (string, string) {
-	i := strings.LastIndex(uri, "/")
-	if i < 0 {
-		return ".", uri
-	}
-	dir := uri[:i]
-	if dir == "" || strings.HasSuffix(dir, ":/") || strings.HasSuffix(dir, ":") {
-		dir += "/"
-	}
-	return dir, path.Base(uri)
 }
 
 func nan() float64 { return math.NaN() }

@@ -182,22 +182,6 @@ func TestPinnedVersions(t *testing.T) {
 	}
 }
 
-func TestSplitURI(t *testing.T) {
-	for uri, want := range map[string][2]string{
-		"s3://bucket/reports/r.html": {"s3://bucket/reports", "r.html"},
-		"s3://bucket/r.html":         {"s3://bucket", "r.html"},
-		"/tmp/x/r.html":              {"/tmp/x", "r.html"},
-		"/r.html":                    {"/", "r.html"},
-		"r.html":                     {".", "r.html"},
-		"file:///tmp/r.html":         {"file:///tmp", "r.html"},
-	} {
-		dir, name := splitURI(uri)
-		if [2]string{dir, name} != want {
-			t.Errorf("splitURI(%q) = %q, %q; want %q", uri, dir, name, want)
-		}
-	}
-}
-
 func TestEmerging(t *testing.T) {
 	var rows []schema.TrafficHourly
 	for w := range 4 {
