@@ -61,25 +61,23 @@ def test_synth_runs_generate(tmp_path, metadb):
     assert result["start"] == "2022-01-03" and result["days"] == 1
 
 
-def generate(gen: Path, out: Path, start: str, days: int, flows: int, seed: int):
-    import subprocess
-
-    subprocess.run(
-        [str(gen), "--out", str(out), "--start", start, "--days", str(days), "--flows-per-day", str(flows)]
-        + ["--seed", str(seed), "--compress", "gz"],
-        check=True,
-        capture_output=True,
-        timeout=600,
+def run_program(args: list, env: dict | None = None, timeout: int = 900) -> str:
+    """Runs a task program, fails with its stderr when it does not exit 0; returns stdout."""
+    proc = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
+    assert proc.returncode == 0, f"{args[0]} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+def generate(gen: Path, out: Path, start: str, days: int, flows: int, seed: int):
+    run_program([gen, "--out", out, "--start", start, "--days", days, "--flows-per-day", flows, "--seed", seed,
+                 "--compress", "gz"], timeout=600)  # fmt: skip
 
 
 def run_binary(exe: Path, *args: str, env: dict[str, str]) -> dict:
-    import os
-    import subprocess
-
-    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env={**os.environ, **env})
-    assert proc.returncode == 0, f"{exe.name} {args} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """run_program, then the task's JSON result (the last stdout line)."""
+    return json.loads(run_program([exe, *args], env).strip().splitlines()[-1])
 
 
 def make_champion(tmp_path: Path, gen: Path, mlflow_uri: str):
@@ -134,15 +132,6 @@ def test_ingest_runs_pipeline(tmp_path, metadb, mlflow_server):
     for table in ("flow_predictions", "app_usage_daily"):
         assert list((tmp_path / "lake" / table / "_delta_log").glob("*.json")), table
         assert metadb.asset_events(f"telco.{table}", "telco_ingest", run_id) == 1, table
-
-
-def run_program(args: list, env: dict | None = None, timeout: int = 900) -> str:
-    """Runs a task program, fails with its stderr when it does not exit 0; returns stdout."""
-    proc = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
-    assert proc.returncode == 0, f"{args[0]} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
