@@ -3,11 +3,11 @@ package classifytest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -35,12 +35,12 @@ func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	store, err := storage.Open(ctx, strings.TrimRight(lake, "/")+"/flow_features", o.Store)
+	store, err := storage.Open(ctx, catalog.FlowFeatures.URI(lake), o.Store)
 	if err != nil {
 		return 0, err
 	}
 	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
-		Name: "flow_features", PartitionColumns: []string{"week"}}, lakehouse.Options{RowGroupRows: o.RowGroupRows})
+		Name: catalog.FlowFeatures.Name, PartitionColumns: catalog.FlowFeatures.PartitionBy}, lakehouse.Options{RowGroupRows: o.RowGroupRows})
 	if err != nil {
 		return 0, err
 	}
