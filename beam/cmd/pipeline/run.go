@@ -28,6 +28,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
 
 var errNothingToDo = errors.New("nothing to do")
@@ -261,15 +262,15 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 		summary(stderr, jr)
 	}
 
-	// Table versions and row counts, for every table of the lake.
-	for _, t := range []struct{ name, key string }{{"flows", "flows"}, {"rejects", "rejects"}, {aggregate.Table, "traffic_hourly"}, {features.Table, "flow_features"}} {
-		st, err := deltaio.Stats(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: t.name})
+	// Table versions and row counts, for every table these jobs write.
+	for _, t := range []catalog.Table{catalog.Flows, catalog.Rejects, catalog.TrafficHourly, catalog.FlowFeatures} {
+		st, err := deltaio.Stats(ctx, deltaio.TableSpec{Lake: cfg.Lake, Name: t.Name})
 		if err != nil {
 			continue // not created (yet)
 		}
-		out[t.key+"_version"] = st.Version
-		out[t.key+"_rows"] = st.Rows
-		out[t.key+"_files"] = st.Files
+		out[t.Name+"_version"] = st.Version
+		out[t.Name+"_rows"] = st.Rows
+		out[t.Name+"_files"] = st.Files
 	}
 	for _, jr := range results {
 		switch jr.Job {
