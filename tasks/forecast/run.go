@@ -66,7 +66,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (config, error) {
 	fs.IntVar(&c.fc.Panel.MaxApps, "max-apps", 20, "at most this many app series")
 	fs.IntVar(&c.fc.Threads, "threads", 1, "XGBoost threads")
 	fs.IntVar(&c.fc.CalDays, "cal-days", 14, "conformal calibration window in days")
-	fs.BoolVar(&c.fc.Refit, "refit", false, "refit on all data after calibration")
+	fs.BoolVar(&c.fc.Refit, "refit", true, "refit on all data after calibration (--refit=false: strictly split-conformal intervals)")
 	fs.BoolVar(&c.fc.NoPeaks, "no-peaks", false, "leave the daily peak of the point forecast uncalibrated")
 	fs.Float64Var(&c.fc.Headroom, "headroom", 1.5, "capacity = headroom × highest hour of the last 4 weeks, unless --threshold (0: none)")
 	fs.StringVar(&c.experiment, "experiment", "", "MLflow experiment to log the run to (server from MLFLOW_TRACKING_URI; empty: no tracking)")

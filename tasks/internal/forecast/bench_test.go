@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -68,7 +69,7 @@ func BenchmarkPeerComparison(b *testing.B) {
 
 	var rep *BacktestReport
 	for b.Loop() {
-		models := Models(Config{Threads: 1})
+		models := Models(Config{Threads: 1, Refit: true}) // the task's defaults
 		rep, err = Backtest(ctx, p, cal, models, BacktestConfig{Weeks: weeks, RetrainDays: retrain, KeepBands: true})
 		closeModels(models)
 		if err != nil {
@@ -94,6 +95,7 @@ func BenchmarkPeerComparison(b *testing.B) {
 	WriteComparison(&buf, all...)
 	buf.WriteString("\n")
 	writeEventCurve(&buf, p, origins, all, peer)
+	writeEventCeiling(&buf, p, cal, origins)
 	buf.WriteString("\n")
 	WriteSeriesTable(&buf, all...)
 	fmt.Fprint(os.Stdout, buf.String())
@@ -196,6 +198,84 @@ func writeEventCurve(w io.Writer, p *Panel, origins []int, reports []ModelReport
 				}
 			}
 			fmt.Fprintf(w, "  %-9s %-20s precision %s %% (recall %s %%, k %.2f)\n", g, name, fmtNum(best, 1), fmtNum(bestR, 1), bestK)
+		}
+	}
+}
+
+// writeEventCeiling prints the peak-event precision at recall ≥ 90 % of two
+// oracles that read the future, so no forecast made at the origin can beat
+// them: "profile" flags by the mean of the same local hour over all days of
+// the same kind (working days by weekday, days off together) of the whole
+// panel, "profile×day" scales that profile to the actual volume of the day.
+// Hours are ranked by oracle / threshold, pooled over the group's series.
+func writeEventCeiling(w io.Writer, p *Panel, cal *Calendar, origins []int) {
+	type key struct {
+		off      bool
+		wd, hour int8
+	}
+	type item struct {
+		r     float64
+		event bool
+	}
+	g := newCalGrid(cal, p.Start, 0, p.Hours)
+	keyOf := func(i int) key {
+		c := g.at(i)
+		if c.off {
+			return key{off: true, hour: c.hour}
+		}
+		return key{wd: c.weekday, hour: c.hour}
+	}
+	fmt.Fprintln(w, "oracle ceiling (reads the future): peak-event precision at recall ≥ 90 %:")
+	for _, grp := range []string{"total", "category"} {
+		var prof, day []item
+		for s := range p.Series {
+			if p.Series[s].Group() != grp {
+				continue
+			}
+			v := p.Series[s].Values
+			sum, n := map[key]float64{}, map[key]int{}
+			for i, x := range v {
+				if !math.IsNaN(x) {
+					sum[keyOf(i)] += x
+					n[keyOf(i)]++
+				}
+			}
+			m := func(i int) float64 { return sum[keyOf(i)] / float64(n[keyOf(i)]) }
+			for _, o := range origins {
+				thr := PeakThreshold(v, o)
+				var actual, expected float64
+				for h := range Horizon {
+					if !math.IsNaN(v[o+h]) {
+						actual += v[o+h]
+						expected += m(o + h)
+					}
+				}
+				for h := range Horizon {
+					if y := v[o+h]; !math.IsNaN(y) && !math.IsNaN(thr) {
+						prof = append(prof, item{m(o+h) / thr, y > thr})
+						day = append(day, item{m(o+h) * actual / expected / thr, y > thr})
+					}
+				}
+			}
+		}
+		for _, c := range []struct {
+			name  string
+			items []item
+		}{{"profile", prof}, {"profile×day", day}} {
+			slices.SortFunc(c.items, func(a, b item) int { return cmp.Compare(b.r, a.r) })
+			events := 0
+			for _, x := range c.items {
+				events += b2i(x.event)
+			}
+			caught, prec := 0, math.NaN()
+			for k, x := range c.items {
+				caught += b2i(x.event)
+				if events > 0 && float64(caught) >= 0.9*float64(events) {
+					prec = 100 * float64(caught) / float64(k+1)
+					break
+				}
+			}
+			fmt.Fprintf(w, "  %-9s %-20s precision %s %% (%d events)\n", grp, c.name, fmtNum(prec, 1), events)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -37,27 +38,82 @@ func TestPeakFactor(t *testing.T) {
 
 func TestPeakRuleApply(t *testing.T) {
 	point := []float64{1, 5, 3}
+	pc := peakCtx{naive: 8, recent: 4, hour: 2}
 	tests := []struct {
-		name      string
-		rule      peakRule
-		naivePeak float64
-		want      []float64
+		name string
+		rule peakRule
+		pc   peakCtx
+		want []float64
 	}{
-		{"no rule", peakRule{}, 8, []float64{1, 5, 3}},
-		{"base peak raised", peakRule{factor: 1.2}, 8, []float64{1, 6, 3}},
-		{"naive peak at the base's peak hour", peakRule{naive: true, factor: 0.5}, 8, []float64{1, 4, 3}},
-		{"no naive peak", peakRule{naive: true, factor: 2}, math.NaN(), []float64{1, 5, 3}},
+		{"no rule", peakRule{}, pc, []float64{1, 5, 3}},
+		{"base peak raised", peakRule{factor: 1.2}, pc, []float64{1, 6, 3}},
+		{"naive peak at the base's peak hour", peakRule{volume: peakNaive, factor: 0.5}, pc, []float64{1, 4, 3}},
+		{"no naive peak", peakRule{volume: peakNaive, factor: 2}, peakCtx{naive: math.NaN(), hour: -1}, []float64{1, 5, 3}},
+		// The recent peak hour carries the base's peak; the old peak
+		// hour drops just below it.
+		{"recent hour", peakRule{hour: peakRecent, factor: 1}, pc, []float64{1, math.Nextafter(5, 0), 5}},
+		{"recent hour and volume", peakRule{hour: peakRecent, volume: peakRecent, factor: 1.5}, pc, []float64{1, 5, 6}},
+		{"no recent hour keeps the base's", peakRule{hour: peakRecent, factor: 2}, peakCtx{hour: -1}, []float64{1, 10, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.rule.apply(point, tt.naivePeak)
+			got := tt.rule.apply(point, tt.pc)
 			if d := cmp.Diff(tt.want, got, approx); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
+			}
+			if tt.rule.factor > 0 && !slices.Equal(got, point) {
+				at := argmax(point)
+				if tt.rule.hour == peakRecent && tt.pc.hour >= 0 {
+					at = tt.pc.hour
+				}
+				if argmax(got) != at {
+					t.Errorf("peak at hour %d, want %d", argmax(got), at)
+				}
 			}
 		})
 	}
 	if point[1] != 5 {
 		t.Errorf("apply changed its input: %v", point)
+	}
+}
+
+// TestPeakContext: the recent peak hour is the centre of the busiest
+// three-hour window of the same kind of day's peaks, the recent volume the
+// median daily maximum; days of the other kind and days with a gap are
+// skipped.
+func TestPeakContext(t *testing.T) {
+	cal := testCalendar(t)
+	// Mon 2022-01-03 … : working days peak at hours 9, 10, 10, 11, 14;
+	// the weekend peaks at 20.
+	p := &Panel{Start: time.Date(2022, 1, 2, 23, 0, 0, 0, time.UTC), Hours: 14 * 24}
+	v := make([]float64, p.Hours)
+	for i := range v {
+		v[i] = 1
+	}
+	peaks := map[int]struct {
+		hour int
+		vol  float64
+	}{0: {9, 10}, 1: {10, 20}, 2: {10, 30}, 3: {11, 40}, 4: {14, 50}, 5: {20, 99}, 6: {20, 99}, 7: {9, 60}}
+	for d, pk := range peaks {
+		v[d*24+pk.hour] = pk.vol
+	}
+	v[8*24+3] = math.NaN() // Tue of week 2: a gap
+	g := newCalGrid(cal, p.Start, -36*24, p.Hours+Horizon)
+	o := 9 * 24 // Wed of week 2
+	pc := peakContext(v, g, o)
+	// Working days before o: Mon 60 (hour 9), [Tue gap], Fri 50 (14),
+	// Thu 40 (11), Wed 30 (10), Tue 20 (10), Mon 10 (9).
+	// Hours: 9×2, 10×2, 11, 14 → window centred on 10 holds 5.
+	if pc.hour != 10 {
+		t.Errorf("hour %d, want 10", pc.hour)
+	}
+	// Latest five maxima: 60, 50, 40, 30, 20 → median 40.
+	if pc.recent != 40 {
+		t.Errorf("recent %g, want 40", pc.recent)
+	}
+	// The seasonal naive repeats last Wednesday: maximum 30.
+	if pc.naive != 30 {
+		t.Errorf("naive %g, want 30", pc.naive)
 	}
 }
 
