@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift bench-evidently clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift bench-evidently bench-seqnet clean
 
 all: build
 
@@ -50,12 +50,13 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
+	$(GO) test -run '^$$' -bench . -skip SeqnetPeer -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
 	$(GO) test -run '^$$' -bench Quarter -benchtime 3x ./tasks/internal/report/
 	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 	$(MAKE) bench-parse
 	$(MAKE) bench-evidently
+	$(MAKE) bench-seqnet
 
 # Beam parse end to end (gz → Delta) vs zcat and the seed's Spark Job A
 # (PySpark, local[2]) on the same generated files; ~4 min at the defaults.
@@ -81,6 +82,15 @@ bench-drift: setup
 bench-evidently: setup
 	EVIDENTLY_PYTHON=$$(./tasks/driftcheck/evidently/setup-venv.sh) EVIDENTLY_FLOWS=$(or $(EVIDENTLY_FLOWS),20000) \
 		$(GO) test -run '^$$' -bench Evidently -benchtime 1x -timeout 30m ./tasks/driftcheck/
+
+# Our sequence net and LSTM vs PyTorch's CNN of the same architecture and
+# LSTM, trained on the same rows (the demo's data: train W06–W08, validate
+# W09, test W10, no SNI) for the same epochs: accuracy, macro-F1, training
+# CPU seconds, one table. Torch lives in its own venv under
+# ~/.cache/telcotraffic, created here: it is never a test dependency.
+bench-seqnet: setup
+	SEQNET_PEER_PYTHON=$$(./tasks/internal/seqnet/torchpeer/setup-venv.sh) SEQNET_FLOWS=$(or $(SEQNET_FLOWS),5000) \
+		SEQNET_EPOCHS=$(or $(SEQNET_EPOCHS),10) $(GO) test -run '^$$' -bench SeqnetPeer -benchtime 1x -timeout 60m ./tasks/internal/classify/
 
 clean:
 	rm -rf bin $(DEMO_DIR)

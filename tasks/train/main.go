@@ -112,7 +112,7 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 		}
 		return nil
 	})
-	fs.Func("members", "comma-separated members: xgb-hier, xgb, seqnet, linear (default xgb-hier,seqnet)", func(s string) error {
+	fs.Func("members", "comma-separated members: xgb-hier, xgb, seqnet, lstm, linear (default xgb-hier,seqnet)", func(s string) error {
 		c.Members = strings.Split(s, ",")
 		return nil
 	})
@@ -138,6 +138,8 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 	fs.IntVar(&c.Member.XGB.Threads, "threads", c.Member.XGB.Threads, "XGBoost threads (0: all cores)")
 	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", c.Member.Seqnet.MaxRows, "training rows of the sequence net")
 	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", c.Member.Seqnet.Train.MaxEpochs, "maximum epochs of the sequence net")
+	fs.IntVar(&c.Member.LSTM.MaxRows, "lstm-rows", c.Member.LSTM.MaxRows, "training rows of the LSTM member (0: 30000)")
+	fs.IntVar(&c.Member.LSTM.Train.MaxEpochs, "lstm-epochs", c.Member.LSTM.Train.MaxEpochs, "maximum epochs of the LSTM member (0: 10)")
 	fs.BoolVar(&c.Force, "force", false, "train even if --out already holds bundles trained on this data version (else: nothing to do, exit 99)")
 }
 

@@ -18,7 +18,10 @@
 // 0.66 vs 0.64 at 30 rounds) at twice the prediction speed and half the
 // training time. The flat member stays available for tools that expect one
 // XGBoost model file. The sequence member (SeqnetMember, "seqnet") is
-// seqnet's 1D CNN over the packet sequence with the flow vector joined.
+// seqnet's 1D CNN over the packet sequence with the flow vector joined. The
+// LSTM member (LSTMMember, "lstm", not in the default list) is the seed
+// design's masked LSTM over the sequence alone (30 × IPT, direction, size →
+// 64 units → softmax); `make bench-seqnet` compares both with PyTorch.
 //
 // # Data
 //

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
 
 // Every member: probabilities sum to 1, it learns the synthetic apps, and a
@@ -16,11 +17,12 @@ func TestMembersFitSaveLoad(t *testing.T) {
 	apps := classifytest.Apps(12)
 	rows, y := labelled(21, apps, 1500, classifytest.Options{})
 	vrows, vy := labelled(22, apps, 400, classifytest.Options{})
-	cfg := MemberConfig{XGB: XGBConfig{Rounds: 10, Threads: 1}, Linear: LinearConfig{Epochs: 4}}
+	cfg := MemberConfig{XGB: XGBConfig{Rounds: 10, Threads: 1}, Linear: LinearConfig{Epochs: 4},
+		LSTM: LSTMConfig{Net: seqnet.LSTMConfig{Units: 32}, Train: seqnet.TrainConfig{MaxEpochs: 6, BatchSize: 64, LearnRate: 1e-2, Seed: 1}}}
 	for _, tc := range []struct {
 		kind string
 		fs   FeatureSet
-	}{{"xgb", FeaturesNoSNI}, {"xgb-hier", FeaturesNoSNI}, {"xgb-hier", FeaturesSNI}, {"linear", FeaturesNoSNI}, {"linear", FeaturesSNI}} {
+	}{{"xgb", FeaturesNoSNI}, {"xgb-hier", FeaturesNoSNI}, {"xgb-hier", FeaturesSNI}, {"linear", FeaturesNoSNI}, {"linear", FeaturesSNI}, {"lstm", FeaturesNoSNI}} {
 		kind := tc.kind
 		tr, in, err := FitTransforms(rows, y, apps, TransformConfig{FeatureSet: tc.fs})
 		if err != nil {

@@ -99,6 +99,9 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	if c.Member.Seqnet.Train.Seed == 0 {
 		c.Member.Seqnet.Train.Seed = c.Seed
 	}
+	if c.Member.LSTM.Train.Seed == 0 {
+		c.Member.LSTM.Train.Seed = c.Seed
+	}
 	if c.Member.Linear.Seed == 0 {
 		c.Member.Linear.Seed = c.Seed
 	}

@@ -1,7 +1,13 @@
-// Package seqnet owns the service classifier's sequence member: a 1D
-// convolutional network in gorgonia over a flow's packet sequence (PPI) with
-// the flow statistics joined before the dense layers, its training (Adam,
-// class-weighted cross-entropy, early stopping) and its files.
+// Package seqnet owns the service classifier's sequence members: a 1D
+// convolutional network over a flow's packet sequence (PPI) with the flow
+// statistics joined before the dense layers (Model), and the seed design's
+// masked LSTM over the sequence alone (LSTM, see lstm.go); their training
+// (Adam, class-weighted cross-entropy, early stopping, an optional cosine
+// step-size schedule) and their files. Both run in plain Go: im2col and
+// BLAS products (on the calling goroutine, without allocating per flow),
+// backpropagation written out and checked against central differences. The
+// same network as a gorgonia graph (newNet) is kept as a test's cross-check
+// of the forward pass.
 //
 // # Model
 //

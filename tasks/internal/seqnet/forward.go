@@ -68,7 +68,7 @@ func (m *Model) forward(s *scratch, n int, out []float32) {
 			}
 		}
 		s.h = grow(s.h, n*SeqLen*f)
-		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
+		gemm(blas.NoTrans, blas.NoTrans, 1,
 			blas32.General{Rows: n * SeqLen, Cols: width, Stride: width, Data: s.cols},
 			blas32.General{Rows: width, Cols: f, Stride: f, Data: s.wt},
 			0, blas32.General{Rows: n * SeqLen, Cols: f, Stride: f, Data: s.h})
@@ -115,7 +115,7 @@ func (m *Model) forward(s *scratch, n int, out []float32) {
 			s.h2 = grow(s.h2, n*outW)
 			dst = s.h2
 		}
-		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
+		gemm(blas.NoTrans, blas.NoTrans, 1,
 			blas32.General{Rows: n, Cols: width, Stride: width, Data: s.h},
 			blas32.General{Rows: width, Cols: outW, Stride: outW, Data: w.data},
 			0, blas32.General{Rows: n, Cols: outW, Stride: outW, Data: dst[:n*outW]})

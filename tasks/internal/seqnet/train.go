@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
-
-	G "gorgonia.org/gorgonia"
 )
 
 // TrainConfig sets how Train fits a model. Zero fields take the defaults.
@@ -24,6 +22,11 @@ type TrainConfig struct {
 	MaxClassWeight float64
 	// UniformWeights turns class weighting off (every class weighs 1).
 	UniformWeights bool
+	// Schedule is the step size schedule: "" or "constant" keeps LearnRate;
+	// "cosine" warms up linearly over the first epoch, then decays along a
+	// half cosine to zero at MaxEpochs (one cycle, as CESNET's models are
+	// trained), so a higher LearnRate is usable.
+	Schedule string
 	// FlowNames optionally names the flow vector's columns; they are saved
 	// with the model.
 	FlowNames []string
@@ -79,6 +82,28 @@ type TrainInfo struct {
 	Patience       int          `json:"patience"`
 	MaxClassWeight float64      `json:"max_class_weight"`
 	UniformWeights bool         `json:"uniform_weights,omitempty"`
+	Schedule       string       `json:"schedule,omitempty"`
+}
+
+func (tc TrainConfig) validate() error {
+	if tc.BatchSize < 1 || tc.MaxEpochs < 1 || tc.Patience < 1 || tc.LearnRate < 0 || tc.MaxClassWeight <= 0 {
+		return fmt.Errorf("seqnet: bad training config %+v", tc)
+	}
+	if tc.Schedule != "" && tc.Schedule != "constant" && tc.Schedule != "cosine" {
+		return fmt.Errorf("seqnet: step size schedule %q: want constant or cosine", tc.Schedule)
+	}
+	return nil
+}
+
+// stepSize is the step size of step (from 0) of a run with perEpoch steps
+// an epoch.
+func (tc TrainConfig) stepSize(step, perEpoch int) float64 {
+	if tc.Schedule != "cosine" {
+		return tc.LearnRate
+	}
+	total := float64(tc.MaxEpochs * perEpoch)
+	warm := min(1, float64(step+1)/float64(perEpoch))
+	return tc.LearnRate * warm * 0.5 * (1 + math.Cos(math.Pi*float64(step)/total))
 }
 
 // Train fits a model on train, early-stopping on val (which may be empty:
@@ -94,8 +119,8 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 	if k < 2 {
 		return nil, fmt.Errorf("seqnet: need at least 2 classes, got %d", k)
 	}
-	if tc.BatchSize < 1 || tc.MaxEpochs < 1 || tc.Patience < 1 || tc.LearnRate < 0 || tc.MaxClassWeight <= 0 {
-		return nil, fmt.Errorf("seqnet: bad training config %+v", tc)
+	if err := tc.validate(); err != nil {
+		return nil, err
 	}
 	for name, d := range map[string]Dataset{"train": train, "validation": val} {
 		if err := d.validate(); err != nil {
@@ -136,18 +161,18 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 	m.info = TrainInfo{
 		ClassWeights: weights, TrainRows: train.Len(), ValRows: val.Len(), Seed: tc.Seed,
 		BatchSize: tc.BatchSize, LearnRate: tc.LearnRate, MaxEpochs: tc.MaxEpochs, Patience: tc.Patience,
-		MaxClassWeight: tc.MaxClassWeight, UniformWeights: tc.UniformWeights,
+		MaxClassWeight: tc.MaxClassWeight, UniformWeights: tc.UniformWeights, Schedule: tc.Schedule,
 	}
 
 	bs := min(tc.BatchSize, train.Len())
-	tn, err := newNet(cfg, m.params, m.flowDim, k, bs, true)
-	if err != nil {
-		return nil, err
+	ts := m.newTrainScratch(bs)
+	opt := newAdam(m.params, tc.LearnRate)
+	grads := make([][]float32, len(m.params))
+	for i, p := range m.params {
+		grads[i] = make([]float32, len(p.data))
 	}
-	defer tn.close()
-	solver := G.NewAdamSolver(G.WithLearnRate(tc.LearnRate))
-	in := tn.inputs()
-	target := tn.targetT.Data().([]float32)
+	labels := make([]int, bs)
+	w := make([]float32, bs)
 	order := make([]int, train.Len())
 	for i := range order {
 		order[i] = i
@@ -165,40 +190,29 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
 			}
 			rows := order[start:min(start+bs, len(order))]
-			in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
-			clear(target)
 			var bw float64
-			for _, r := range rows {
-				bw += weights[train.Labels[r]]
+			for i, r := range rows {
+				labels[i] = train.Labels[r]
+				bw += weights[labels[i]]
 			}
 			if bw == 0 {
 				continue
 			}
-			for i, r := range rows {
-				y := train.Labels[r]
-				target[i*k+y] = float32(weights[y] / bw)
+			for i := range rows {
+				w[i] = float32(weights[labels[i]] / bw)
 			}
-			if err := tn.run(); err != nil {
-				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
-			}
-			loss := float64(tn.loss.Value().Data().(float32))
-			err := solver.Step(G.NodesToValueGrads(tn.weights))
-			tn.vm.Reset()
-			if err != nil {
-				return nil, fmt.Errorf("seqnet: adam step: %w", err)
-			}
+			ts.in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
+			m.forwardTrain(ts, len(rows))
+			loss := m.backwardTrain(ts, len(rows), labels[:len(rows)], w[:len(rows)], grads)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, fmt.Errorf("seqnet: train epoch %d: loss diverged (%v)", epoch, loss)
 			}
+			opt.lr = tc.stepSize(opt.step, (len(order)+bs-1)/bs)
+			opt.update(m.params, grads, 1)
 			lossSum += loss * bw
 			wSum += bw
 		}
 		trainTime += time.Since(t0)
-		// Adam updates the weight tensors in place; copy in case a version
-		// of gorgonia replaces them.
-		for i, w := range tn.weights {
-			copy(m.params[i].data, w.Value().Data().([]float32))
-		}
 		st := EpochStats{Epoch: epoch, TrainLoss: lossSum / wSum, ValLoss: math.NaN(), ValMacroF1: math.NaN()}
 		if val.Len() > 0 {
 			probs, err := m.predict(ctx, val.Batch)
@@ -235,8 +249,6 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 		restore(m.params, best)
 	}
 	m.info.SamplesPerSec = float64(m.info.Epochs*train.Len()) / trainTime.Seconds()
-	// The inference graph shares the parameter slices, so it already sees
-	// the kept weights.
 	return m, nil
 }
 
