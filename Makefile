@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-decay bench-drift bench-evidently bench-seqnet clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
 
 all: build
 
@@ -50,11 +50,12 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
-	$(GO) test -run '^$$' -bench . -skip SeqnetPeer -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
+	$(GO) test -run '^$$' -bench . -skip 'SeqnetPeer|Peers' -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
 	$(GO) test -run '^$$' -bench Quarter -benchtime 3x ./tasks/internal/report/
 	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 	$(MAKE) bench-parse
+	$(MAKE) bench-classify
 	$(MAKE) bench-evidently
 	$(MAKE) bench-seqnet
 
@@ -65,6 +66,14 @@ bench-parse: setup
 
 # A frozen no-SNI classifier trained on generated June 2022, tested on July,
 # August and September (accuracy per month); DECAY_FLOWS flows per day.
+# Our tree member, the bundle (stacker, open-set head) and the Python peers
+# (LightGBM, XGBoost) on the same rows of the demo's flow_features (run
+# `make demo` runs first when its lake is missing): one table of CPU seconds, accuracy, macro-F1 and
+# unknown TPR at 5 % FPR. PEERS_LAKE overrides the lake.
+bench-classify: setup
+	@test -d "$(or $(PEERS_LAKE),$(DEMO_DIR)/lake)/flow_features" || $(MAKE) demo
+	$(GO) test -run '^$$' -bench BenchmarkPeers -benchtime 1x -timeout 90m ./tasks/internal/classify/ -args -peers-lake $(abspath $(or $(PEERS_LAKE),$(DEMO_DIR)/lake))
+
 bench-decay: setup
 	DECAY_FLOWS=$(or $(DECAY_FLOWS),3000) $(GO) test -run '^$$' -bench FrozenDecay -benchtime 1x -timeout 60m ./tasks/internal/classify/
 

@@ -132,9 +132,22 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", c.MaxRowsPerApp, "training rows kept per app (0: uniform sample)")
 	fs.IntVar(&c.MinClassRows, "min-class-rows", c.MinClassRows, "fewest sampled training rows of an app to make it a class")
 	fs.Float64Var(&c.HoldoutFrac, "holdout-frac", c.HoldoutFrac, "share of apps (whole provider groups) held out as unknown services; 0: none")
+	fs.Func("holdout-apps", "comma-separated apps held out as unknown services instead of the seeded --holdout-frac choice (recorded in the bundle)", func(s string) error {
+		c.HoldoutApps = nil
+		for _, a := range strings.Split(s, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.HoldoutApps = append(c.HoldoutApps, a)
+			}
+		}
+		return nil
+	})
+	fs.Float64Var(&c.OpenSetFrac, "open-set-frac", c.OpenSetFrac, "share of apps (whole provider groups, apart from the held-out ones) left out of training to teach the unknown-service head; 0: no head")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of sampling, folds and members")
 	fs.IntVar(&c.Member.XGB.Rounds, "xgb-rounds", c.Member.XGB.Rounds, "maximum XGBoost rounds (a flat model grows rounds × classes trees)")
 	fs.IntVar(&c.Member.XGB.MaxDepth, "xgb-depth", c.Member.XGB.MaxDepth, "XGBoost max depth")
+	fs.Float64Var(&c.Member.XGB.Eta, "xgb-eta", c.Member.XGB.Eta, "XGBoost learning rate")
+	fs.IntVar(&c.Member.XGB.MaxBin, "xgb-bins", c.Member.XGB.MaxBin, "XGBoost histogram bins per feature")
+	fs.IntVar(&c.Member.XGB.EarlyStop, "xgb-early-stop", c.Member.XGB.EarlyStop, "XGBoost rounds without a better validation loss before stopping")
 	fs.IntVar(&c.Member.XGB.Threads, "threads", c.Member.XGB.Threads, "XGBoost threads (0: all cores)")
 	fs.IntVar(&c.Member.Seqnet.MaxRows, "net-rows", c.Member.Seqnet.MaxRows, "training rows of the sequence net")
 	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", c.Member.Seqnet.Train.MaxEpochs, "maximum epochs of the sequence net")

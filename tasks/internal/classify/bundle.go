@@ -46,6 +46,9 @@ type Manifest struct {
 	// too few rows to be classes.
 	Holdout []string `json:"holdout_apps"`
 	Rare    []string `json:"rare_apps"`
+	// OpenSetApps were left out of training to teach the reject rule's
+	// known-vs-unknown head; evaluation leaves them out like rare apps.
+	OpenSetApps []string `json:"open_set_apps,omitempty"`
 	// Val holds validation macro-F1 per member kind and "ensemble".
 	Val     map[string]float64 `json:"val_macro_f1"`
 	Seconds float64            `json:"train_seconds"`
@@ -162,9 +165,11 @@ type Prediction struct {
 	Members [][]float32
 	Probs   []float32
 	// Class is the most probable class; Confidence its probability; Unknown
-	// whether the reject rule flags the flow as an unknown service.
+	// whether the reject rule flags the flow as an unknown service; Known
+	// the reject rule's score (Confidence, or 1 − the head's P(unknown)).
 	Class      []int
 	Confidence []float32
+	Known      []float32
 	Unknown    []bool
 }
 
@@ -195,8 +200,13 @@ func (b *Bundle) predict(ctx context.Context, in *Inputs) (*Prediction, error) {
 	}
 	p.Class = argmaxRows(p.Probs, k)
 	p.Confidence = maxProb(p.Probs, k)
+	p.Known = p.Confidence
+	if h := b.Manifest.Reject.Head; h != nil {
+		x, _ := headFeatures(p.Members, p.Probs, k)
+		p.Known = h.KnownScores(x)
+	}
 	p.Unknown = make([]bool, in.Len())
-	for i, c := range p.Confidence {
+	for i, c := range p.Known {
 		p.Unknown[i] = c < b.Manifest.Reject.Threshold
 	}
 	return p, nil

@@ -73,7 +73,14 @@
 // threshold set on validation so that 5 % of known flows are rejected.
 // Unknown services are measured with held-out apps: whole provider groups
 // (apps sharing a name prefix) left out of training, as DataZoo's
-// known/unknown split keeps providers together.
+// known/unknown split keeps providers together; TrainConfig.HoldoutApps
+// pins them. A learned stacker (LogitStacker: per-class member weights and
+// biases on log probabilities) replaces the grid weights when it wins on
+// cross-fitted validation. With TrainConfig.OpenSetFrac, other provider
+// groups (the open-set apps) are left out too and their validation flows
+// teach a known-vs-unknown head (OpenSetHead), whose score then replaces
+// the highest probability in the reject rule. The tree member writes its
+// gain importance (importance.json) into its folder.
 //
 // # Bundle
 //

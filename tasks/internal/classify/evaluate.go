@@ -99,8 +99,13 @@ type VariantReport struct {
 	Classes    int        `json:"classes"`
 	Holdout    []string   `json:"holdout_apps"`
 	// RejectThreshold is the bundle's open-set threshold (from validation).
-	RejectThreshold float32      `json:"reject_threshold"`
-	Weeks           []WeekReport `json:"weeks"`
+	RejectThreshold float32 `json:"reject_threshold"`
+	// OpenSetHead: the reject rule scores flows by the known-vs-unknown
+	// head instead of the highest probability.
+	OpenSetHead bool `json:"open_set_head,omitempty"`
+	// TopFeatures are the tree member's 20 features of highest total gain.
+	TopFeatures []FeatureGain `json:"top_features,omitempty"`
+	Weeks       []WeekReport  `json:"weeks"`
 	// First is the first test week in detail: per-class and per-category
 	// scores; ConfusionCSV names its confusion matrix file.
 	First        Scores `json:"first_week"`
@@ -124,6 +129,9 @@ type Summary struct {
 	UnknownTPR       Num    `json:"unknown_tpr_at_5fpr"`
 	UnknownTPRNoSNI  Num    `json:"unknown_tpr_at_5fpr_no_sni"`
 	NoSNIEnsembleWin *bool  `json:"no_sni_ensemble_beats_members,omitempty"`
+	// EnsembleGainNoSNI is the no-SNI ensemble's macro-F1 minus its best
+	// member's on the first test week, in points (×100).
+	EnsembleGainNoSNI Num `json:"ensemble_gain_no_sni"`
 }
 
 // Report is the evaluation report.
@@ -261,7 +269,16 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 		index[c] = i
 	}
 	v := VariantReport{FeatureSet: man.FeatureSet, Model: dir, Members: man.Members, Stacking: b.Stacking,
-		Classes: k, Holdout: man.Holdout, RejectThreshold: man.Reject.Threshold}
+		Classes: k, Holdout: man.Holdout, RejectThreshold: man.Reject.Threshold, OpenSetHead: man.Reject.Head != nil}
+	for _, m := range b.Members {
+		if h, ok := m.(*XGBHierMember); ok {
+			imp, err := h.importance()
+			if err != nil {
+				return v, err
+			}
+			v.TopFeatures = imp.Features[:min(20, len(imp.Features))]
+		}
+	}
 	for wi, rows := range weekRows {
 		labels := make([]int, len(rows))
 		wr := WeekReport{Week: test[wi].Label, Flows: len(rows), Members: map[string]Scores{}}
@@ -271,7 +288,7 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 			switch {
 			case ok:
 				labels[i] = c
-			case slices.Contains(man.Rare, rows[i].App):
+			case slices.Contains(man.Rare, rows[i].App), slices.Contains(man.OpenSetApps, rows[i].App):
 				wr.Excluded++
 				continue
 			default:
@@ -299,13 +316,13 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 		var bundleTP, bundleFP int
 		for j, y := range subLabels {
 			if y < 0 {
-				unknown = append(unknown, p.Confidence[j])
+				unknown = append(unknown, p.Known[j])
 				if p.Unknown[j] {
 					bundleTP++
 				}
 				continue
 			}
-			known = append(known, p.Confidence[j])
+			known = append(known, p.Known[j])
 			if p.Unknown[j] {
 				bundleFP++
 			}
@@ -362,7 +379,7 @@ func categoryGroups(cats []string) ([]string, []int) {
 func summarise(r *Report) Summary {
 	nan := Num(math.NaN())
 	s := Summary{TestWeek: r.Weeks[0], Accuracy: nan, MacroF1: nan, MacroRecall: nan, MacroF1NoSNI: nan,
-		AccuracyNoSNI: nan, UnknownTPR: nan, UnknownTPRNoSNI: nan}
+		AccuracyNoSNI: nan, UnknownTPR: nan, UnknownTPRNoSNI: nan, EnsembleGainNoSNI: nan}
 	for _, v := range r.Variants {
 		w := v.Weeks[0]
 		switch v.FeatureSet {
@@ -374,6 +391,13 @@ func summarise(r *Report) Summary {
 			s.UnknownTPRNoSNI = w.OpenSet.TPRAtFPR
 			win := v.EnsembleBeatsMembers
 			s.NoSNIEnsembleWin = &win
+			if len(w.Members) > 0 {
+				best := math.Inf(-1)
+				for _, m := range w.Members {
+					best = math.Max(best, m.MacroF1)
+				}
+				s.EnsembleGainNoSNI = Num(100 * (w.Ensemble.MacroF1 - best))
+			}
 		}
 	}
 	return s

@@ -299,3 +299,10 @@ func readJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// describe names the settings that matter for accuracy and cost.
+func (c XGBConfig) describe() string {
+	c = c.withDefaults()
+	return fmt.Sprintf("eta %g, depth %d, %d bins, ≤%d rounds, early stop %d, class weight ^%g",
+		c.Eta, c.MaxDepth, c.MaxBin, c.Rounds, c.EarlyStop, c.ClassWeightPower)
+}

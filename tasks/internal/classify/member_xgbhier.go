@@ -328,6 +328,13 @@ func (m *XGBHierMember) Save(dir string) error {
 			}
 		}
 	}
+	imp, err := m.importance()
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, ImportanceFile), imp); err != nil {
+		return err
+	}
 	return writeJSON(filepath.Join(dir, "info.json"), m.info)
 }
 

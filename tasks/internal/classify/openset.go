@@ -1,7 +1,9 @@
 package classify
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,6 +17,33 @@ type Reject struct {
 	// rejects (at most).
 	TargetFPR float64 `json:"target_fpr"`
 	ValFPR    float64 `json:"val_fpr"`
+	// Head, when set, scores flows instead of the highest probability:
+	// Threshold applies to 1 − its P(unknown).
+	Head *OpenSetHead `json:"head,omitempty"`
+	// ValTPR is the share of the open-set apps' validation flows rejected
+	// (the head's training flows: optimistic).
+	ValTPR float64 `json:"val_tpr,omitempty"`
+}
+
+// fitHead fits the known-vs-unknown head on the validation flows of the
+// known classes (member probabilities probs, ensemble ens) and the open-set
+// apps' flows, and returns the reject rule on its score.
+func (b *Bundle) fitHead(ctx context.Context, probs [][]float32, ens []float32, open *Inputs, fpr float64) (Reject, error) {
+	k := len(b.Transforms.Classes)
+	po, err := b.predict(ctx, open)
+	if err != nil {
+		return Reject{}, err
+	}
+	xk, names := headFeatures(probs, ens, k)
+	xu, _ := headFeatures(po.Members, po.Probs, k)
+	unknown := make([]bool, len(ens)/k+open.Len())
+	for i := len(ens) / k; i < len(unknown); i++ {
+		unknown[i] = true
+	}
+	h := fitOpenSetHead(append(xk, xu...), names, unknown)
+	known := h.KnownScores(xk)
+	tpr, at, t := TPRAtFPR(known, h.KnownScores(xu), fpr)
+	return Reject{Threshold: t, TargetFPR: fpr, ValFPR: at, Head: h, ValTPR: tpr}, nil
 }
 
 // FitReject sets the threshold on the ensemble probabilities of known
@@ -84,4 +113,142 @@ func fmtApps(apps []string) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d (%s)", len(apps), strings.Join(apps, ", "))
+}
+
+// OpenSetHead is the known-vs-unknown head: a logistic regression on
+// features of a flow's predictions (per member and ensemble: log of the
+// highest probability, its gap to the second, normalised entropy; whether
+// the members agree), trained on validation flows of the known classes
+// against validation flows of the open-set apps — whole provider groups
+// left out of training for this purpose only (Manifest.OpenSetApps), apart
+// from the held-out apps that measure it. Its score is P(unknown).
+type OpenSetHead struct {
+	Features []string  `json:"features"`
+	Mean     []float64 `json:"mean"`
+	Std      []float64 `json:"std"`
+	W        []float64 `json:"w"`
+	B        float64   `json:"b"`
+	// TrainKnown and TrainUnknown count the flows it was fitted on.
+	TrainKnown   int `json:"train_known"`
+	TrainUnknown int `json:"train_unknown"`
+}
+
+// headFeatures returns the head's inputs (N × len(names)) of member and
+// ensemble probabilities.
+func headFeatures(members [][]float32, ens []float32, k int) ([]float64, []string) {
+	srcs := append([][]float32{ens}, members...)
+	names := []string{}
+	for j := range srcs {
+		tag := "ensemble"
+		if j > 0 {
+			tag = fmt.Sprintf("member%d", j-1)
+		}
+		names = append(names, tag+"_log_max", tag+"_gap", tag+"_entropy")
+	}
+	names = append(names, "members_agree")
+	n := len(ens) / k
+	d := len(names)
+	x := make([]float64, n*d)
+	lk := math.Log(float64(k))
+	for i := range n {
+		row := x[i*d : (i+1)*d]
+		first := -1
+		agree := 1.0
+		for j, p := range srcs {
+			pr := p[i*k : (i+1)*k]
+			a, b := top2(pr)
+			var h float64
+			for _, v := range pr {
+				if v > 0 {
+					h -= float64(v) * math.Log(float64(v))
+				}
+			}
+			row[3*j] = math.Log(math.Max(float64(pr[a]), logFloor))
+			row[3*j+1] = float64(pr[a] - pr[b])
+			row[3*j+2] = h / lk
+			if j > 0 {
+				if first < 0 {
+					first = a
+				} else if a != first {
+					agree = 0
+				}
+			}
+		}
+		row[d-1] = agree
+	}
+	return x, names
+}
+
+// fitOpenSetHead fits the head by class-balanced logistic regression
+// (full-batch gradient descent on standardised features).
+func fitOpenSetHead(x []float64, names []string, unknown []bool) *OpenSetHead {
+	d := len(names)
+	n := len(unknown)
+	h := &OpenSetHead{Features: names, Mean: make([]float64, d), Std: make([]float64, d), W: make([]float64, d)}
+	for i := range n {
+		for c := range d {
+			h.Mean[c] += x[i*d+c] / float64(n)
+		}
+		if unknown[i] {
+			h.TrainUnknown++
+		} else {
+			h.TrainKnown++
+		}
+	}
+	for i := range n {
+		for c := range d {
+			v := x[i*d+c] - h.Mean[c]
+			h.Std[c] += v * v / float64(n)
+		}
+	}
+	for c := range d {
+		h.Std[c] = math.Max(math.Sqrt(h.Std[c]), 1e-6)
+	}
+	if h.TrainKnown == 0 || h.TrainUnknown == 0 {
+		return h
+	}
+	wPos := float64(n) / (2 * float64(h.TrainUnknown))
+	wNeg := float64(n) / (2 * float64(h.TrainKnown))
+	z := make([]float64, d)
+	g := make([]float64, d)
+	for range 300 {
+		clear(g)
+		var gb float64
+		for i := range n {
+			s := h.B
+			for c := range d {
+				z[c] = (x[i*d+c] - h.Mean[c]) / h.Std[c]
+				s += h.W[c] * z[c]
+			}
+			p := 1 / (1 + math.Exp(-s))
+			y, w := 0.0, wNeg
+			if unknown[i] {
+				y, w = 1, wPos
+			}
+			e := w * (p - y) / float64(n)
+			for c := range d {
+				g[c] += e * z[c]
+			}
+			gb += e
+		}
+		for c := range d {
+			h.W[c] -= 0.5 * (g[c] + 1e-3*h.W[c])
+		}
+		h.B -= 0.5 * gb
+	}
+	return h
+}
+
+// KnownScores returns 1 − P(unknown) of each row of the features x.
+func (h *OpenSetHead) KnownScores(x []float64) []float32 {
+	d := len(h.Features)
+	out := make([]float32, len(x)/d)
+	for i := range out {
+		s := h.B
+		for c := range d {
+			s += h.W[c] * (x[i*d+c] - h.Mean[c]) / h.Std[c]
+		}
+		out[i] = float32(1 - 1/(1+math.Exp(-s)))
+	}
+	return out
 }

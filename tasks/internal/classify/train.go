@@ -41,6 +41,15 @@ type TrainConfig struct {
 	// HoldoutFrac of the apps (whole provider groups) are left out of
 	// training to measure unknown-service detection; 0: none.
 	HoldoutFrac float64 `json:"holdout_frac"`
+	// HoldoutApps, when set, are the held-out apps instead of a seeded
+	// choice (HoldoutFrac is then ignored), so runs on different samples
+	// hold out the same services. The choice is recorded in the bundle.
+	HoldoutApps []string `json:"holdout_apps,omitempty"`
+	// OpenSetFrac of the apps (whole provider groups, apart from the
+	// held-out apps) are left out of training to teach the known-vs-unknown
+	// head (Reject.Head) what an unseen service looks like; 0: no head, the
+	// highest probability decides.
+	OpenSetFrac float64 `json:"open_set_frac"`
 	RejectFPR   float64 `json:"reject_fpr"` // default 0.05
 	StackStep   float64 `json:"stack_step"` // default 0.05
 	Seed        uint64  `json:"seed"`
@@ -126,9 +135,14 @@ func DefaultTrainConfig() TrainConfig {
 		MaxRowsPerApp: 500,
 		MinClassRows:  20,
 		HoldoutFrac:   0.1,
+		OpenSetFrac:   0.1,
 		Seed:          1,
 		Member: MemberConfig{
-			XGB:    XGBConfig{Rounds: 50, MaxDepth: 7},
+			// Chosen on the demo's no-SNI rows by validation macro-F1 (see
+			// BenchmarkPeers -peers-tune): eta 0.1 with early stopping on
+			// the validation week beat eta 0.3 × 50 rounds by 4.4 points,
+			// 256 bins beat 64 by 2.4, depth 6 ≈ 8.
+			XGB:    XGBConfig{Rounds: 400, EarlyStop: 20, Eta: 0.1, MaxDepth: 6, MaxBin: 256},
 			Seqnet: SeqnetConfig{MaxRows: 30000, Train: seqnet.TrainConfig{MaxEpochs: 10}},
 		},
 	}
@@ -197,58 +211,15 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	fmt.Fprintf(progress, "classify: as of %s: train weeks %s, validation %s, test %s\n", orNone(cfg.Split.AsOf), labels(split.Train), labels(split.Val), orNone(strings.Join(labels(split.Test), ",")))
 
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: cfg.Seed}) // reference.json beside each bundle
-	trainRows, seen, err := sampleWindow(ctx, profiledSource{src, prof}, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
+	d, err := sampleTraining(ctx, profiledSource{src, prof}, src, split, cfg)
 	if err != nil {
 		return nil, err
 	}
-	count := map[string]int{}
-	for i := range trainRows {
-		count[trainRows[i].App]++
-	}
-	var eligible, rare []string
-	for app := range seen {
-		if count[app] >= cfg.MinClassRows {
-			eligible = append(eligible, app)
-		} else {
-			rare = append(rare, app)
-		}
-	}
-	slices.Sort(eligible)
-	slices.Sort(rare)
-	holdout := chooseHoldout(eligible, cfg.HoldoutFrac, cfg.Seed)
-	var classes []string
-	for _, a := range eligible {
-		if !slices.Contains(holdout, a) {
-			classes = append(classes, a)
-		}
-	}
-	if len(classes) < 2 {
-		return nil, fmt.Errorf("classify: train: %d apps with ≥ %d sampled rows; need 2", len(classes), cfg.MinClassRows)
-	}
-	index := map[string]int{}
-	for i, c := range classes {
-		index[c] = i
-	}
-	trainRows, trainLabels := keepClasses(trainRows, index)
-	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *schema.FlowFeatures) bool {
-		_, ok := index[r.App]
-		return ok
-	})
-	if err != nil {
-		return nil, err
-	}
-	valRows, valLabels := keepClasses(valRows, index)
-	if err := checkRows(trainRows); err != nil {
-		return nil, err
-	}
-	if err := checkRows(valRows); err != nil {
-		return nil, err
-	}
-	if len(valRows) == 0 {
-		return nil, errors.New("classify: train: no validation rows of the training classes")
-	}
+	trainRows, trainLabels, valRows, valLabels := d.trainRows, d.trainLabels, d.valRows, d.valLabels
+	classes, holdout, rare := d.classes, d.holdout, d.rare
 	fmt.Fprintf(progress, "classify: %d training rows, %d validation rows, %d classes, held-out apps %s, %d rare apps (%.0fs)\n",
 		len(trainRows), len(valRows), len(classes), fmtApps(holdout), len(rare), time.Since(t0).Seconds())
+	fmt.Fprintf(progress, "classify: open-set apps (the unknown-service head's examples, %d validation rows): %s\n", len(d.openRows), fmtApps(d.openApps))
 
 	res := &TrainResult{Classes: len(classes), TrainRows: len(trainRows), ValRows: len(valRows), Holdout: len(holdout),
 		AsOf: cfg.Split.AsOf, Train: labels(split.Train), Val: labels(split.Val), Test: labels(split.Test), Data: src.Version()}
@@ -288,6 +259,7 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 			b.Close()
 			return nil, err
 		}
+		st.FitLogit(probs, valLabels, len(classes), cfg.Seed)
 		b.Stacking = st
 		ens, err := st.Combine(probs, len(classes), nil)
 		if err != nil {
@@ -296,10 +268,16 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		}
 		val["ensemble"] = st.ValMacroF1
 		rej := FitReject(ens, len(classes), cfg.RejectFPR)
+		if len(d.openRows) > 0 {
+			if rej, err = b.fitHead(ctx, probs, ens, tr.NewInputs(d.openRows, nil), cfg.RejectFPR); err != nil {
+				b.Close()
+				return nil, err
+			}
+		}
 		b.Manifest = Manifest{
 			Format: BundleFormat, Created: time.Now().UTC(), FeatureSet: fs, Classes: classes, Categories: tr.Categories,
 			Members: cfg.Members, Reject: rej, Data: res.Data, Split: split, TrainRows: len(trainRows), ValRows: len(valRows),
-			Holdout: nonNil(holdout), Rare: nonNil(rare), Val: val, Seconds: time.Since(t1).Seconds(), Config: cfg,
+			Holdout: nonNil(holdout), Rare: nonNil(rare), OpenSetApps: nonNil(d.openApps), Val: val, Seconds: time.Since(t1).Seconds(), Config: cfg,
 		}
 		dir := storage.JoinURI(cfg.Out, string(fs))
 		err = b.SaveTo(ctx, dir, cfg.Store)
@@ -414,4 +392,120 @@ func categoriesOf(classes []string, rows []schema.FlowFeatures) []string {
 		}
 	}
 	return out
+}
+
+// trainingData is what Train learns from: the sampled training and
+// validation rows of the known classes with their labels, the classes, the
+// held-out apps (unknown services) and the rare apps (too few rows).
+type trainingData struct {
+	trainRows, valRows     []schema.FlowFeatures
+	trainLabels, valLabels []int
+	classes, holdout, rare []string
+	// openApps are the open-set apps (TrainConfig.OpenSetFrac), openRows
+	// their validation-window rows (the head's unknown examples).
+	openApps []string
+	openRows []schema.FlowFeatures
+}
+
+// sampleTraining draws the training sample from trainSrc (the source, or a
+// wrapper that profiles what it reads) and the validation sample from src,
+// and picks the classes and the held-out apps, as Train does.
+func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg TrainConfig) (*trainingData, error) {
+	trainRows, seen, err := sampleWindow(ctx, trainSrc, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for i := range trainRows {
+		count[trainRows[i].App]++
+	}
+	var eligible, rare []string
+	for app := range seen {
+		if count[app] >= cfg.MinClassRows {
+			eligible = append(eligible, app)
+		} else {
+			rare = append(rare, app)
+		}
+	}
+	slices.Sort(eligible)
+	slices.Sort(rare)
+	// The seeded choice is made among every app of the window, not only
+	// those with enough sampled rows, so it does not move with the sample
+	// size.
+	all := make([]string, 0, len(seen))
+	for app := range seen {
+		all = append(all, app)
+	}
+	slices.Sort(all)
+	holdout := cfg.HoldoutApps
+	if len(holdout) == 0 {
+		holdout = chooseHoldout(all, cfg.HoldoutFrac, cfg.Seed)
+	}
+	var rest []string
+	for _, a := range eligible {
+		if !slices.Contains(holdout, a) {
+			rest = append(rest, a)
+		}
+	}
+	var openApps []string
+	if cfg.OpenSetFrac > 0 {
+		// Provider groups disjoint from the held-out apps' groups, so the
+		// head learns from other providers than those it is measured on.
+		taken := map[string]bool{}
+		for _, a := range holdout {
+			taken[providerOf(a)] = true
+		}
+		var free []string
+		for _, a := range rest {
+			if !taken[providerOf(a)] {
+				free = append(free, a)
+			}
+		}
+		openApps = chooseHoldout(free, cfg.OpenSetFrac*float64(len(eligible))/float64(max(1, len(free))), cfg.Seed+17)
+	}
+	var classes []string
+	for _, a := range rest {
+		if !slices.Contains(openApps, a) {
+			classes = append(classes, a)
+		}
+	}
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("classify: train: %d apps with ≥ %d sampled rows; need 2", len(classes), cfg.MinClassRows)
+	}
+	index := map[string]int{}
+	for i, c := range classes {
+		index[c] = i
+	}
+	trainRows, trainLabels := keepClasses(trainRows, index)
+	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *schema.FlowFeatures) bool {
+		_, ok := index[r.App]
+		return ok
+	})
+	if err != nil {
+		return nil, err
+	}
+	valRows, valLabels := keepClasses(valRows, index)
+	var openRows []schema.FlowFeatures
+	if len(openApps) > 0 {
+		openRows, _, err = sampleWindow(ctx, src, split.Val, max(1, cfg.MaxValRows/4), 0, cfg.Seed+2000, func(r *schema.FlowFeatures) bool {
+			return slices.Contains(openApps, r.App)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := checkRows(openRows); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkRows(trainRows); err != nil {
+		return nil, err
+	}
+	if err := checkRows(valRows); err != nil {
+		return nil, err
+	}
+	if len(valRows) == 0 {
+		return nil, errors.New("classify: train: no validation rows of the training classes")
+	}
+	return &trainingData{trainRows: trainRows, valRows: valRows, trainLabels: trainLabels, valLabels: valLabels,
+		classes: classes, holdout: holdout, rare: rare, openApps: openApps, openRows: openRows}, nil
 }

@@ -203,7 +203,7 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 	}
 	err := stage(ctx, cfg, stderr, &tr, "train", "--lake", lake, "--out", models, "--as-of", day,
 		"--train-weeks", "3", "--val-weeks", "1", "--test-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
-		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "30")
+		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "150", "--xgb-eta", "0.2")
 	if errors.Is(err, errNoResult) {
 		// A re-run: these bundles exist, trained on this table version.
 		fmt.Fprintf(stderr, "demo: keeping the bundles trained as of %s in %s\n", day, models)
@@ -221,6 +221,8 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 		MacroF1    *float64 `json:"macro_f1"`
 		MacroF1No  *float64 `json:"macro_f1_no_sni"`
 		UnknownTPR *float64 `json:"unknown_tpr_at_5fpr"`
+		UnknownNo  *float64 `json:"unknown_tpr_at_5fpr_no_sni"`
+		GainNo     *float64 `json:"ensemble_gain_no_sni"`
 		Report     string   `json:"report"`
 	}
 	if err := stage(ctx, cfg, stderr, &ev, "evaluate", "--lake", lake, "--model", models, "--out", reports,
@@ -238,6 +240,8 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 	sum.Set("macro_f1", f(ev.MacroF1))
 	sum.Set("macro_f1_no_sni", f(ev.MacroF1No))
 	sum.Set("unknown_tpr_at_5fpr", f(ev.UnknownTPR))
+	sum.Set("unknown_tpr_at_5fpr_no_sni", f(ev.UnknownNo))
+	sum.Set("ensemble_gain_no_sni", f(ev.GainNo))
 	sum.Set("report", ev.Report)
 	sum.Set("models", models)
 	var reg struct {
