@@ -67,8 +67,8 @@ bench-parse: setup
 # A frozen no-SNI classifier trained on generated June 2022, tested on July,
 # August and September (accuracy per month); DECAY_FLOWS flows per day.
 # Our tree member, the bundle (stacker, open-set head) and the Python peers
-# (LightGBM, XGBoost) on the same rows of the demo's flow_features (run
-# `make demo` runs first when its lake is missing): one table of CPU seconds, accuracy, macro-F1 and
+# (LightGBM, XGBoost) on the same rows of the demo's flow_features
+# (`make demo` runs first when its lake is missing): one table of CPU seconds, accuracy, macro-F1 and
 # unknown TPR at 5 % FPR. PEERS_LAKE overrides the lake.
 bench-classify: setup
 	@test -d "$(or $(PEERS_LAKE),$(DEMO_DIR)/lake)/flow_features" || $(MAKE) demo
