@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
+.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
 
 all: build
 
@@ -55,6 +55,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/
 	$(MAKE) bench-parse
+	$(MAKE) bench-ingest
 	$(MAKE) bench-classify
 	$(MAKE) bench-evidently
 	$(MAKE) bench-seqnet
@@ -64,8 +65,13 @@ bench: setup build
 bench-parse: setup
 	DAYS=$(or $(DAYS),7) FLOWS=$(or $(FLOWS),100000) ./beam/bench/parse-peer.sh
 
-# A frozen no-SNI classifier trained on generated June 2022, tested on July,
-# August and September (accuracy per month); DECAY_FLOWS flows per day.
+# The whole daily ingest (parse + aggregate + features, and the compaction of a
+# week the days close) vs the seed's Spark Job A + B + C on the same generated
+# files, with per-stage rows/s and ratios. The defaults are one real-size Monday
+# (~2.07 M rows, ~10 min with Spark); DAYS=7 for a real-size week.
+bench-ingest: setup
+	JOBS=all DAYS=$(or $(DAYS),1) FLOWS=$(or $(FLOWS),1400000) ./beam/bench/parse-peer.sh
+
 # Our tree member, the bundle (stacker, open-set head) and the Python peers
 # (LightGBM, XGBoost) on the same rows of the demo's flow_features
 # (`make demo` runs first when its lake is missing): one table of CPU seconds, accuracy, macro-F1 and
@@ -74,6 +80,8 @@ bench-classify: setup
 	@test -d "$(or $(PEERS_LAKE),$(DEMO_DIR)/lake)/flow_features" || $(MAKE) demo
 	$(GO) test -run '^$$' -bench BenchmarkPeers -benchtime 1x -timeout 90m ./tasks/internal/classify/ -args -peers-lake $(abspath $(or $(PEERS_LAKE),$(DEMO_DIR)/lake))
 
+# A frozen no-SNI classifier trained on generated June 2022, tested on July,
+# August and September (accuracy per month); DECAY_FLOWS flows per day.
 bench-decay: setup
 	DECAY_FLOWS=$(or $(DECAY_FLOWS),3000) $(GO) test -run '^$$' -bench FrozenDecay -benchtime 1x -timeout 60m ./tasks/internal/classify/
 

@@ -19,9 +19,16 @@ type OptimizeResult struct {
 // Options.TargetFileSize into as few files as the target allows, in one
 // OPTIMIZE commit whose actions have dataChange=false (so streaming readers
 // and concurrent appends are unaffected). Partitions with fewer than two
-// small files are left alone. The rows of one partition's small files are
-// held in memory while rewriting.
+// small files are left alone. Rows are streamed: memory holds one row
+// group of rows and the output file being written, whatever the
+// partition's size.
 func Optimize[T any](ctx context.Context, t *Table) (OptimizeResult, error) {
+	return OptimizeWhere[T](ctx, t, nil)
+}
+
+// OptimizeWhere is Optimize restricted to the partitions whose values keep
+// accepts (nil: every partition), e.g. the partitions of one closed week.
+func OptimizeWhere[T any](ctx context.Context, t *Table, keep func(partitionValues map[string]string) bool) (OptimizeResult, error) {
 	res := OptimizeResult{Version: -1}
 	snap, err := t.Snapshot(ctx)
 	if err != nil {
@@ -33,7 +40,7 @@ func Optimize[T any](ctx context.Context, t *Table) (OptimizeResult, error) {
 	}
 	groups := map[string][]Add{}
 	for _, a := range snap.Files() {
-		if a.Size >= t.opts.TargetFileSize {
+		if a.Size >= t.opts.TargetFileSize || (keep != nil && !keep(a.PartitionValues)) {
 			continue
 		}
 		k := partitionDir(snap.Metadata.PartitionColumns, a.PartitionValues)
@@ -53,29 +60,20 @@ func Optimize[T any](ctx context.Context, t *Table) (OptimizeResult, error) {
 		return res, err
 	}
 	for _, k := range keys {
-		var rows []T
-		for _, a := range groups[k] {
-			ok := readFile(ctx, t, a, parts, snap.Metadata.PartitionColumns, func(r T, e error) bool {
-				if e != nil {
-					err = e
-					return false
-				}
-				rows = append(rows, r)
-				return true
-			})
-			if !ok {
-				return res, fmt.Errorf("lakehouse: optimize: %w", err)
-			}
-			removes = append(removes, Remove{Path: a.Path, DataChange: false})
-		}
-		written, err := w.WriteDataFile(ctx, groups[k][0].PartitionValues, rows)
+		g := groups[k]
+		sort.Slice(g, func(i, j int) bool { return g[i].Path < g[j].Path })
+		written, err := compactGroup(ctx, t, w, g, parts, snap.Metadata.PartitionColumns)
 		if err != nil {
-			return res, fmt.Errorf("lakehouse: optimize: %w", err)
+			// The files written so far are orphans (never committed).
+			return res, fmt.Errorf("lakehouse: optimize %s: %w", k, err)
 		}
 		for i := range written {
 			written[i].DataChange = false
 		}
 		adds = append(adds, written...)
+		for _, a := range g {
+			removes = append(removes, Remove{Path: a.Path, DataChange: false})
+		}
 	}
 	if len(removes) == 0 {
 		return res, nil
@@ -87,6 +85,64 @@ func Optimize[T any](ctx context.Context, t *Table) (OptimizeResult, error) {
 		return res, err
 	}
 	return OptimizeResult{Version: cr.Version, FilesRemoved: len(removes), FilesAdded: len(adds)}, nil
+}
+
+// compactGroup streams the rows of one partition's files into new files
+// of up to the target size and returns their adds (not committed).
+func compactGroup[T any](ctx context.Context, t *Table, w *Writer[T], files []Add, parts [][]int, partCols []string) ([]Add, error) {
+	var adds []Add
+	fw := w.newFile(files[0].PartitionValues)
+	rows := make([]T, 0, t.opts.RowGroupRows)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := fw.write(rows); err != nil {
+			return err
+		}
+		clear(rows)
+		rows = rows[:0]
+		if fw.full() {
+			a, err := fw.finish(ctx)
+			if err != nil {
+				return err
+			}
+			adds = append(adds, a)
+			fw = w.newFile(files[0].PartitionValues)
+		}
+		return nil
+	}
+	var err error
+	for _, a := range files {
+		ok := readFile(ctx, t, a, parts, partCols, func(r T, e error) bool {
+			if e != nil {
+				err = e
+				return false
+			}
+			rows = append(rows, r)
+			if len(rows) >= t.opts.RowGroupRows-fw.groupRows {
+				if err = flush(); err != nil {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			return nil, err
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if fw.numRows == 0 {
+		fw.release()
+		return adds, nil
+	}
+	a, err := fw.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(adds, a), nil
 }
 
 // Vacuum deletes files under the table that the latest snapshot does not

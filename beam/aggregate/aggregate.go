@@ -72,7 +72,7 @@ type Config struct {
 	Lake         string
 	FlowsVersion int64     // flows version to read (negative: latest)
 	From, To     time.Time // select the weeks of these days (zero: every week)
-	UnitRows     int64     // rows per work unit (default 2,000,000)
+	UnitRows     int64     // rows per work unit (default 500,000: a real day spreads over the slots)
 	// Table options (zero: lakehouse defaults).
 	TargetFileSize int64
 	// Compression of the data files: "zstd" (the lakehouse default) or "snappy".
@@ -91,7 +91,7 @@ type Plan = deltaio.WeekPlan
 func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	rows := cfg.UnitRows
 	if rows <= 0 {
-		rows = 2_000_000
+		rows = 500_000
 	}
 	p, err := deltaio.PlanWeekJob[schema.TrafficHourly](ctx, deltaio.WeekJob{
 		Name: "aggregate", Lake: cfg.Lake, FlowsVersion: cfg.FlowsVersion, From: cfg.From, To: cfg.To,
@@ -150,18 +150,9 @@ func Write(s beam.Scope, out deltaio.TableSpec, sums beam.PCollection) beam.PCol
 
 const keySep = "\x1f"
 
-// flowSums is the part of a flows row the job reads (the other columns
-// are not decoded).
-type flowSums struct {
-	TimeFirst  time.Time `parquet:"time_first,timestamp(microsecond)"`
-	Bytes      int64     `parquet:"bytes"`
-	BytesRev   int64     `parquet:"bytes_rev"`
-	Packets    int64     `parquet:"packets"`
-	PacketsRev int64     `parquet:"packets_rev"`
-	App        string    `parquet:"app"`
-	Category   string    `parquet:"category"`
-	Week       string    `parquet:"week"`
-}
+// sumColumns are the flows columns the job reads, in the order
+// sumUnitFn uses them (the other columns are not decoded).
+var sumColumns = []string{"time_first", "bytes", "bytes_rev", "packets", "packets_rev", "app", "category", "week"}
 
 type hourKey struct {
 	week, app, category string
@@ -185,13 +176,23 @@ func (f *sumUnitFn) Setup(ctx context.Context) error {
 
 func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string, Sums)) error {
 	acc := map[hourKey]Sums{}
-	_, err := deltaio.ReadUnit(ctx, f.tab, f.PartCols, f.Weeks, elem, func(r *flowSums) string { return r.Week },
-		func(r *flowSums) error {
-			hour, week := schema.HourlyKey(r.TimeFirst, r.Week)
-			k := hourKey{week: week, app: r.App, category: r.Category, hour: hour.UnixMicro()}
-			acc[k] = mergeSums(acc[k], Sums{1, r.Bytes, r.BytesRev, r.Packets, r.PacketsRev})
-			return nil
-		})
+	selected := make(map[string]bool, len(f.Weeks))
+	for _, w := range f.Weeks {
+		selected[w] = true
+	}
+	_, err := deltaio.ReadUnitColumns(ctx, f.tab, f.PartCols, f.Weeks, elem, sumColumns, func(b *deltaio.Batch) error {
+		c := b.Cols
+		for i := 0; i < b.Rows; i++ {
+			if !selected[c[7].Str[i]] {
+				continue
+			}
+			hour, week := schema.HourlyKey(time.UnixMicro(c[0].Int64[i]).UTC(), c[7].Str[i])
+			k := hourKey{week: week, app: c[5].Str[i], category: c[6].Str[i], hour: hour.UnixMicro()}
+			s := acc[k]
+			acc[k] = Sums{s.Flows + 1, s.Bytes + c[1].Int64[i], s.BytesRev + c[2].Int64[i], s.Packets + c[3].Int64[i], s.PacketsRev + c[4].Int64[i]}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("aggregate: %w", err)
 	}

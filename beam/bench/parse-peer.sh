@@ -12,9 +12,18 @@
 # of the run's whole process tree (its own session) every 0.2 s: GNU time's max
 # RSS is that of the largest single reaped process, so it misses Spark's JVM (the
 # py4j child of the Python driver, never reaped by it) and Spark's Python workers.
-# *_peak_mb is the larger of the two figures.
+# *_peak_mb is the larger of the two figures. *_cpu_s is the CPU time (user+sys)
+# of the run: GNU time's, or for Spark the session's processes summed (ps cputime,
+# sampled like PSS) when that is larger. On a shared machine CPU seconds per row
+# are the steadier figure; wall times are only comparable within one run.
 #
-# Env: DAYS (default 7), FLOWS (mean flows per day, default 100000), WORK (work dir;
+# JOBS=all measures the whole daily ingest instead: ours pipeline --job=all (parse,
+# aggregate, features, and the compaction of a week the days close), Spark Job A,
+# B (hourly aggregate) and C (features) in one session (spark_parse.py --jobs
+# A,B,C), with per-stage seconds and rows/s (stage_*), the per-stage ratios, and
+# the row counts of B and C checked against ours.
+#
+# Env: JOBS (parse or all; default parse), DAYS (default 7), FLOWS (mean flows per day, default 100000), WORK (work dir;
 # default a temp dir, removed at the end), START (first day, default 2022-03-07).
 # The generated data is cached in WORK keyed by START/DAYS/FLOWS, so a given WORK
 # reuses it. Needs: go, python3 (3.10+), Java 17/21, GNU time (Debian: time).
@@ -24,6 +33,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 
+JOBS="${JOBS:-parse}"
 DAYS="${DAYS:-7}"
 FLOWS="${FLOWS:-100000}"
 START="${START:-2022-03-07}"
@@ -42,6 +52,11 @@ for tool in go python3 gzip ps setsid awk; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
 done
 [[ $DAYS =~ ^[1-9][0-9]*$ && $FLOWS =~ ^[1-9][0-9]*$ ]] || die "DAYS and FLOWS must be positive integers"
+case $JOBS in
+parse) spark_jobs=A ;;
+all) spark_jobs=A,B,C ;;
+*) die "JOBS must be parse or all" ;;
+esac
 
 tmp_work=""
 if [[ -n ${WORK:-} ]]; then
@@ -84,7 +99,7 @@ measure() {
   shift
   log "run $name: $*"
   setsid "$GTIME" -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  local pid=$! peak=0 kb rc=0 pids p
+  local pid=$! peak=0 kb rc=0 pids p cpu cpu_peak=0
   running=$pid
   # In a non-interactive shell the background job is no process-group leader, so
   # setsid does not fork: the session id is $pid.
@@ -96,6 +111,12 @@ measure() {
     if ((kb > peak)); then
       peak=$kb
       ps -o pid=,rss=,args= --sid "$pid" >"$WORK/$name.peak" 2>/dev/null || true
+    fi
+    # Cumulative CPU seconds of the session's live processes ([DD-]HH:MM:SS).
+    cpu=$({ ps -o cputime= --sid "$pid" 2>/dev/null || true; } | awk '{ n = split($1, d, "-"); t = d[n]; days = (n > 1) ? d[1] : 0
+      m = split(t, p, ":"); s = 0; for (i = 1; i <= m; i++) s = s * 60 + p[i]; sum += s + 86400 * days } END { print sum + 0 }')
+    if ((cpu > cpu_peak)); then
+      cpu_peak=$cpu
     fi
     sleep 0.2
   done
@@ -112,7 +133,9 @@ measure() {
   maxkb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/$name.time")
   TIMEV_MB=$(calc "$maxkb / 1024")
   TREE_MB=$(calc "$peak / 1024")
-  log "$name: ${WALL}s, GNU time max RSS ${TIMEV_MB} MB, process tree peak PSS ${TREE_MB} MB"
+  CPU=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf("%.2f\n", s) }' "$WORK/$name.time")
+  CPU=$(calc "($cpu_peak > $CPU) ? $cpu_peak : $CPU")
+  log "$name: ${WALL}s, ${CPU} CPU-s, GNU time max RSS ${TIMEV_MB} MB, process tree peak PSS ${TREE_MB} MB"
 }
 peak_of() { calc "($1 > $2) ? $1 : $2"; }
 
@@ -140,30 +163,34 @@ measure zcat sh -c 'exec gzip -dc "$@" >/dev/null' gzip "${files[@]}"
 zcat_s=$WALL zcat_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
 
 rm -rf "$WORK/lake"
-measure ours "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake"
-ours_s=$WALL ours_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") ours_timev_mb=$TIMEV_MB
+measure ours "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake"
+ours_s=$WALL ours_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") ours_timev_mb=$TIMEV_MB ours_cpu=$CPU
 rows=$(json "$WORK/ours.out" 'd["rows_ingested"]')
 ours_rejects=$(json "$WORK/ours.out" 'd["rejects"]')
 ours_job_s=$(json "$WORK/ours.out" 'd["jobs"][0]["seconds"]')
 
-rm -rf "$WORK/lake1"
-measure ours1 "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake1" --from "$START" --to "$START"
-ours1_s=$WALL ours1_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
-rows_1day=$(json "$WORK/ours1.out" 'd["rows_ingested"]')
+if ((DAYS > 1)); then
+  rm -rf "$WORK/lake1"
+  measure ours1 "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake1" --from "$START" --to "$START"
+  ours1_s=$WALL ours1_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
+  rows_1day=$(json "$WORK/ours1.out" 'd["rows_ingested"]')
+else # the run above was the one day
+  ours1_s=$ours_s ours1_mb=$ours_mb rows_1day=$rows
+fi
 
 # One day keeps one worker busy; from two days on both are (one file each), so
 # the 2-day peak is the one to compare with DAYS days for flatness.
 ours2_mb=""
 if ((DAYS > 2)); then
   rm -rf "$WORK/lake2"
-  measure ours2 "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake2" \
+  measure ours2 "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake2" \
     --from "$START" --to "$(date -u -d "$START + 1 day" +%F)"
   ours2_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
 fi
 
 rm -rf "$WORK/spark-out"
-measure spark "$spark_python" beam/bench/spark_parse.py --input "$raw" --output "$WORK/spark-out"
-spark_s=$WALL spark_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") spark_timev_mb=$TIMEV_MB
+measure spark "$spark_python" beam/bench/spark_parse.py --input "$raw" --output "$WORK/spark-out" --jobs "$spark_jobs"
+spark_s=$WALL spark_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") spark_timev_mb=$TIMEV_MB spark_cpu=$CPU
 spark_rows=$(json "$WORK/spark.out" 'd["rows"]')
 spark_job_s=$(json "$WORK/spark.out" 'd["job_seconds"]')
 
@@ -174,10 +201,39 @@ if [[ $rows != "$gen_rows" ]]; then
   log "warning: ours and Spark wrote $rows rows, the generator made $gen_rows (ours rejected $ours_rejects)"
 fi
 
+stages=""
+if [[ $JOBS == all ]]; then
+  for k in b_flows c_rows; do
+    v=$(json "$WORK/spark.out" "d['$k']")
+    [[ $v == "$rows" ]] || die "Spark Job ${k:0:1}: $k $v, ours ingested $rows rows"
+  done
+  for job in aggregate features; do
+    n=$(json "$WORK/ours.out" "[j['rows_in'] for j in d['jobs'] if j['job'] == '$job'][0]")
+    [[ $n == "$rows" ]] || die "our $job read $n rows, parse ingested $rows"
+  done
+  # Per stage: ours from the result's jobs (seconds of each Beam job), Spark's
+  # from its JSON (A: the write, B and C: each job with its count-back).
+  sec_of() { json "$WORK/ours.out" "sum(j['seconds'] for j in d['jobs'] if j['job'].startswith('$1'))"; }
+  o_parse=$(sec_of parse) o_agg=$(sec_of aggregate) o_feat=$(sec_of features) o_compact=$(sec_of compact)
+  s_parse=$spark_job_s s_agg=$(json "$WORK/spark.out" 'd["b_seconds"]') s_feat=$(json "$WORK/spark.out" 'd["c_seconds"]')
+  stages=$(
+    for st in parse:$o_parse:$s_parse aggregate:$o_agg:$s_agg features:$o_feat:$s_feat; do
+      IFS=: read -r n o p <<<"$st"
+      echo "stage_${n}_s: $o"
+      echo "stage_${n}_rows_per_s: $(to_int "$rows / $o")"
+      echo "stage_${n}_spark_s: $p"
+      echo "stage_${n}_spark_rows_per_s: $(to_int "$rows / $p")"
+      echo "stage_${n}_vs_spark: $(calc "$p / $o")"
+    done
+    echo "stage_compact_s: $o_compact"
+  )
+fi
+
 ours_rps=$(calc "$rows / $ours_s")
 zcat_rps=$(calc "$rows / $zcat_s")
 spark_rps=$(calc "$rows / $spark_s")
 cat <<EOF
+jobs: $JOBS
 rows: $rows
 zcat_rows_per_s: $(to_int "$zcat_rps")
 ours_rows_per_s: $(to_int "$ours_rps")
@@ -188,6 +244,11 @@ ours_peak_mb_1day: $ours1_mb
 ours_peak_mb_2day: ${ours2_mb:-n/a}
 ours_peak_mb: $ours_mb
 spark_peak_mb: $spark_mb
+ours_cpu_s: $ours_cpu
+spark_cpu_s: $spark_cpu
+ours_cpu_us_per_row: $(calc "$ours_cpu * 1e6 / $rows")
+spark_cpu_us_per_row: $(calc "$spark_cpu * 1e6 / $rows")
+ours_vs_spark_cpu: $(calc "$spark_cpu / $ours_cpu")
 days: $DAYS
 flows_per_day: $FLOWS
 files: ${#files[@]}
@@ -206,3 +267,6 @@ pyspark: $pyspark_version
 cores: $(nproc)
 load_average: $(awk '{ print $1, $2, $3 }' /proc/loadavg)
 EOF
+if [[ -n $stages ]]; then
+  echo "$stages"
+fi

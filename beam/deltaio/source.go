@@ -2,6 +2,7 @@ package deltaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
 // WeekSource is a pinned selection of the flows table by week: what the
@@ -130,7 +132,17 @@ func PlanWeekJob[T any](ctx context.Context, j WeekJob) (*WeekPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := append([]string{src.TableID, strconv.FormatInt(src.Version, 10), strings.Join(src.Weeks, ",")}, j.RunKey...)
+	// A compaction of flows changes no row: the run key holds the version of
+	// the last data change, so a rerun after one is still a no-op.
+	flows, err := src.Table.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dataVersion, err := DataVersion(ctx, flows, src.Version)
+	if err != nil {
+		return nil, err
+	}
+	key := append([]string{src.TableID, strconv.FormatInt(dataVersion, 10), strings.Join(src.Weeks, ",")}, j.RunKey...)
 	params := map[string]string{"telcotraffic.source": fmt.Sprintf("flows@%d", src.Version)}
 	maps.Copy(params, j.Params)
 	p := &WeekPlan{Source: src, Units: PlanUnits(src.Files, WeekOf, j.UnitRows, j.UnitFiles)}
@@ -144,4 +156,44 @@ func PlanWeekJob[T any](ctx context.Context, j WeekJob) (*WeekPlan, error) {
 		p.Done = true
 	}
 	return p, nil
+}
+
+// DataVersion returns the newest version at or below version whose commit
+// changed data: commits whose every add and remove has dataChange=false
+// (a compaction, lakehouse OPTIMIZE) are stepped over, so that jobs keyed
+// by their source's version (PlanWeekJob) see a compacted table as the
+// one they already read. A version whose log file is gone (checkpointed
+// and cleaned) counts as a data change.
+func DataVersion(ctx context.Context, tab *lakehouse.Table, version int64) (int64, error) {
+	for v := version; v > 0; v-- {
+		key := fmt.Sprintf("_delta_log/%020d.json", v)
+		b, err := tab.Store().Get(ctx, key)
+		if errors.Is(err, storage.ErrNotExist) {
+			return v, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("deltaio: %w", err)
+		}
+		actions, err := lakehouse.DecodeCommit(key, v, b)
+		if err != nil {
+			return 0, fmt.Errorf("deltaio: %w", err)
+		}
+		files, change := 0, false
+		for _, a := range actions {
+			switch {
+			case a.Add != nil:
+				files++
+				change = change || a.Add.DataChange
+			case a.Remove != nil:
+				files++
+				change = change || a.Remove.DataChange
+			case a.Metadata != nil || a.Protocol != nil:
+				change = true
+			}
+		}
+		if change || files == 0 {
+			return v, nil
+		}
+	}
+	return 0, nil
 }

@@ -69,7 +69,7 @@ type Config struct {
 	FlowsVersion int64     // flows version to read (negative: latest)
 	From, To     time.Time // select the weeks of these days (zero: every week)
 	Features     schema.FeatureConfig
-	UnitRows     int64 // rows per work unit (default 500,000)
+	UnitRows     int64 // rows per work unit (default 250,000: a real day is ~8 units, so the last one leaves little tail)
 	// FileRows and MaxRows bound the write buffers (deltaio.Buffer).
 	FileRows, MaxRows int
 	TargetFileSize    int64
@@ -94,7 +94,7 @@ type Plan struct {
 func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	rows := cfg.UnitRows
 	if rows <= 0 {
-		rows = 500_000
+		rows = 250_000
 	}
 	fc := cfg.Features.WithDefaults()
 	wp, err := deltaio.PlanWeekJob[schema.FlowFeatures](ctx, deltaio.WeekJob{
@@ -173,17 +173,14 @@ func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit f
 	if err != nil {
 		return err
 	}
-	nStats, nHist, nPPI := len(schema.FeatureStats), 4*schema.PHistBins, schema.PPIMaxLen*schema.PPIChannels
 	var in int64
-	u, err := deltaio.ReadUnit(ctx, f.flows, f.PartCols, f.Weeks, elem, func(r *schema.Flow) string { return r.Week },
-		func(r *schema.Flow) error {
-			in++
-			// One allocation per row; Features appends within capacity.
-			mem := make([]float32, nStats+nHist+nPPI)
-			out := schema.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
-			schema.Features(r, cfg, &out)
-			return buf.Add(ctx, out)
-		})
+	u, err := readFlows(ctx, f.flows, f.PartCols, f.Weeks, elem, func(r *schema.Flow, mem []float32) error {
+		in++
+		nStats, nHist := len(schema.FeatureStats), 4*schema.PHistBins
+		out := schema.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
+		schema.Features(r, cfg, &out)
+		return buf.Add(ctx, out)
+	})
 	if err != nil {
 		return fmt.Errorf("features: %w", err)
 	}

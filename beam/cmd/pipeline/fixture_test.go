@@ -37,7 +37,7 @@ func portableFixture(t *testing.T) string {
 	return raw
 }
 
-// runParseAggregate runs the parse and aggregate jobs on raw into a new
+// runParseAggregate runs the parse, aggregate and features jobs on raw into a new
 // lake with the runner (and the job server endpoint of a portable runner),
 // and returns the lake.
 func runParseAggregate(t *testing.T, raw, runner, endpoint string) string {
@@ -46,7 +46,7 @@ func runParseAggregate(t *testing.T, raw, runner, endpoint string) string {
 	// setupRunner sets Beam's global --endpoint and --environment_type for
 	// a portable runner; the next run must not inherit them.
 	defer func() { *jobopts.Endpoint, *jobopts.EnvironmentType = "", "" }()
-	for _, job := range []string{"parse", "aggregate"} {
+	for _, job := range []string{"parse", "aggregate", "features"} {
 		c := defaults()
 		c.Job, c.Input, c.Lake, c.Runner, c.Endpoint = job, raw, lake, runner, endpoint
 		t0 := time.Now()
@@ -62,7 +62,7 @@ func runParseAggregate(t *testing.T, raw, runner, endpoint string) string {
 	return lake
 }
 
-// sameTables checks that the flows and traffic_hourly tables of the lake
+// sameTables checks that the flows, traffic_hourly and flow_features tables of the lake
 // written by the runner equal those of the embedded prism runner.
 func sameTables(t *testing.T, prismLake, lake, runner string) {
 	t.Helper()
@@ -79,5 +79,12 @@ func sameTables(t *testing.T, prismLake, lake, runner string) {
 	}
 	if diff := cmp.Diff(ph, uh); diff != "" {
 		t.Errorf("traffic_hourly differs between prism and %s (-prism +%s):\n%s", runner, runner, diff)
+	}
+	pff, uff := readFeatures(t, prismLake), readFeatures(t, lake)
+	if len(pff) != len(pf) {
+		t.Errorf("%d flow_features rows, %d flows", len(pff), len(pf))
+	}
+	if diff := cmp.Diff(pff, uff, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("flow_features differs between prism and %s (-prism +%s):\n%s", runner, runner, diff)
 	}
 }

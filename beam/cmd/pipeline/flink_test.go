@@ -87,7 +87,7 @@ func fileTail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestFlinkJobServer runs parse and aggregate on Beam's Flink job server
+// TestFlinkJobServer runs parse, aggregate and features on Beam's Flink job server
 // (embedded local Flink cluster, LOOPBACK workers in this process) with
 // --runner=flink, and checks the tables equal those of the embedded prism
 // runner.
@@ -103,7 +103,7 @@ func TestFlinkJobServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(b), "switched from state RUNNING to FINISHED"); n != 2 {
-		t.Errorf("the job server log shows %d finished Flink jobs, want 2 (parse, aggregate)", n)
+	if n := strings.Count(string(b), "switched from state RUNNING to FINISHED"); n != 3 {
+		t.Errorf("the job server log shows %d finished Flink jobs, want 3 (parse, aggregate, features)", n)
 	}
 }

@@ -17,6 +17,15 @@
 // --job=vacuum deletes the files of every lake table that no commit
 // references and that are older than --retention (default 7 days).
 //
+// --job=compact --week=YYYY-Www compacts a closed week: in flows and
+// flow_features, per partition of the week, the data files under
+// --target_file_size (default 128 MB) are rewritten into files of up to
+// that size (OPTIMIZE, dataChange=false), then those tables are vacuumed
+// with --retention; the result's "compact" key has, per table, the
+// OPTIMIZE version, files removed/added and the week's files before and
+// after. --job=all does the same for every week whose last day (Sunday, or
+// 31 December) it ingested (--compact_closed_weeks=false: not).
+//
 // Examples:
 //
 //	pipeline --job=all --input=/data/CESNET-TLS-Year22 --lake=/data/lake --from=2022-03-07 --to=2022-03-13

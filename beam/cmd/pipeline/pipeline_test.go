@@ -170,9 +170,10 @@ func dayTotals(t *testing.T, root string) map[string]int64 {
 }
 
 // TestEndToEndWeek: a generated week (gz) → parse → aggregate → features
-// on prism into a local lake; delta-rs reads every table back with the
-// expected counts; the same command again is nothing to do (exit 99) and
-// changes nothing.
+// on prism into a local lake, then the compaction of the week its Sunday
+// closes (flows and flow_features at version 2, the OPTIMIZE commit);
+// delta-rs reads every table back with the expected counts; the same
+// command again is nothing to do (exit 99) and changes nothing.
 func TestEndToEndWeek(t *testing.T) {
 	python(t) // fail early without delta-rs
 	raw, lake := t.TempDir(), t.TempDir()
@@ -187,7 +188,7 @@ func TestEndToEndWeek(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]int64{"rows_in": generated, "rows_ingested": generated, "rejects": 0,
-		"flows_rows": generated, "flow_features_rows": generated, "flows_version": 1, "traffic_hourly_version": 1, "flow_features_version": 1} {
+		"flows_rows": generated, "flow_features_rows": generated, "flows_version": 2, "traffic_hourly_version": 1, "flow_features_version": 2} {
 		if got := num(t, res, key); got != want {
 			t.Errorf("result %s = %d, want %d", key, got, want)
 		}
@@ -195,8 +196,8 @@ func TestEndToEndWeek(t *testing.T) {
 
 	got := deltaRS(t, lake)
 	flows := got["flows"]
-	if flows.Rows != generated || flows.Version != 1 {
-		t.Errorf("delta-rs: flows v%d with %d rows, want v1 with %d", flows.Version, flows.Rows, generated)
+	if flows.Rows != generated || flows.Version != 2 {
+		t.Errorf("delta-rs: flows v%d with %d rows, want v2 (compacted) with %d", flows.Version, flows.Rows, generated)
 	}
 	if diff := cmp.Diff(perDay, flows.ByDay); diff != "" {
 		t.Errorf("delta-rs: flows per day differ from the stats files (-want +got):\n%s", diff)

@@ -52,6 +52,10 @@ type config struct {
 	// Retention and ShortRetention configure --job=vacuum.
 	Retention      time.Duration
 	ShortRetention bool
+	// Week is the week --job=compact compacts; CompactClosed makes
+	// --job=all compact the weeks its days close.
+	Week          string
+	CompactClosed bool
 	// Runner and Endpoint override Beam's --runner and --endpoint flags
 	// (tests set them).
 	Runner, Endpoint string
@@ -59,7 +63,9 @@ type config struct {
 
 func registerFlags(fs *flag.FlagSet) *config {
 	c := &config{}
-	fs.StringVar(&c.Job, "job", "all", "job to run: parse, aggregate, features or all (in that order), or vacuum")
+	fs.StringVar(&c.Job, "job", "all", "job to run: parse, aggregate, features or all (in that order), or vacuum, or compact")
+	fs.StringVar(&c.Week, "week", "", "compact: the closed week YYYY-Www whose flows and flow_features files to compact")
+	fs.BoolVar(&c.CompactClosed, "compact_closed_weeks", true, "all: after features, compact (and vacuum, --retention) every week whose last day (Sunday, or 31 December) was ingested")
 	fs.DurationVar(&c.Retention, "retention", 7*24*time.Hour, "vacuum: delete files no commit references that are older than this")
 	fs.BoolVar(&c.ShortRetention, "allow_short_retention", false, "vacuum: allow --retention under "+minRetention.String()+" (files of runs in flight may be deleted)")
 	fs.StringVar(&c.Input, "input", "", "raw dataset root or glob of day files, local or s3://bucket/prefix (parse)")
@@ -176,8 +182,10 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 		jobs = []string{cfg.Job}
 	case "vacuum":
 		return runVacuum(ctx, cfg, out, stderr)
+	case "compact":
+		return runCompact(ctx, cfg, out, stderr)
 	default:
-		return fmt.Errorf("--job %q: want parse, aggregate, features, all or vacuum", cfg.Job)
+		return fmt.Errorf("--job %q: want parse, aggregate, features, all, vacuum or compact", cfg.Job)
 	}
 	if jobs[0] == "parse" && cfg.Input == "" {
 		return errors.New("--input is required for parse")
@@ -194,6 +202,7 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 
 	out["runner"] = runner
 	var results []jobResult
+	var ingested []string // days parse ingested
 	quarantined := []parse.DayReport{}
 	noInput := ""
 	anyRan := false
@@ -223,6 +232,9 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 				derivedTo, _ = parseDay(days[len(days)-1])
 			}
 			flowsVersion = -1
+			if err == nil && !jr.Skipped {
+				ingested = days
+			}
 			if err == nil && jr.Skipped && len(days) == 0 {
 				noInput = "no input in range"
 			}
@@ -260,6 +272,34 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 		}
 		results = append(results, jr)
 		summary(stderr, jr)
+	}
+
+	// The ingest path compacts the weeks it closed (once a week is complete
+	// its small per-app files are rewritten for the readers).
+	if cfg.Job == "all" && cfg.CompactClosed && len(quarantined) == 0 {
+		if cfg.Retention < minRetention && !cfg.ShortRetention {
+			return fmt.Errorf("--retention %v is under %v: data files of runs in flight could be deleted; add --allow_short_retention to do it anyway", cfg.Retention, minRetention)
+		}
+		compacted := map[string]map[string]CompactResult{}
+		for _, w := range closedWeeks(ingested) {
+			t0 := time.Now()
+			res, err := compactWeek(ctx, cfg, w, stderr)
+			compacted[w] = res
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", w, err)
+			}
+			jr := jobResult{Job: "compact " + w, Seconds: time.Since(t0).Seconds(), Commits: map[string]int64{}}
+			for name, r := range res {
+				jr.RowsIn += r.RowsWeek
+				if r.Version >= 0 {
+					jr.Commits[name] = r.Version
+				}
+			}
+			results = append(results, jr)
+		}
+		if len(compacted) > 0 {
+			out["compact"] = compacted
+		}
 	}
 
 	// Table versions and row counts, for every table these jobs write.

@@ -1,0 +1,108 @@
+package classify_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
+	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+)
+
+// BenchmarkTrainReadCompaction: train's lake read (OpenLakeSource, Days,
+// Scan) of 4 weeks of flow_features laid out as the features job writes a
+// day (several unit files per day), then the same after each week is
+// compacted (lakehouse.OptimizeWhere of the week, as pipeline
+// --job=compact does). Reports the files and ns per row of both and the
+// speed-up (before/after).
+func BenchmarkTrainReadCompaction(b *testing.B) {
+	const weeks, perDay, filesPerDay = 4, 4000, 8
+	ctx := context.Background()
+	lake := b.TempDir()
+	store, err := storage.Open(ctx, catalog.FlowFeatures.URI(lake), storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tab, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
+		Name: catalog.FlowFeatures.Name, PartitionColumns: catalog.FlowFeatures.PartitionBy}, lakehouse.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, tab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	apps := classifytest.Apps(20)
+	start := time.Date(2022, 3, 7, 0, 0, 0, 0, time.UTC)
+	var adds []lakehouse.Add
+	rows := 0
+	for d := range weeks * 7 {
+		day := start.AddDate(0, 0, d)
+		rs := classifytest.Rows(uint64(d), apps, nil, perDay, day, classifytest.Options{})
+		rows += len(rs)
+		for i := range filesPerDay {
+			part := rs[i*perDay/filesPerDay : (i+1)*perDay/filesPerDay]
+			a, err := w.WriteDataFile(ctx, map[string]string{"week": part[0].Week}, part)
+			if err != nil {
+				b.Fatal(err)
+			}
+			adds = append(adds, a...)
+		}
+	}
+	if _, err := tab.Commit(ctx, lakehouse.Commit{Mode: lakehouse.ModeAppend, Adds: adds,
+		OperationParameters: map[string]any{"telcotraffic.features": "sni_buckets=4096 ja3_buckets=1024"}}); err != nil {
+		b.Fatal(err)
+	}
+	end := start.AddDate(0, 0, weeks*7-1)
+	read := func() (time.Duration, int) {
+		t0 := time.Now()
+		src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := src.Days(ctx); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := src.Scan(ctx, start, end, func(*schema.FlowFeatures) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != rows {
+			b.Fatalf("read %d rows, wrote %d", n, rows)
+		}
+		return time.Since(t0), n
+	}
+	files := func() int {
+		snap, err := tab.Snapshot(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return snap.NumFiles()
+	}
+	filesBefore := files()
+	before, _ := read()
+	for wk := range weeks {
+		week := schema.WeekLabel(start.AddDate(0, 0, 7*wk))
+		if _, err := lakehouse.OptimizeWhere[schema.FlowFeatures](ctx, tab, func(pv map[string]string) bool { return pv["week"] == week }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	filesAfter := files()
+	// The timed loop reads the compacted table.
+	b.ResetTimer()
+	var after time.Duration
+	for range b.N {
+		d, _ := read()
+		after += d
+	}
+	after /= time.Duration(b.N)
+	b.ReportMetric(float64(filesBefore), "files_before")
+	b.ReportMetric(float64(filesAfter), "files_after")
+	b.ReportMetric(float64(before.Nanoseconds())/float64(rows), "ns/row_before")
+	b.ReportMetric(float64(after.Nanoseconds())/float64(rows), "ns/row_after")
+	b.ReportMetric(before.Seconds()/after.Seconds(), "speedup")
+}
