@@ -58,6 +58,8 @@ from typing import Any
 
 from airflow.sdk import Asset
 
+from telco_alerts import notify_failure
+
 REPO = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
@@ -111,7 +113,24 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(minutes=5),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
+    # A task that failed for good posts to the webhook of connection telco_alerts (telco_alerts.py).
+    "on_failure_callback": notify_failure,
 }
+
+# The pool of the heavy pods: every Beam job (image ``pipeline``: on the Flink session cluster
+# in production, in-process on prism locally) and every ``large`` task (train, evaluate, score,
+# forecast) takes a slot of HEAVY_POOL, so they queue instead of running at once. Its size is
+# declared in infra/airflow/pools.json (``airflow pools import``; the Helm values' migration
+# job imports it on every upgrade, the DAG tests import it into their metadata DB). A task that
+# names a pool the metadata DB lacks is never scheduled, so the file and the DAGs are tested
+# together.
+HEAVY_POOL = "telco_heavy"
+POOLS_FILE = REPO / "infra" / "airflow" / "pools.json"
+
+
+def heavy(image: str, size: str) -> bool:
+    """Whether a Go task runs in HEAVY_POOL (a Beam job or a ``large`` pod)."""
+    return image == "pipeline" or size == "large"
 
 
 @dataclass(frozen=True)
@@ -261,13 +280,16 @@ def go_task(
     :param outlets: Assets this task updates (the Delta tables it commits to).
     :param skip_on_exit_code: exit code that marks the task skipped (contract: 99).
     :param xcom: push the task's JSON result as XCom ``return_value``.
-    :param kwargs: passed through to the operator (``trigger_rule``, ``retries`` …).
+    :param kwargs: passed through to the operator (``trigger_rule``, ``retries`` …); Beam jobs and
+        ``large`` tasks default to ``pool=HEAVY_POOL``.
     """
     s = settings()
     binary = binary or image
     if size not in RESOURCES:
         raise ValueError(f"{task_id}: size {size!r}: want one of {sorted(RESOURCES)}")
     full_env = {**_context_env(s), **(env or {})}
+    if heavy(image, size):
+        kwargs.setdefault("pool", HEAVY_POOL)
     if s.local:
         return _local_task(
             s, task_id, binary, args, full_env, outlets, skip_on_exit_code, xcom, execution_timeout, **kwargs

@@ -16,17 +16,25 @@ is re-run; the same features version and champion again → exit 99, *skipped*, 
 first champion). Scoring belongs here, right after the day's features, so each day is served
 by the champion of its time; telco_train only moves the champion.
 
-telco_vacuum (this file too), weekly: ``pipeline --job=vacuum`` deletes the data files of the
-lake's tables that no commit references any more (replaced by re-ingested days, or written by
-runs killed before their commit) once they are older than the retention (7 days, Delta's
-default, longer than any run in flight or reader pinned to an older version).
+telco_vacuum (this file too), the lake's weekly maintenance, Sundays 04:00 UTC:
+
+* ``compact``: ``pipeline --job=compact --week=YYYY-Www`` rewrites the small files of one ISO
+  week's ``week,app`` partitions into few large ones (OPTIMIZE) and vacuums that week. The week
+  is the one before the run's week (``run_after`` − 7 days): complete, its Sunday ingested on the
+  Monday; Param ``week`` compacts another (a backfill of older weeks). A daily ingest writes one
+  file per app and table per day, so a week holds ~7 × apps small files per table.
+* ``vacuum``: ``pipeline --job=vacuum`` then deletes the data files of the lake's tables that no
+  commit references any more (replaced by re-ingested days or by compaction, or written by runs
+  killed before their commit) once they are older than the retention (7 days, Delta's default,
+  longer than any run in flight or reader pinned to an older version).
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
+from telco_alerts import deadline
 from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, beam_args, go_task, settings, table_asset
 
 s = settings()
@@ -41,6 +49,9 @@ with DAG(
     catchup=False,  # backfills: `airflow backfill create --dag-id telco_ingest ...`
     max_active_runs=1,  # Delta commits of consecutive days in order
     default_args=DEFAULT_ARGS,
+    # The day's tables are due 3 h after the run is queued (the report and the drift check wait
+    # on them); later, the webhook of connection telco_alerts hears of it (telco_alerts.py).
+    deadline=deadline("ingest-3h", pendulum.duration(hours=3)),
     tags=["telcotraffic", "ingest", "beam"],
     doc_md=__doc__,
 ) as dag:
@@ -72,21 +83,33 @@ with DAG(
     parse >> [aggregate, features]
     features >> score
 
+# The ISO week before the run's (see above), or params.week.
+COMPACT_WEEK = '{{ params.week or (dag_run.run_after - macros.timedelta(days=7)).strftime("%G-W%V") }}'
+
 with DAG(
     dag_id="telco_vacuum",
-    description="weekly VACUUM of the lake: unreferenced data files older than 7 days",
+    description="weekly maintenance of the lake: compact (OPTIMIZE) last week's partitions, then VACUUM",
     # Sundays 04:00 UTC, after the day's ingest and away from Monday's retraining.
     schedule=CronTriggerTimetable("0 4 * * 0", timezone="UTC"),
     start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={"week": Param("", type="string", pattern=r"^(\d{4}-W\d{2})?$", description="ISO week to compact")},
     tags=["telcotraffic", "ingest", "maintenance"],
     doc_md=__doc__,
 ) as vacuum_dag:
-    go_task(
+    compact = go_task(
+        "compact",
+        "pipeline",
+        ["--job=compact", f"--lake={s.lake}", f"--week={COMPACT_WEEK}"],
+        size="small",
+    )
+    vacuum = go_task(
         "vacuum",
         "pipeline",
         ["--job=vacuum", f"--lake={s.lake}", "--retention=168h"],
         size="small",
+        trigger_rule="none_failed",  # also after compact's exit 99 (the week already compact)
     )
+    compact >> vacuum

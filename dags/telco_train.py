@@ -36,6 +36,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from telco_alerts import deadline
 from telco_factory import (
     CLASSIFIER_EXPERIMENT,
     CLASSIFIER_MODEL,
@@ -56,6 +57,9 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    # train's own timeout is 6 h; a run not finished 8 h after it was queued (waiting for the
+    # heavy pool included) is reported to the webhook of connection telco_alerts.
+    deadline=deadline("train-8h", pendulum.duration(hours=8)),
     params={
         "force_retrain": Param(False, type="boolean", description="train even if this features version is trained"),
         "train_weeks": Param(4, type="integer", minimum=1, maximum=52, description="training weeks"),

@@ -94,6 +94,14 @@ def airflow_db():
         [str(AIRFLOW), "db", "migrate"], env=dict(os.environ), capture_output=True, text=True, timeout=900
     )
     assert proc.returncode == 0, f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    # The pools the DAGs name, from the file production imports (infra/airflow/pools.json).
+    from telco_factory import POOLS_FILE
+
+    proc = subprocess.run(
+        [str(AIRFLOW), "pools", "import", str(POOLS_FILE)],
+        env=dict(os.environ), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"airflow pools import failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return _HOME / "airflow.db"
 
 
@@ -116,7 +124,19 @@ def dags_test(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | 
     if conf is not None:
         cmd += ["-c", json.dumps(conf)]
     full_env = {**os.environ, **env}
-    return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=_HOME)
+    proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=_HOME)
+    if proc.returncode != 0 and DEADLINE_DAGS_TEST_BUG in proc.stderr and "DeadlineAlertModel.get_by_id" in proc.stderr:
+        # Airflow 3.3.2 bug apache/airflow#73428 (open; fix proposed in #73430): `airflow dags
+        # test` of a DAG with a DeadlineAlert (telco_ingest, telco_train) crashes after the run
+        # succeeded, in DagRun.update_state pruning the deadlines: its in-memory scheduler DAG
+        # holds the encoded alerts where the scheduler's holds their ids. The scheduler is not
+        # affected. Only that exact failure is forgiven; the tests still check every task's state.
+        proc.returncode = 0
+        proc.stderr += "\n[dags_test] exit 1 from apache/airflow#73428 (deadline pruning) ignored\n"
+    return proc
+
+
+DEADLINE_DAGS_TEST_BUG = "'dict' object has no attribute 'hex'"
 
 
 class MetaDB:
@@ -157,6 +177,71 @@ class MetaDB:
             run_id,
         )
         return rows[0][0]
+
+    def queued_consumers(self, asset_name: str) -> set[str]:
+        """DAGs the scheduler will run for an Asset's events (asset_dag_run_queue)."""
+        rows = self._rows(
+            "select q.target_dag_id from asset_dag_run_queue q join asset a on a.id = q.asset_id where a.name=?",
+            asset_name,
+        )
+        return {r[0] for r in rows}
+
+
+def reserialize(env: dict[str, str], unpause: tuple[str, ...] = ()) -> None:
+    """`airflow dags reserialize`: every DAG in the metadata DB as the dag processor keeps it, then
+    `airflow dags unpause` of some: an Asset event queues the unpaused DAGs scheduled on it."""
+    for cmd in (["dags", "reserialize"], *(["dags", "unpause", d] for d in unpause)):
+        proc = subprocess.run(
+            [str(AIRFLOW), *cmd], env={**os.environ, **env}, capture_output=True, text=True, timeout=900
+        )
+        assert proc.returncode == 0, f"airflow {' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+
+class Webhook:
+    """A local HTTP listener on 127.0.0.1 that records the JSON bodies POSTed to it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.posts: list[dict] = []
+        self.headers: list[dict] = []
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                hook.headers.append(dict(self.headers))
+                hook.posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/telco"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def conn_env(self, password: str = "") -> dict[str, str]:
+        """AIRFLOW_CONN_TELCO_ALERTS pointing at this listener."""
+        conn = {"conn_type": "http", "host": self.url}
+        if password:
+            conn["password"] = password
+        return {"AIRFLOW_CONN_TELCO_ALERTS": json.dumps(conn)}
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
 
 
 @pytest.fixture(scope="session")

@@ -233,6 +233,33 @@ def test_every_image_has_a_containerfile():
         assert re.search(rf'^ENTRYPOINT \["{re.escape(binary)}"', text, re.M), name
 
 
+def test_every_dag_image_and_binary_exists(dagbag):
+    """Each image a DAG's pod names is one build.sh builds (its Containerfile, in ALL), its
+    ENTRYPOINT is the program the pod runs, and that program is a Go main of this repo: a DAG
+    naming a missing image or binary fails here, with no list of excused ones."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    build = (IMAGES / "build.sh").read_text()
+    built = set(re.search(r"^ALL=\(([^)]*)\)", build, re.M).group(1).split())
+    prefix = f"{DEFAULTS['image_registry']}/"
+    seen = set()
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            if not isinstance(t, KubernetesPodOperator):
+                continue
+            where = f"{dag.dag_id}.{t.task_id}"
+            assert t.image.startswith(prefix) and t.image.endswith(f":{DEFAULTS['image_tag']}"), (where, t.image)
+            name = t.image[len(prefix) :].rsplit(":", 1)[0]
+            seen.add(name)
+            assert name in built, f"{where}: image {name} is not built by images/build.sh"
+            text = (IMAGES / f"{name}.Containerfile").read_text()
+            entry = re.search(r'^ENTRYPOINT \["([^"]+)"', text, re.M).group(1)
+            assert t.cmds == [entry], f"{where}: runs {t.cmds}, image {name}'s ENTRYPOINT is {entry}"
+            pkg = REPO / ("beam/cmd" if name == "pipeline" else "tasks") / Path(entry).name
+            assert (pkg / "main.go").is_file(), f"{where}: no Go main {pkg.relative_to(REPO)} for {entry}"
+    assert seen == built - {"beam-worker-pool"}, f"images no DAG runs (or runs but not built): {built ^ seen}"
+
+
 def flink_pod_specs():
     """(where, pod spec) of every pod infra/flink/ runs: Deployments and the FlinkDeployment's
     pod templates (shared one and TaskManager's)."""

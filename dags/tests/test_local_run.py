@@ -8,7 +8,9 @@
   after train → evaluate → register → promote (the real binaries) made one, the next day is
   scored into flow_predictions and app_usage_daily.
 * telco_drift runs the real `driftcheck` against a real MLflow champion (trained, registered
-  and promoted by the real binaries on a lake the Beam pipeline ingested from generated days):
+  and promoted by the real binaries on a lake the Beam pipeline ingested from generated days;
+  the day is the run's logical date, as for a manual run, where the scheduler would take it
+  from the ingest's Asset event):
   a day without data exits 99 → skipped (and nothing downstream runs); the week-6 peering
   change → `retrain` → the gate passes and telco_train is triggered with force_retrain.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dags_test, go_binary
+from conftest import dags_test, go_binary, reserialize
 from telco_factory import CLASSIFIER_MODEL
 
 pytestmark = pytest.mark.slow
@@ -104,6 +106,7 @@ def test_ingest_runs_pipeline(tmp_path, metadb, mlflow_server):
     go_binary("score", "tasks/score")
     generate(gen, tmp_path / "raw", "2022-01-03", 2, 300, 3)
     env = {**local_env(tmp_path, gen.parent), "TT_MLFLOW_URI": mlflow_server}
+    reserialize(env, unpause=("telco_forecast", "telco_drift"))
 
     # No champion yet: score has nothing to do (exit 99) and is skipped.
     proc = dags_test("telco_ingest", "2022-01-03", env)
@@ -118,6 +121,9 @@ def test_ingest_runs_pipeline(tmp_path, metadb, mlflow_server):
         assert metadb.asset_events(f"telco.{table}", "telco_ingest", run_id) == 1, table
     for task in ("parse", "aggregate", "features"):
         assert isinstance(metadb.xcom("telco_ingest", run_id, task), dict), task
+    # Airflow queued telco_forecast on traffic_hourly; no drift check without predictions.
+    assert "telco_forecast" in metadb.queued_consumers("telco.traffic_hourly")
+    assert metadb.queued_consumers("telco.flow_predictions") == set()
 
     # With a champion, the next day's flows are scored.
     make_champion(tmp_path, gen, mlflow_server)
@@ -125,6 +131,8 @@ def test_ingest_runs_pipeline(tmp_path, metadb, mlflow_server):
     check(proc, "airflow dags test telco_ingest (with a champion)")
     run_id = metadb.run_ids("telco_ingest")[-1]
     assert metadb.states("telco_ingest", run_id) == {t: "success" for t in ("parse", "aggregate", "features", "score")}
+    # score's Asset event queued telco_drift: it runs when the day is in, not at a fixed hour.
+    assert metadb.queued_consumers("telco.flow_predictions") == {"telco_drift"}
     result = metadb.xcom("telco_ingest", run_id, "score")
     assert result["days"] == ["2022-01-04"] and result["scored_flows"] > 0, result
     assert result["model_name"] == "telco-service-classifier" and result["model_version"] == "1", result
@@ -168,6 +176,7 @@ def test_drift_nothing_to_do_is_skipped(tmp_path, drift_world, metadb):
     check(proc, "airflow dags test telco_drift (exit 99)")
     run_id = metadb.run_ids("telco_drift")[-1]
     assert metadb.states("telco_drift", run_id) == {
+        "ingested_day": "success",
         "driftcheck": "skipped",
         "drift_detected": "skipped",
         "trigger_retrain": "skipped",
@@ -180,6 +189,7 @@ def test_drift_retrain_triggers_train(tmp_path, drift_world, metadb):
     check(proc, "airflow dags test telco_drift (peering change)")
     run_id = metadb.run_ids("telco_drift")[-1]
     assert metadb.states("telco_drift", run_id) == {
+        "ingested_day": "success",
         "driftcheck": "success",
         "drift_detected": "success",
         "trigger_retrain": "success",
@@ -193,7 +203,10 @@ def test_drift_retrain_triggers_train(tmp_path, drift_world, metadb):
     assert list((drift_world["lake"] / "drift_metrics" / "_delta_log").glob("*.json"))
     train_runs = metadb.run_ids("telco_train")
     assert len(train_runs) == before + 1
-    assert train_runs[-1].startswith("drift__2022-02-07__")
+    assert train_runs[-1] == "drift__2022-02-07"
+    # The retrain's logical date is the drifted day: its train --as-of={{ ds }} is that day.
+    logical = metadb._rows("select logical_date from dag_run where run_id=?", train_runs[-1])[0][0]
+    assert str(logical).startswith("2022-02-07"), logical
     conf = metadb._rows("select conf from dag_run where run_id=?", train_runs[-1])[0][0]
     conf = json.loads(conf) if isinstance(conf, str) else conf
     assert conf == {"force_retrain": True, "reason": "drift"}

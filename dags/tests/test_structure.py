@@ -36,9 +36,14 @@ EDGES = {
         "register": {"promote"},
         "promote": set(),
     },
-    "telco_drift": {"driftcheck": {"drift_detected"}, "drift_detected": {"trigger_retrain"}, "trigger_retrain": set()},
+    "telco_drift": {
+        "ingested_day": {"driftcheck"},
+        "driftcheck": {"drift_detected"},
+        "drift_detected": {"trigger_retrain"},
+        "trigger_retrain": set(),
+    },
     "telco_synth": {"generate": set()},
-    "telco_vacuum": {"vacuum": set()},
+    "telco_vacuum": {"compact": {"vacuum"}, "vacuum": set()},
 }
 
 # Tasks that run a Go program: task_id -> (image, binary, size class requests cpu)
@@ -57,6 +62,7 @@ GO_TASKS = {
     ("telco_forecast", "promote"): ("promote", "promote"),
     ("telco_drift", "driftcheck"): ("driftcheck", "driftcheck"),
     ("telco_synth", "generate"): ("generate", "generate"),
+    ("telco_vacuum", "compact"): ("pipeline", "pipeline"),
     ("telco_vacuum", "vacuum"): ("pipeline", "pipeline"),
 }
 
@@ -92,9 +98,10 @@ def test_schedules(dagbag):
     assert isinstance(ingest, CronDataIntervalTimetable)
     assert (ingest.expression, str(ingest.timezone)) == ("0 1 * * *", "UTC")
 
+    # When the ingest's score task has committed the day (an Asset event), not at a fixed hour.
     drift = dagbag.dags["telco_drift"].timetable
-    assert isinstance(drift, CronDataIntervalTimetable)
-    assert drift.expression == "0 6 * * *"
+    assert type(drift).__name__ == "AssetTriggeredTimetable"
+    assert asset_names(drift.asset_condition) == ["telco.flow_predictions"]
 
     # Weekly (and triggered by telco_drift), not on every daily flow_features update.
     train = dagbag.dags["telco_train"].timetable
@@ -110,6 +117,9 @@ def test_schedules(dagbag):
     assert (vacuum.expression, str(vacuum.timezone)) == ("0 4 * * 0", "UTC")
     args = dagbag.dags["telco_vacuum"].task_dict["vacuum"].arguments
     assert args[:3] == ["--job=vacuum", "--lake=s3://telco-lake/lake", "--retention=168h"]
+    args = dagbag.dags["telco_vacuum"].task_dict["compact"].arguments
+    assert args[:2] == ["--job=compact", "--lake=s3://telco-lake/lake"]
+    assert args[2].startswith("--week={{") and args[3:] == ["--xcom"]
 
     assert type(dagbag.dags["telco_synth"].timetable).__name__ == "NullTimetable"
     for dag in dagbag.dags.values():
@@ -129,7 +139,7 @@ def test_every_consumed_asset_has_a_producer(dagbag):
         if task.outlets
     }
     assert got == OUTLETS
-    for dag_id in ("telco_forecast",):
+    for dag_id in ("telco_forecast", "telco_drift"):
         for asset in dagbag.dags[dag_id].timetable.asset_condition.objects:
             assert asset.name in produced, f"{dag_id} waits for {asset.name}, which no task produces"
             assert produced[asset.name][2] == asset.uri
@@ -261,8 +271,8 @@ def test_xcom_pulls_name_upstream_tasks(dagbag):
                     pulls.append((dag.dag_id, t.task_id, src))
                     assert src in t.get_flat_relative_ids(upstream=True), (dag.dag_id, t.task_id, src)
     # register and promote meet at the challenger alias; the forecaster's
-    # register takes the run forecast logged.
-    assert pulls == [("telco_forecast", "register", "forecast")]
+    # register takes the run forecast logged; driftcheck the day of the asset event.
+    assert sorted(pulls) == [("telco_drift", "driftcheck", "ingested_day"), ("telco_forecast", "register", "forecast")]
 
 
 def test_drift_triggers_train_with_valid_conf(dagbag):
@@ -273,6 +283,8 @@ def test_drift_triggers_train_with_valid_conf(dagbag):
     assert isinstance(trig, TriggerDagRunOperator)
     assert trig.trigger_dag_id == "telco_train"
     assert trig.conf["force_retrain"] is True
+    day = '{{ ti.xcom_pull(task_ids="ingested_day") }}'
+    assert trig.logical_date == day and trig.trigger_run_id == f"drift__{day}"
     train_params = dagbag.dags["telco_train"].params
     assert set(trig.conf) <= set(train_params.dump())
     assert with_conf(train_params, trig.conf).dump()["force_retrain"] is True

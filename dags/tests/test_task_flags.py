@@ -18,8 +18,11 @@ import pytest
 
 from conftest import REPO
 
-# DAG tasks whose Go program is not in the repo yet: their flags cannot be checked.
-NOT_WRITTEN_YET: set[str] = set()
+# Flags a DAG passes that another branch is adding to its program (binary → flag names):
+# telco_vacuum's compact task runs `pipeline --job=compact --week=YYYY-Www`, whose --week the
+# compaction work brings to beam/cmd/pipeline. The test below fails as soon as the program
+# accepts one of them, so the entry goes with the merge.
+PENDING_FLAGS: dict[str, set[str]] = {}
 
 # Go's flag usage lists each flag as "  -name [type]" at the start of a line.
 FLAG_LINE = re.compile(r"^  -([A-Za-z0-9][\w.-]*)", re.MULTILINE)
@@ -82,20 +85,20 @@ def test_flag_names():
 
 
 def test_every_go_task_has_a_program(dagbag):
+    """No excuses: every program a DAG runs is a Go main of this repo."""
     binaries = {b for _, _, b, _ in go_tasks(dagbag)}
     assert binaries, "no Go tasks found in the DAGs"
     missing = {b for b in binaries if program_package(b) is None}
-    assert missing <= NOT_WRITTEN_YET, f"DAG tasks run programs that are not in tasks/ or beam/cmd/: {missing}"
-    written = {b for b in NOT_WRITTEN_YET if program_package(b) is not None}
-    assert not written, f"{written} exist now: remove them from NOT_WRITTEN_YET so their flags are checked"
+    assert not missing, f"DAG tasks run programs that are not in tasks/ or beam/cmd/: {missing}"
 
 
 def test_dag_flags_are_accepted_by_the_programs(dagbag, program_flags):
     mismatches, checked = [], 0
+    for binary, names in PENDING_FLAGS.items():
+        landed = names & program_flags(binary)
+        assert not landed, f"{binary} accepts {landed} now: remove them from PENDING_FLAGS so they are checked"
     for dag_id, task_id, binary, args in go_tasks(dagbag):
-        if binary in NOT_WRITTEN_YET:
-            continue
-        accepted = program_flags(binary)
+        accepted = program_flags(binary) | PENDING_FLAGS.get(binary, set())
         unknown = [n for n in flag_names(args) if n not in accepted]
         if unknown:
             mismatches.append(f"{dag_id}.{task_id} ({binary}): " + ", ".join(f"--{n}" for n in unknown))
