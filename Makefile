@@ -61,7 +61,8 @@ bench: setup build
 	$(MAKE) bench-seqnet
 
 # Beam parse end to end (gz → Delta) vs zcat and the seed's Spark Job A
-# (PySpark, local[2]) on the same generated files; ~4 min at the defaults.
+# (PySpark, local[2]) on the same generated files, also beside a busy core
+# (BUSY=0 skips that); ~5 min at the defaults.
 bench-parse: setup
 	DAYS=$(or $(DAYS),7) FLOWS=$(or $(FLOWS),100000) ./beam/bench/parse-peer.sh
 

@@ -17,13 +17,19 @@
 # sampled like PSS) when that is larger. On a shared machine CPU seconds per row
 # are the steadier figure; wall times are only comparable within one run.
 #
+# CPU per row is GNU time's user + system seconds over the rows. With BUSY=1
+# (default) zcat and ours run once more while a shell loop keeps one core busy
+# (ours_vs_zcat_busy: how far ours degrades on a loaded machine, where the
+# single-threaded peer loses only its share of one core).
+#
 # JOBS=all measures the whole daily ingest instead: ours pipeline --job=all (parse,
 # aggregate, features, and the compaction of a week the days close), Spark Job A,
 # B (hourly aggregate) and C (features) in one session (spark_parse.py --jobs
 # A,B,C), with per-stage seconds and rows/s (stage_*), the per-stage ratios, and
 # the row counts of B and C checked against ours.
 #
-# Env: JOBS (parse or all; default parse), DAYS (default 7), FLOWS (mean flows per day, default 100000), WORK (work dir;
+# Env: JOBS (parse or all; default parse), BUSY (1 or 0; default 1), DAYS (default 7),
+# FLOWS (mean flows per day, default 100000), WORK (work dir;
 # default a temp dir, removed at the end), START (first day, default 2022-03-07).
 # The generated data is cached in WORK keyed by START/DAYS/FLOWS, so a given WORK
 # reuses it. Needs: go, python3 (3.10+), Java 17/21, GNU time (Debian: time).
@@ -69,7 +75,11 @@ fi
 # A measured run has a session (and process group) of its own, so a ^C to this
 # script does not reach it: stop it (by its group id) on the way out.
 running=""
+busy=""
 cleanup() {
+  if [[ -n $busy ]]; then
+    kill "$busy" 2>/dev/null || true
+  fi
   if [[ -n $running ]]; then
     kill -TERM -- "-$running" 2>/dev/null || true
   fi
@@ -160,7 +170,7 @@ pyspark_version=$("$spark_python" -c 'import pyspark; print(pyspark.__version__)
 
 # 3. The runs. zcat first: it also warms the page cache for the others.
 measure zcat sh -c 'exec gzip -dc "$@" >/dev/null' gzip "${files[@]}"
-zcat_s=$WALL zcat_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
+zcat_s=$WALL zcat_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") zcat_cpu=$CPU
 
 rm -rf "$WORK/lake"
 measure ours "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake"
@@ -186,6 +196,21 @@ if ((DAYS > 2)); then
   measure ours2 "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake2" \
     --from "$START" --to "$(date -u -d "$START + 1 day" +%F)"
   ours2_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
+fi
+
+zcat_busy_s="" ours_busy_s=""
+if [[ ${BUSY:-1} == 1 ]]; then
+  # One core kept busy by another process (a shell loop) for both runs.
+  sh -c 'while :; do :; done' &
+  busy=$!
+  measure zcat_busy sh -c 'exec gzip -dc "$@" >/dev/null' gzip "${files[@]}"
+  zcat_busy_s=$WALL
+  rm -rf "$WORK/lake_busy"
+  measure ours_busy "$WORK/pipeline" --job=parse --input "$raw" --lake "$WORK/lake_busy"
+  ours_busy_s=$WALL
+  kill "$busy"
+  wait "$busy" 2>/dev/null || true
+  busy=""
 fi
 
 rm -rf "$WORK/spark-out"
@@ -240,13 +265,17 @@ ours_rows_per_s: $(to_int "$ours_rps")
 spark_rows_per_s: $(to_int "$spark_rps")
 ours_vs_zcat: $(calc "$ours_rps / $zcat_rps")
 ours_vs_spark: $(calc "$ours_rps / $spark_rps")
+ours_cpu_us_per_row: $(calc "$ours_cpu * 1e6 / $rows")
+zcat_cpu_us_per_row: $(calc "$zcat_cpu * 1e6 / $rows")
+ours_vs_zcat_busy: $( [[ -n $ours_busy_s ]] && calc "$zcat_busy_s / $ours_busy_s" || echo n/a)
+zcat_s_busy: ${zcat_busy_s:-n/a}
+ours_s_busy: ${ours_busy_s:-n/a}
 ours_peak_mb_1day: $ours1_mb
 ours_peak_mb_2day: ${ours2_mb:-n/a}
 ours_peak_mb: $ours_mb
 spark_peak_mb: $spark_mb
 ours_cpu_s: $ours_cpu
 spark_cpu_s: $spark_cpu
-ours_cpu_us_per_row: $(calc "$ours_cpu * 1e6 / $rows")
 spark_cpu_us_per_row: $(calc "$spark_cpu * 1e6 / $rows")
 ours_vs_spark_cpu: $(calc "$spark_cpu / $ours_cpu")
 days: $DAYS

@@ -9,7 +9,9 @@
 //	Create(day files) ─► Reshuffle ─► parseFileFn ─► manifests ─► deltaio.Commit
 //
 // parseFileFn streams one day file (local or s3://; xz, gz or plain CSV,
-// decompressed by extension) through schema.Decoder, buffers good rows per
+// decompressed by extension) through schema.Decoder over every core (one
+// goroutine decompresses and cuts the body into chunks of whole records,
+// Workers decode them; see readDay), buffers good rows per
 // partition and rejected rows per week in a deltaio.Buffer (bounded memory:
 // a large file is never held whole), and writes the Parquet data files
 // itself. Only the manifest (the add actions) goes on. Every data file holds
@@ -46,7 +48,10 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -56,6 +61,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
@@ -335,7 +341,7 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 	rep := DayReport{File: in.Name(), Day: in.Day, StatsRows: -1, Check: CheckNoStats}
 	d, fileErr := readDay(ctx, in, fb, rb, f)
 	if d != nil {
-		rep.Rows, rep.Rejects, rep.ExtraColumns = d.Rows(), d.Rejects(), d.Extra()
+		rep.Rows, rep.Rejects, rep.ExtraColumns = d.rows, d.rejects, d.extra
 	}
 	if fileErr == nil {
 		st, ok, err := in.readStats(ctx)
@@ -380,10 +386,10 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 		}
 		m.Count(CounterFiles, 1)
 		m.Count(CounterBytes, in.Size)
-		m.Count(CounterRows, d.Rows())
-		m.Count(CounterRowsWritten, d.Rows()-d.Rejects())
-		m.Count(CounterRejects, d.Rejects())
-		if d.Empty() {
+		m.Count(CounterRows, d.rows)
+		m.Count(CounterRowsWritten, d.rows-d.rejects)
+		m.Count(CounterRejects, d.rejects)
+		if d.empty {
 			m.Count(CounterEmptyFiles, 1)
 		}
 	}
@@ -398,47 +404,150 @@ func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f
 	return m, nil
 }
 
-// readDay decodes a day file into the buffers. It returns the decoder
-// (nil when the file could not be opened) and the error that stopped it.
-func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb *deltaio.Buffer[schema.Reject], f *parseFileFn) (*schema.Decoder, error) {
+// dayRead is what reading a day file found.
+type dayRead struct {
+	rows, rejects int64 // data rows read (good and rejected), rejects
+	extra         []string
+	empty         bool // a zero-byte file: a day without data
+}
+
+// Workers is the number of goroutines decoding one day file: every core.
+func Workers() int { return runtime.GOMAXPROCS(0) }
+
+// readDay decodes a day file into the buffers, over every core: one
+// goroutine decompresses it and cuts it into chunks of whole records
+// (schema.Splitter), Workers goroutines decode chunks (each row keeps its
+// file line number) and hand their rows to the buffers a chunk at a time.
+// It returns what was read (nil when the file could not be opened) and the
+// error that stopped it.
+func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb *deltaio.Buffer[schema.Reject], f *parseFileFn) (*dayRead, error) {
 	rc, src, err := in.open(ctx, schema.XZMode(f.XZ))
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
+	// A failure to read the stored bytes is storage's, not the file's.
+	fail := func(err error) error {
+		if src.failed.Load() && !errors.Is(err, errStorage) {
+			return fmt.Errorf("%w: %w", errStorage, err)
+		}
+		return err
+	}
 	d := schema.NewDecoder(rc, in.Name())
 	if day, err := time.Parse(schema.DayLayout, in.Day); err == nil {
 		d.SetDay(day)
 	}
-	var row schema.Flow
-	var own owner
-	for {
-		err := d.Read(&row)
-		if d.Rows()%65536 == 0 && ctx.Err() != nil {
-			return d, ctx.Err()
+	res := &dayRead{}
+	if err := d.ReadHeader(); err != nil {
+		if errors.Is(err, io.EOF) {
+			res.empty = true
+			return res, nil
 		}
-		if err == nil {
-			if f.WriteFlows {
-				if err := fb.Add(ctx, own.flow(&row)); err != nil {
-					return d, fmt.Errorf("%w: %w", errStorage, err) // a write failure is not the file's
+		return res, fail(err)
+	}
+	res.extra = d.Extra()
+	sp := d.Split()
+	n := Workers()
+	g, gctx := errgroup.WithContext(ctx)
+	chunks := make(chan schema.Chunk, n)
+	// Chunk buffers circulate: reader → chunks → worker → free. There are
+	// as many tokens as free can hold, so giving one back never blocks.
+	free := make(chan []byte, 2*n+1)
+	for range cap(free) {
+		free <- nil
+	}
+	g.Go(func() error {
+		defer close(chunks)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			c, err := sp.Next(buf)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fail(err)
+			}
+			select {
+			case chunks <- c:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if c.Tail != nil {
+				return nil
+			}
+		}
+	})
+	var mu sync.Mutex // guards fb and rb
+	var rows, rejects atomic.Int64
+	for range n {
+		g.Go(func() error {
+			w := d.Worker()
+			defer func() { rows.Add(w.Rows()); rejects.Add(w.Rejects()) }()
+			var (
+				own  owner
+				row  schema.Flow
+				good []schema.Flow
+				bad  []schema.Reject
+			)
+			for c := range chunks {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				w.Reset(c)
+				good, bad = good[:0], bad[:0]
+				for {
+					err := w.Read(&row)
+					if err == nil {
+						if f.WriteFlows {
+							good = append(good, own.flow(&row))
+						}
+						continue
+					}
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					var rej *schema.Reject
+					if !errors.As(err, &rej) {
+						return fail(err) // only a Tail chunk reads the stream itself
+					}
+					if f.WriteRejects {
+						bad = append(bad, *rej)
+					}
+				}
+				free <- c.Data
+				if err := addAll(gctx, &mu, fb, good, rb, bad); err != nil {
+					return fmt.Errorf("%w: %w", errStorage, err) // a write failure is not the file's
 				}
 			}
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			return d, nil
-		}
-		var rej *schema.Reject
-		if !errors.As(err, &rej) {
-			if src.failed.Load() {
-				err = fmt.Errorf("%w: %w", errStorage, err)
-			}
-			return d, err
-		}
-		if f.WriteRejects {
-			if err := rb.Add(ctx, *rej); err != nil {
-				return d, fmt.Errorf("%w: %w", errStorage, err)
-			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	res.rows, res.rejects = rows.Load(), rejects.Load()
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return res, err
+}
+
+// addAll hands a chunk's rows to the buffers.
+func addAll(ctx context.Context, mu *sync.Mutex, fb *deltaio.Buffer[schema.Flow], good []schema.Flow, rb *deltaio.Buffer[schema.Reject], bad []schema.Reject) error {
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range good {
+		if err := fb.Add(ctx, good[i]); err != nil {
+			return err
 		}
 	}
+	for i := range bad {
+		if err := rb.Add(ctx, bad[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

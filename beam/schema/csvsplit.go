@@ -15,7 +15,13 @@ import (
 // does not copy every field into a second buffer, which matters at ~1 KB
 // rows and hundreds of thousands of rows per second.
 type rowReader struct {
-	br     *bufio.Reader
+	br  *bufio.Reader
+	src io.Reader // what br reads
+	// In chunk mode (Decoder.Reset) lines are read from data, in memory,
+	// and a record's string shares its bytes (borrow).
+	data   []byte
+	off    int
+	chunk  bool
 	line   int // physical lines consumed
 	start  int // first line of the last record
 	raw    string
@@ -46,7 +52,7 @@ type errCSV struct{ msg string }
 func (e *errCSV) Error() string { return e.msg }
 
 func newRowReader(r io.Reader) *rowReader {
-	return &rowReader{br: bufio.NewReaderSize(r, 1<<20)}
+	return &rowReader{br: bufio.NewReaderSize(r, 1<<20), src: r}
 }
 
 // readLine returns the next physical line without its line ending, or
@@ -58,6 +64,9 @@ func (r *rowReader) readLine() ([]byte, error) {
 		r.pending = r.pending[1:]
 		r.line++
 		return line, nil
+	}
+	if r.chunk {
+		return r.chunkLine()
 	}
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
@@ -110,7 +119,9 @@ func (r *rowReader) read() ([]string, error) {
 	// ends inside one, for at most MaxRecordLines lines.
 	first := len(line)
 	var more [][]byte
+	shared := r.chunk // line is in the chunk, which outlives the record's use
 	if openQuote(line) {
+		shared = false
 		buf := append([]byte(nil), line...)
 		for openQuote(buf) {
 			var next []byte
@@ -132,7 +143,12 @@ func (r *rowReader) read() ([]string, error) {
 		}
 		line = buf
 	}
-	s := string(line)
+	var s string
+	if shared {
+		s = borrow(line)
+	} else {
+		s = string(line)
+	}
 	r.raw = s
 	bad := func(msg string) error { return r.badLines(more, first, msg) }
 	f := r.fields[:0]

@@ -185,8 +185,9 @@ func (d *Decoder) reject(line int, col, reason string) *Reject {
 	if len(raw) > MaxRejectRaw {
 		reason += fmt.Sprintf(" [raw text %d bytes, first %d kept]", len(raw), MaxRejectRaw)
 	}
-	return &Reject{File: d.file, Line: int64(line), Column: col, Reason: reason,
-		Raw: Clip(raw, MaxRejectRaw), Day: d.day, Week: d.week}
+	// Clone: in chunk mode the raw text shares the chunk's bytes.
+	return &Reject{File: d.file, Line: int64(line), Column: col, Reason: strings.Clone(reason),
+		Raw: strings.Clone(Clip(raw, MaxRejectRaw)), Day: d.day, Week: d.week}
 }
 
 // Clip returns s cut to at most n bytes and made valid UTF-8 (bad bytes

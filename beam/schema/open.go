@@ -122,7 +122,9 @@ type xzProc struct {
 
 func execXZ(ctx context.Context, path string, r io.Reader, name string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(ctx, path, "-dc", "-T1")
+	// -T0: xz (5.4+) decompresses the blocks of a multi-block file on
+	// every core; a single-block file is decompressed by one thread.
+	cmd := exec.CommandContext(ctx, path, "-dc", "-T0")
 	cmd.Stdin = r
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
