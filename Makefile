@@ -12,9 +12,9 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export OMP_WAIT_POLICY := passive
 export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
-TASKS := generate demo train evaluate forecast register promote score driftcheck report
+TASKS := generate demo train evaluate forecast register promote score driftcheck report replay
 
-.PHONY: all setup build demo test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
+.PHONY: all setup build demo replay test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
 
 all: build
 
@@ -28,6 +28,13 @@ build:
 
 demo: setup build
 	@DEMO_DIR=$(DEMO_DIR) ./bin/demo --dir $(DEMO_DIR) --bin bin
+
+# A generated quarter (2022-W01…W13) replayed by Airflow's own scheduler
+# (PostgreSQL, MLflow, Airflow 3 with the LocalExecutor, TT_EXECUTOR=local):
+# the frozen model vs the loop per week, then a stable summary. The two-week
+# version is tasks/internal/replay's TestReplayTwoWeeks (make test).
+replay: setup build
+	@./bin/replay --dir $(or $(REPLAY_DIR),.replay) --weeks $(or $(WEEKS),13) --flows-per-day $(or $(FLOWS),2000) --timeout $(or $(REPLAY_TIMEOUT),45m)
 
 test: setup test-go test-dags
 

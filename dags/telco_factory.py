@@ -42,6 +42,10 @@ TT_BEAM_RUNNER         Beam runner of the pipeline image                ``flink`
 TT_BEAM_ENDPOINT       Beam job server (Flink) ``host:port``            in-cluster service
 TT_BEAM_WORKER_POOL    EXTERNAL environment (Go SDK worker pool)        ``localhost:50000``
 TT_BIN_DIR             local mode: folder with the task binaries        ``<repo>/bin``
+TT_REPLAY_START/END    replay (``make replay``): first/last day         unset (production)
+                       (YYYY-MM-DD) scheduled with catchup
+TT_INGEST_SENSORS      ``1``: drift/train wait for the day's ingest         on in a replay, else off
+TT_SENSOR_POKE         seconds between the ingest sensors' pokes        ``60``
 =====================  ===============================================  =====================
 """
 
@@ -180,6 +184,59 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         beam_endpoint=env.get("TT_BEAM_ENDPOINT", "" if local else DEFAULTS["beam_endpoint"]),
         beam_worker_pool=env.get("TT_BEAM_WORKER_POOL", DEFAULTS["beam_worker_pool"]),
         bin_dir=env.get("TT_BIN_DIR", str(REPO / "bin")),
+    )
+
+
+def schedule_window(start: Any, offset: timedelta, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``start_date``/``end_date``/``catchup`` of a scheduled DAG.
+
+    Production: ``start`` without catchup. With ``TT_REPLAY_START`` and ``TT_REPLAY_END``
+    (``make replay``): the DAG's runs for the days START…END (inclusive), scheduled by Airflow
+    with catchup; ``offset`` is the schedule's time of day after the day it runs for (ingest
+    01:00 → 1 h; train, Monday 03:00 for the week that ended → 1 day 3 h).
+    """
+    import pendulum
+
+    env = os.environ if environ is None else environ
+    first, last = env.get("TT_REPLAY_START", ""), env.get("TT_REPLAY_END", "")
+    if not first or not last:
+        return {"start_date": start, "catchup": False}
+    first_day = pendulum.parse(first, tz="UTC")
+    last_day = pendulum.parse(last, tz="UTC")
+    return {"start_date": first_day + offset, "end_date": last_day + offset, "catchup": True}
+
+
+def ingest_sensors(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether telco_drift and telco_train wait for the day's ingest (:func:`ingest_sensor`): always
+    in a replay, where catchup starts every DAG's runs at once; else with ``TT_INGEST_SENSORS=1``."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("TT_REPLAY_START")) or env.get("TT_INGEST_SENSORS", "") == "1"
+
+
+def ingest_sensor(task_id: str, task: str, day_before: bool):
+    """Waits for telco_ingest's ``task`` (success or skipped) of the run's day (``ds``), or of
+    the day before it (``day_before``: train runs on Monday for the week that ended Sunday, and
+    a drift-triggered train on the day after the drift), instead of assuming it ended by a
+    fixed hour."""
+    from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+
+    def ingest_date(logical_date, **_):
+        day = logical_date - timedelta(days=1) if day_before else logical_date
+        return day.replace(hour=1, minute=0, second=0, microsecond=0)
+
+    return ExternalTaskSensor(
+        task_id=task_id,
+        external_dag_id="telco_ingest",
+        external_task_id=task,
+        execution_date_fn=ingest_date,
+        allowed_states=["success", "skipped"],
+        failed_states=["failed", "upstream_failed"],
+        # Poke mode: a rescheduled sensor's late "success" event can reach a busy scheduler after
+        # the task was queued again, which then marks it failed (task-state-changed-externally).
+        mode="poke",
+        poke_interval=float(os.environ.get("TT_SENSOR_POKE", "60")),
+        timeout=timedelta(hours=12).total_seconds(),
+        retries=0,
     )
 
 

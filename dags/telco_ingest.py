@@ -31,11 +31,13 @@ telco_vacuum (this file too), the lake's weekly maintenance, Sundays 04:00 UTC:
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from telco_alerts import deadline
-from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, beam_args, go_task, settings, table_asset
+from telco_factory import CLASSIFIER_MODEL, DEFAULT_ARGS, beam_args, go_task, schedule_window, settings, table_asset
 
 s = settings()
 DAY = ["--from={{ ds }}", "--to={{ ds }}"]  # one calendar day, both ends inclusive
@@ -45,8 +47,8 @@ with DAG(
     description="raw flow files of one day → flows, rejects, traffic_hourly, flow_features",
     # Runs at 01:00 UTC for the day that just ended: data interval [D 01:00, D+1 01:00), ds = D.
     schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
-    catchup=False,  # backfills: `airflow backfill create --dag-id telco_ingest ...`
+    # backfills: `airflow backfill create --dag-id telco_ingest ...`; replay: TT_REPLAY_START/END
+    **schedule_window(pendulum.datetime(2022, 1, 1, tz="UTC"), timedelta(hours=1)),
     max_active_runs=1,  # Delta commits of consecutive days in order
     default_args=DEFAULT_ARGS,
     # The day's tables are due 3 h after the run is queued (the report and the drift check wait

@@ -33,6 +33,9 @@ at the ``challenger`` alias, so nothing travels through XCom.
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
@@ -43,18 +46,22 @@ from telco_factory import (
     DEFAULT_ARGS,
     RUN_KEY,
     go_task,
+    ingest_sensor,
+    ingest_sensors,
+    schedule_window,
     settings,
 )
 
 s = settings()
 BUNDLE = f"{s.models}/classifier/{RUN_KEY}"
+# Default window (weeks), e.g. TT_TRAIN_WINDOW=2,1,1 for a replay's short quarter.
+TRAIN_WEEKS, VAL_WEEKS, TEST_WEEKS = (int(n) for n in os.environ.get("TT_TRAIN_WINDOW", "4,1,1").split(","))
 
 with DAG(
     dag_id="telco_train",
     description="classifier: train → evaluate → register (challenger) → promote (champion)",
     schedule=CronTriggerTimetable("0 3 * * 1", timezone="UTC"),
-    start_date=pendulum.datetime(2022, 1, 1, tz="UTC"),
-    catchup=False,
+    **schedule_window(pendulum.datetime(2022, 1, 1, tz="UTC"), timedelta(days=1, hours=3)),
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     # train's own timeout is 6 h; a run not finished 8 h after it was queued (waiting for the
@@ -62,9 +69,9 @@ with DAG(
     deadline=deadline("train-8h", pendulum.duration(hours=8)),
     params={
         "force_retrain": Param(False, type="boolean", description="train even if this features version is trained"),
-        "train_weeks": Param(4, type="integer", minimum=1, maximum=52, description="training weeks"),
-        "val_weeks": Param(1, type="integer", minimum=1, maximum=8, description="validation weeks (stacking)"),
-        "test_weeks": Param(1, type="integer", minimum=1, maximum=8, description="latest weeks left for evaluate"),
+        "train_weeks": Param(TRAIN_WEEKS, type="integer", minimum=1, maximum=52, description="training weeks"),
+        "val_weeks": Param(VAL_WEEKS, type="integer", minimum=1, maximum=8, description="validation weeks (stacking)"),
+        "test_weeks": Param(TEST_WEEKS, type="integer", minimum=1, maximum=8, description="weeks left for evaluate"),
         "model_name": Param(CLASSIFIER_MODEL, type="string", pattern="^[a-z0-9][a-z0-9-]*$"),
         "min_gain": Param(0.0, type="number", minimum=0, description="macro-F1 gain the challenger needs"),
         "reason": Param("schedule", type="string", description="why this run (schedule, asset, drift, manual)"),
@@ -123,4 +130,7 @@ with DAG(
         ],
         size="small",
     )
+    # The week (or the drifted day) is ingested: features of the run's day before.
+    if ingest_sensors():
+        ingest_sensor("wait_for_ingest", "features", day_before=True) >> train
     train >> evaluate >> register >> promote

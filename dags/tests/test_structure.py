@@ -126,6 +126,48 @@ def test_schedules(dagbag):
         assert dag.catchup is False, dag.dag_id
 
 
+def test_replay_window():
+    """TT_REPLAY_START/END (make replay): catchup over exactly those days, each DAG at its hour."""
+    from datetime import timedelta
+
+    import pendulum
+
+    from telco_factory import schedule_window
+
+    prod = schedule_window(pendulum.datetime(2022, 1, 1, tz="UTC"), timedelta(hours=1), {})
+    assert prod == {"start_date": pendulum.datetime(2022, 1, 1, tz="UTC"), "catchup": False}
+    env = {"TT_REPLAY_START": "2022-01-03", "TT_REPLAY_END": "2022-01-16"}
+    w = schedule_window(pendulum.datetime(2022, 1, 1, tz="UTC"), timedelta(days=1, hours=3), env)
+    assert w["catchup"] is True
+    assert w["start_date"] == pendulum.datetime(2022, 1, 4, 3, tz="UTC")
+    assert w["end_date"] == pendulum.datetime(2022, 1, 17, 3, tz="UTC")
+
+
+def test_ingest_sensors():
+    """In a replay, telco_drift waits for the day's score, telco_train for the features of the day
+    before its run; the sensor is the only task added."""
+    from datetime import UTC, datetime
+
+    from conftest import load_dagbag
+
+    dagbag = load_dagbag({**COMMON_TT, "TT_REPLAY_START": "2022-01-03", "TT_REPLAY_END": "2022-01-16"})
+    for dag_id in ("telco_drift", "telco_train"):
+        dag = dagbag.dags[dag_id]
+        assert dag.catchup is True
+        first = min(EDGES[dag_id], key=lambda t: len(dag.task_dict[t].upstream_task_ids))
+        assert {t.task_id for t in dag.tasks} == {"wait_for_ingest", *EDGES[dag_id]}
+        assert dag.task_dict["wait_for_ingest"].downstream_task_ids == {first}
+    drift = dagbag.dags["telco_drift"].task_dict["wait_for_ingest"]
+    train = dagbag.dags["telco_train"].task_dict["wait_for_ingest"]
+    assert (drift.external_dag_id, drift.external_task_ids) == ("telco_ingest", ["score"])
+    assert (train.external_dag_id, train.external_task_ids) == ("telco_ingest", ["features"])
+    for sensor in (drift, train):
+        assert sensor.mode == "poke" and set(sensor.allowed_states) == {"success", "skipped"}
+    monday = datetime(2022, 1, 10, 3, tzinfo=UTC)
+    assert drift.execution_date_fn(monday.replace(hour=6)) == monday.replace(hour=1)
+    assert train.execution_date_fn(monday) == datetime(2022, 1, 9, 1, tzinfo=UTC)
+
+
 def test_every_consumed_asset_has_a_producer(dagbag):
     produced = {}
     for dag in dagbag.dags.values():

@@ -39,11 +39,12 @@ var (
 	AppUsageDaily   = Table{"app_usage_daily", []string{"day"}, "score"}
 	DriftMetrics    = Table{"drift_metrics", []string{"run_date"}, "driftcheck"}
 	DriftState      = Table{"drift_state", []string{"day"}, "driftcheck"}
+	ReplayWeekly    = Table{"replay_weekly", nil, "replay"}
 )
 
 // Tables lists every table in the order the stages write them.
 func Tables() []Table {
-	return []Table{Flows, Rejects, TrafficHourly, FlowFeatures, Forecasts, FlowPredictions, AppUsageDaily, DriftMetrics, DriftState}
+	return []Table{Flows, Rejects, TrafficHourly, FlowFeatures, Forecasts, FlowPredictions, AppUsageDaily, DriftMetrics, DriftState, ReplayWeekly}
 }
 
 // Lookup returns the table named name.

@@ -156,6 +156,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	}
 	cfg.fc.Progress = stderr
 	res, err := forecast.Run(ctx, src, cfg.fc)
+	if errors.Is(err, forecast.ErrTooLittleData) {
+		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
+	}
 	if err != nil {
 		return err
 	}

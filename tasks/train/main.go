@@ -3,7 +3,8 @@
 // exits 99 (nothing to do) when --out already holds the bundles trained on
 // the same data version, or when the newest version of --model-name in the
 // MLflow registry learned from the flow_features version (and test window)
-// this run would train on, unless --force.
+// this run would train on, unless --force; and when fewer weeks than the
+// --as-of window needs are complete (a young lake).
 package main
 
 import (
@@ -60,7 +61,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 	res, err := classify.Train(ctx, src, cfg.train, stderr)
-	if errors.Is(err, classify.ErrAlreadyTrained) {
+	if errors.Is(err, classify.ErrAlreadyTrained) || errors.Is(err, classify.ErrTooFewWeeks) {
 		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
 	}
 	if err != nil {

@@ -200,6 +200,11 @@ type Split struct {
 	Test  []Week `json:"test"`
 }
 
+// ErrTooFewWeeks is returned by SplitWeeks when fewer weeks than the
+// window needs are complete on the as-of day (a young lake: nothing to
+// train yet).
+var ErrTooFewWeeks = errors.New("classify: too few complete weeks")
+
 // SplitWeeks divides weeks as c says. At least one test week must remain.
 func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	if c.ValWeeks == 0 {
@@ -225,7 +230,7 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 		}
 		need := c.TrainWeeks + c.ValWeeks + c.TestWeeks
 		if len(complete) < need {
-			return Split{}, fmt.Errorf("classify: split %+v needs %d weeks complete on %s, the data has %d", c, need, c.AsOf, len(complete))
+			return Split{}, fmt.Errorf("%w: split %+v needs %d weeks complete on %s, the data has %d", ErrTooFewWeeks, c, need, c.AsOf, len(complete))
 		}
 		weeks = complete[len(complete)-need:]
 	}

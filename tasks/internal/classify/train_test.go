@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -227,13 +228,18 @@ func TestSplitWeeks(t *testing.T) {
 			t.Errorf("as of %s: split (-want +got):\n%s", tt.asOf, d)
 		}
 	}
-	for _, c := range []SplitConfig{
+	for i, c := range []SplitConfig{
 		{TrainWeeks: 3, AsOf: "2022-01-30"},               // needs 5 complete weeks, 4 are
 		{TrainWeeks: 2, AsOf: "2022-01-30", SkipWeeks: 1}, // both
 		{TrainWeeks: 2, AsOf: "30.01.2022"},
 	} {
-		if _, err := SplitWeeks(weeks, c); err == nil {
+		_, err := SplitWeeks(weeks, c)
+		if err == nil {
 			t.Errorf("split %+v accepted", c)
+		}
+		// Only a young lake is "too few weeks" (train's exit 99).
+		if tooFew := errors.Is(err, ErrTooFewWeeks); tooFew != (i == 0) {
+			t.Errorf("split %+v: %v: errors.Is ErrTooFewWeeks = %v", c, err, tooFew)
 		}
 	}
 }

@@ -88,7 +88,7 @@ func (c *Conformal) Fit(ctx context.Context, p *Panel, cal *Calendar) error {
 	T := p.Hours
 	calStart := T - calDays*24
 	if calStart < 168+Horizon {
-		return fmt.Errorf("forecast: conformal: %d hours of data, need %d for a %d-day calibration window", T, 168+Horizon+calDays*24, calDays)
+		return fmt.Errorf("%w: conformal: %d hours of data, need %d for a %d-day calibration window", ErrTooLittleData, T, 168+Horizon+calDays*24, calDays)
 	}
 	if err := c.Base.Fit(ctx, p.Truncate(calStart), cal); err != nil {
 		return err

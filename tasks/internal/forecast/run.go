@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -79,6 +80,10 @@ func Models(cfg Config) []*Conformal {
 	m.Peaks = !cfg.NoPeaks
 	return []*Conformal{m, wrap(SeasonalNaive{168}), wrap(SeasonalNaive{24})}
 }
+
+// ErrTooLittleData is returned when the traffic is too short for the
+// models' calibration window (a young lake: nothing to forecast yet).
+var ErrTooLittleData = errors.New("forecast: too little data")
 
 // Run reads the traffic, builds the series, backtests the models and
 // forecasts the run date with the main model.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 )
 
@@ -23,6 +24,41 @@ type Data struct {
 	Usage      Usage      `json:"usage"`
 	Drift      Drift      `json:"drift"`
 	Lineage    Lineage    `json:"lineage"`
+	// Replay is the frozen model vs the loop per week (replay_weekly,
+	// written by `make replay`); nil when the lake has no such table.
+	Replay *Replay `json:"replay,omitempty"`
+}
+
+// Replay is the replay_weekly table: per week, the frozen model and the
+// loop's champion on the week's flows (no-SNI), forecast MASE, drift alert
+// days, retrains and promotions.
+type Replay struct {
+	Section
+	Weeks []ReplayRow `json:"weeks"`
+}
+
+// ReplayRow is one week of Replay (NaN: null).
+type ReplayRow struct {
+	Week           string `json:"week"`
+	Flows          int64  `json:"flows"`
+	FrozenMacroF1  Num    `json:"frozen_macro_f1_no_sni"`
+	FrozenAccuracy Num    `json:"frozen_accuracy_no_sni"`
+	LoopMacroF1    Num    `json:"loop_macro_f1_no_sni"`
+	LoopAccuracy   Num    `json:"loop_accuracy_no_sni"`
+	LoopVersion    string `json:"loop_version"`
+	ForecastMASE   Num    `json:"forecast_mase"`
+	DriftAlertDays int64  `json:"drift_alert_days"`
+	Retrains       int64  `json:"retrains"`
+	FalseRetrains  int64  `json:"false_retrains"`
+	Promotions     int64  `json:"promotions"`
+	Events         string `json:"events"`
+}
+
+func replayRow(w schema.ReplayWeek) ReplayRow {
+	return ReplayRow{Week: w.Week, Flows: w.Flows, FrozenMacroF1: Num(w.FrozenMacroF1NoSNI), FrozenAccuracy: Num(w.FrozenAccuracy),
+		LoopMacroF1: Num(w.LoopMacroF1NoSNI), LoopAccuracy: Num(w.LoopAccuracy), LoopVersion: w.LoopVersion,
+		ForecastMASE: Num(w.ForecastMASE), DriftAlertDays: w.DriftAlertDays, Retrains: w.Retrains,
+		FalseRetrains: w.FalseRetrains, Promotions: w.Promotions, Events: w.Events}
 }
 
 // TableRef names one table the report read and the Delta version it read.

@@ -16,6 +16,9 @@ var (
 	ForecastsTable = catalog.Forecasts.Name
 	UsageTable     = catalog.AppUsageDaily.Name
 	DriftTable     = catalog.DriftMetrics.Name
+	// ReplayTable is read when present (make replay writes it); it is not
+	// one of Tables.
+	ReplayTable = catalog.ReplayWeekly.Name
 )
 
 // Tables lists the tables the report reads, in the order of the page.

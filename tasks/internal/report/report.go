@@ -117,6 +117,17 @@ func Build(ctx context.Context, cfg Config) (*Data, error) {
 		return nil, err
 	}
 	d.Tables = []TableRef{hRef, fRef, uRef, dRef}
+	replay, rRef, err := readTable[schema.ReplayWeek](ctx, cfg.Lake, ReplayTable, -1, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	if !rRef.Absent {
+		d.Tables = append(d.Tables, rRef)
+		d.Replay = &Replay{Section: Section{Source: []string{rRef.source()}}}
+		for _, w := range replay {
+			d.Replay.Weeks = append(d.Replay.Weeks, replayRow(w))
+		}
+	}
 	for _, r := range d.Tables {
 		if r.Absent {
 			fmt.Fprintf(progress, "report: %s: absent\n", r.Name)

@@ -338,8 +338,22 @@
     }));
   }
 
+  // ---- replay (make replay's replay_weekly, when present) ----
+  function replay() {
+    if (!D.replay) return;
+    $("replay").hidden = false;
+    if (!section("replay", D.replay)) return;
+    function f(v) { return v === null || v === undefined ? "–" : v.toFixed(4); }
+    table($("replay-weeks"), ["week", "flows", "frozen macro-F1 (no SNI)", "frozen accuracy", "loop macro-F1 (no SNI)", "loop accuracy",
+      "loop version", "forecast MASE", "drift alert days", "retrains", "false retrains", "promotions", "changes"], D.replay.weeks.map(function (w) {
+      return [esc(w.week), String(w.flows), f(w.frozen_macro_f1_no_sni), f(w.frozen_accuracy_no_sni), f(w.loop_macro_f1_no_sni),
+        f(w.loop_accuracy_no_sni), esc("v" + w.loop_version), f(w.forecast_mase), String(w.drift_alert_days), String(w.retrains),
+        String(w.false_retrains), String(w.promotions), esc(w.events || "–")];
+    }));
+  }
+
   var errors = [];
-  [header, traffic, forecast, classifier, usage, drift, lineage].forEach(function (f) {
+  [header, traffic, forecast, classifier, usage, drift, replay, lineage].forEach(function (f) {
     try { f(); } catch (e) { errors.push(String(e && e.stack || e)); console.error(e); }
   });
   drawAll();
