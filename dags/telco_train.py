@@ -13,11 +13,13 @@ version each day.
   ``s3://``, through the lake's storage layer) and exits 99 (task *skipped*, and so the rest of
   the run) when the newest registered version of ``model_name`` learned from the same
   ``flow_features`` version and window, unless ``force_retrain`` (``--force``).
-* ``evaluate`` (tasks/evaluate) scores the bundles on their test weeks and writes its report
-  next to them.
-* ``register`` logs both bundles (the bundle root) and evaluate's report as an MLflow run,
-  registers it as a model version tagged with the run's ``reason`` and points the alias
-  ``challenger`` at it; ``promote`` moves ``champion`` to the challenger only when it beats
+  With ``--experiment`` it logs its own MLflow run (params, validation scores, the sequence
+  net's per-epoch history, both bundles as the run's model) and returns its ``mlflow_run_id``.
+* ``evaluate`` (tasks/evaluate) scores the bundles on their test weeks, writes its report
+  next to them and logs the evaluation and the report to train's run (``--run-id``).
+* ``register`` only registers: it makes train's run a model version tagged with the run's
+  ``reason`` and scores and points the alias ``challenger`` at it; ``promote`` moves
+  ``champion`` to the challenger only when it beats
   the champion by more than ``min_gain`` on the same held-out window and passes the guard
   rails (no class collapses, latency budget). When the champion was evaluated on an older
   window, promote scores it again on the challenger's window itself (``--lake``: the
@@ -27,8 +29,9 @@ Serving: telco_ingest's ``score`` task applies ``models:/<model_name>@champion``
 day's flows as soon as that day's features are in; the next day scores with a champion
 promoted here.
 
-Every task of a run computes the same bundle URI from the run id; register and promote meet
-at the ``challenger`` alias, so nothing travels through XCom.
+Every task of a run computes the same bundle URI from the run id; train's MLflow run id is
+the one XCom (evaluate and register pull it); register and promote meet at the ``challenger``
+alias.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ s = settings()
 BUNDLE = f"{s.models}/classifier/{RUN_KEY}"
 # Default window (weeks), e.g. TT_TRAIN_WINDOW=2,1,1 for a replay's short quarter.
 TRAIN_WEEKS, VAL_WEEKS, TEST_WEEKS = (int(n) for n in os.environ.get("TT_TRAIN_WINDOW", "4,1,1").split(","))
+# The MLflow run train logged the bundles to: evaluate logs its evaluation there, register
+# makes it a model version (as telco_forecast's register takes forecast's run).
+TRAIN_RUN = '--run-id={{ ti.xcom_pull(task_ids="train")["mlflow_run_id"] }}'
 
 with DAG(
     dag_id="telco_train",
@@ -91,6 +97,7 @@ with DAG(
             "--test-weeks={{ params.test_weeks }}",
             "--model-name={{ params.model_name }}",
             "--force={{ params.force_retrain }}",
+            f"--experiment={CLASSIFIER_EXPERIMENT}",
         ],
         size="large",
         execution_timeout=pendulum.duration(hours=6),
@@ -103,6 +110,7 @@ with DAG(
             f"--model={BUNDLE}",
             f"--out={BUNDLE}/evaluation",
             "--test-weeks={{ params.test_weeks }}",
+            TRAIN_RUN,
         ],
         size="large",
     )
@@ -110,9 +118,7 @@ with DAG(
         "register",
         "register",
         [
-            f"--bundle={BUNDLE}",
-            f"--report={BUNDLE}/evaluation/report.json",
-            f"--experiment={CLASSIFIER_EXPERIMENT}",
+            TRAIN_RUN,
             "--name={{ params.model_name }}",
             "--alias=challenger",
             "--tag=reason={{ params.reason }}",

@@ -50,7 +50,13 @@ type MLmodel struct {
 
 	XGBoost *XGBoostFlavor // the tree member, loadable by mlflow.xgboost
 	// PyFunc adds the python_function flavor pointing at mlflow.xgboost, so
-	// mlflow.pyfunc.load_model and the UI's pyfunc snippets work. Needs XGBoost.
+	// mlflow.pyfunc.load_model and the UI's pyfunc snippets work. Needs
+	// XGBoost. Its data names the tree file only when that file lies at the
+	// model directory's root: the pyfunc loader hands mlflow.xgboost the
+	// path data names, and mlflow.xgboost looks for MLmodel in that file's
+	// directory, which is wrong for a file in a subfolder (xgb/model.json);
+	// without data it gets the model directory and finds the file through
+	// the xgboost flavor.
 	PyFunc bool
 	// PythonVersion goes into python_function (e.g. "3.11.7"); optional.
 	PythonVersion string
@@ -137,7 +143,10 @@ func (m *MLmodel) document() ([]Field, error) {
 			{"xgb_version", x.XGBVersion},
 		}})
 		if m.PyFunc {
-			pf := []Field{{"data", x.Data}, {"loader_module", "mlflow.xgboost"}}
+			pf := []Field{{"loader_module", "mlflow.xgboost"}}
+			if !strings.Contains(x.Data, "/") {
+				pf = append([]Field{{"data", x.Data}}, pf...)
+			}
 			if m.PythonVersion != "" {
 				pf = append(pf, Field{"python_version", m.PythonVersion})
 			}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 )
 

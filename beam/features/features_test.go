@@ -14,8 +14,8 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
-	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/schema"

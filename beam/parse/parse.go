@@ -58,6 +58,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
@@ -288,27 +289,15 @@ func (f *parseFileFn) ProcessElement(ctx context.Context, elem string, emit func
 
 // Stats checks of a DayReport.
 const (
-	CheckOK       = "ok"       // rows read = the stats file's total-saved
-	CheckNoStats  = "no_stats" // no stats file beside the day file
-	CheckMismatch = "mismatch" // rows read differ: the day is quarantined
+	CheckOK       = pipelineresult.CheckOK
+	CheckNoStats  = pipelineresult.CheckNoStats
+	CheckMismatch = pipelineresult.CheckMismatch
 )
 
 // DayReport is what parsing one day file found; the driver reads the
-// reports of a run back from its flows commit (deltaio.ParamUnits).
-type DayReport struct {
-	File    string `json:"file"` // path under the dataset root
-	Day     string `json:"day"`
-	Rows    int64  `json:"rows"` // data rows read (good and rejected)
-	Rejects int64  `json:"rejects"`
-	// StatsRows is the stats file's global.total-saved (-1: no stats file).
-	StatsRows int64  `json:"stats_rows"`
-	Check     string `json:"check"`
-	// Quarantined says why the file was set aside: none of its rows were
-	// written, and its day keeps what the tables held before.
-	Quarantined string `json:"quarantined,omitempty"`
-	// ExtraColumns are header columns the decoder does not know (ignored).
-	ExtraColumns []string `json:"extra_columns,omitempty"`
-}
+// reports of a run back from its flows commit (deltaio.ParamUnits). The
+// type lives in the Beam-free pipelineresult, whose Result carries it.
+type DayReport = pipelineresult.DayReport
 
 // ReadReports decodes the reports a commit holds (deltaio.ParamUnits).
 func ReadReports(params map[string]string) ([]DayReport, error) {

@@ -89,12 +89,12 @@ def make_champion(tmp_path: Path, gen: Path, mlflow_uri: str):
     generate(gen, raw, "2021-12-06", 21, 200, 5)
     env = {"MLFLOW_TRACKING_URI": mlflow_uri}
     flags = ["--members", "linear", "--train-weeks", "1", "--min-class-rows", "5", "--holdout-frac", "0"]
-    run_binary(go_binary("train", "tasks/train"), "--raw", str(raw), "--out", models, *flags, env=env)
-    ev = run_binary(
-        go_binary("evaluate", "tasks/evaluate"), "--raw", str(raw), "--model", models, "--out", reports, env=env
-    )
-    run_binary(go_binary("register", "tasks/register"), "--name", "telco-service-classifier", "--bundle", models,
-               "--report", ev["report"], env=env)  # fmt: skip
+    tr = run_binary(go_binary("train", "tasks/train"), "--raw", str(raw), "--out", models, *flags,
+                    "--experiment", "telco-service-classifier", env=env)  # fmt: skip
+    run_binary(go_binary("evaluate", "tasks/evaluate"), "--raw", str(raw), "--model", models, "--out", reports,
+               "--run-id", tr["mlflow_run_id"], env=env)  # fmt: skip
+    run_binary(go_binary("register", "tasks/register"), "--name", "telco-service-classifier", "--run-id",
+               tr["mlflow_run_id"], env=env)  # fmt: skip
     pr = run_binary(go_binary("promote", "tasks/promote"), "--name", "telco-service-classifier", "--metric", "macro_f1",
                     env=env)  # fmt: skip
     assert pr["decision"] == "first_champion", pr
@@ -154,14 +154,14 @@ def drift_world(tmp_path_factory, drift_mlflow_server):
     run_program([b["generate"], "--out", raw, "--start", "2022-01-24", "--days", "15", "--flows-per-day", "2000",
                  "--seed", "5", "--compress", "gz"])  # fmt: skip
     run_program([pipeline, "--job=all", "--input", raw, "--lake", lake], timeout=1200)
-    run_program([b["train"], "--lake", lake, "--out", models, "--feature-sets", "sni", "--members", "xgb",
-                 "--train-weeks", "1", "--val-weeks", "1", "--max-train-rows", "6000", "--max-val-rows", "3000",
-                 "--xgb-rounds", "10", "--holdout-frac", "0"])  # fmt: skip
-    assert (models / "sni" / "reference.json").exists(), sorted(p.name for p in (models / "sni").iterdir())
-    run_program([b["evaluate"], "--lake", lake, "--model", models, "--out", reports, "--max-rows-per-week", "3000"])
     env = {"MLFLOW_TRACKING_URI": drift_mlflow_server}
-    run_program([b["register"], "--name", CLASSIFIER_MODEL, "--bundle", models / "sni", "--report",
-                 reports / "report.json", "--experiment", "drift-dag-test"], env)  # fmt: skip
+    tr = run_binary(b["train"], "--lake", str(lake), "--out", str(models), "--feature-sets", "sni", "--members", "xgb",
+                    "--train-weeks", "1", "--val-weeks", "1", "--max-train-rows", "6000", "--max-val-rows", "3000",
+                    "--xgb-rounds", "10", "--holdout-frac", "0", "--experiment", "drift-dag-test", env=env)  # fmt: skip
+    assert (models / "sni" / "reference.json").exists(), sorted(p.name for p in (models / "sni").iterdir())
+    run_program([b["evaluate"], "--lake", lake, "--model", models, "--out", reports, "--max-rows-per-week", "3000",
+                 "--run-id", tr["mlflow_run_id"]], env)  # fmt: skip
+    run_program([b["register"], "--name", CLASSIFIER_MODEL, "--run-id", tr["mlflow_run_id"]], env)
     run_program([b["promote"], "--name", CLASSIFIER_MODEL, "--metric", "macro_f1"], env)
     return {"lake": lake, "mlflow": drift_mlflow_server, "bin": b["driftcheck"].parent}
 

@@ -109,10 +109,11 @@ def test_ingest_parse_pod_matches_golden(dagbag, dummy_kube):
 
 def test_train_pods_render_params(dagbag, dummy_kube):
     dag = dagbag.dags["telco_train"]
-    _, doc = render_pod(dag, "evaluate")
+    _, doc = render_pod(dag, "evaluate", xcoms={"train": {"mlflow_run_id": "0123abcd"}})
     args = doc["spec"]["containers"][0]["args"]
     bundle = "s3://telco-lake/models/classifier/scheduled__2022-01-03T010000_0000"
     assert f"--model={bundle}" in args and f"--out={bundle}/evaluation" in args
+    assert "--run-id=0123abcd" in args  # train's MLflow run, from its XCom
     _, doc = render_pod(dag, "promote")
     args = doc["spec"]["containers"][0]["args"]
     assert "--name=telco-service-classifier" in args and "--min-delta=0.0" in args

@@ -283,8 +283,12 @@ def test_classifier_bundle_uri_is_shared_by_the_run(dagbag):
     assert f"--out={bundle}" in tasks["train"].arguments
     assert f"--model={bundle}" in tasks["evaluate"].arguments
     assert f"--out={bundle}/evaluation" in tasks["evaluate"].arguments
-    assert f"--bundle={bundle}" in tasks["register"].arguments  # both bundles: score uses sni and no-sni
-    assert f"--report={bundle}/evaluation/report.json" in tasks["register"].arguments
+    # train logs both bundles (score uses sni and no-sni) as its run; evaluate logs to it and
+    # register registers it.
+    assert "--experiment=telco-service-classifier" in tasks["train"].arguments
+    run = '--run-id={{ ti.xcom_pull(task_ids="train")["mlflow_run_id"] }}'
+    assert run in tasks["evaluate"].arguments and run in tasks["register"].arguments
+    assert not any(a.startswith(("--bundle", "--report")) for a in tasks["register"].arguments)
     assert "--lake=s3://telco-lake/lake" in tasks["train"].arguments
     assert "--lake=s3://telco-lake/lake" in tasks["evaluate"].arguments
     assert "--lake=s3://telco-lake/lake" in tasks["promote"].arguments  # scores the champion on a new window
@@ -312,9 +316,14 @@ def test_xcom_pulls_name_upstream_tasks(dagbag):
                 for src in re.findall(r"""xcom_pull\(task_ids=["']([^"']+)["']\)""", arg):
                     pulls.append((dag.dag_id, t.task_id, src))
                     assert src in t.get_flat_relative_ids(upstream=True), (dag.dag_id, t.task_id, src)
-    # register and promote meet at the challenger alias; the forecaster's
-    # register takes the run forecast logged; driftcheck the day of the asset event.
-    assert sorted(pulls) == [("telco_drift", "driftcheck", "ingested_day"), ("telco_forecast", "register", "forecast")]
+    # register and promote meet at the challenger alias; register takes the run its producer
+    # logged (forecast, train), evaluate logs to train's; driftcheck the day of the asset event.
+    assert sorted(pulls) == [
+        ("telco_drift", "driftcheck", "ingested_day"),
+        ("telco_forecast", "register", "forecast"),
+        ("telco_train", "evaluate", "train"),
+        ("telco_train", "register", "train"),
+    ]
 
 
 def test_drift_triggers_train_with_valid_conf(dagbag):

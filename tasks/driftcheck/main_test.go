@@ -25,7 +25,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
-// Task binaries must stay small: no Beam SDK (ARCHITECTURE.md).
+// Task binaries must stay small: no Beam SDK (README, Architecture).
 func TestNoBeamDependency(t *testing.T) {
 	taskiotest.CheckLinks(t, "github.com/telcotraffic/telcotraffic/tasks/internal/drift", "github.com/apache/beam")
 }

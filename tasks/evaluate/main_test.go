@@ -12,6 +12,8 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
@@ -58,6 +60,38 @@ func TestRun(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "macro_f1_no_sni") {
 		t.Errorf("text report not on stderr:\n%s", stderr.String())
+	}
+
+	// --run-id: the evaluation and the report go to train's run.
+	mc, tr := trackingtest.Tracker(t, "evaluate-test")
+	trun, err := tr.StartRun(ctx, "", "train-x", tracking.RunTags{Kind: tracking.Classifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := cfg
+	logged.runID = trun.ID
+	logged.mlflow = func() (tracking.Config, error) { return mc, nil }
+	logged.eval.Out = filepath.Join(t.TempDir(), "report")
+	if err := run(ctx, logged, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run with --run-id: %v", err)
+	}
+	r, err := tr.Client.Runs.Get(ctx, trun.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := r.Data.Tag(tracking.TagEvalWindow); w == "" || w != res["test_week"] {
+		t.Errorf("run window tag %q, want the test week %v", w, res["test_week"])
+	}
+	if v, ok := r.Data.Metric("macro_f1"); !ok || v != res["macro_f1"] {
+		t.Errorf("run macro_f1 %v (%v), want %v", v, ok, res["macro_f1"])
+	}
+	uri, err := tr.Client.Artifacts.RunArtifactURI(ctx, trun.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := tr.Client.Artifacts.Download(ctx, uri, "evaluation/"+classify.ReportJSON, &buf); err != nil || buf.Len() == 0 {
+		t.Errorf("artifact evaluation/%s: %v", classify.ReportJSON, err)
 	}
 
 	// The same rows from the lake's flow_features table.

@@ -1,6 +1,8 @@
-// Command register makes the model bundle an MLflow run logged a new version
-// of a registered model, tagged with the run's scores and table versions, and
-// points the challenger alias at it; the work is done by tasks/internal/tracking.
+// Command register makes the model bundle an MLflow run logged (train's or
+// forecast's run, --run-id) a new version of a registered model, tagged
+// with the run's scores, evaluation window and table versions, and points
+// the challenger alias at it; the work is done by tasks/internal/tracking.
+// It only registers: the producing tasks log their own runs.
 package main
 
 import (
@@ -12,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
@@ -20,19 +21,14 @@ import (
 type config struct {
 	mlflow tracking.Config // from MLFLOW_TRACKING_URI and MLflow's auth variables
 	reg    tracking.RegisterOptions
-	log    logFlags
-	xcom   string          // result file for Airflow, or ""
-	dagRun string          // AIRFLOW_CTX_DAG_RUN_ID: tells a task retry from a repeat
-	store  storage.Options // S3 access for --bundle and --report
+	xcom   string // result file for Airflow, or ""
 }
 
 func main() {
 	var cfg config
 	registerFlags(flag.CommandLine, &cfg.reg)
-	ctx := taskio.Parse(&cfg.xcom, &cfg.log)
-	cfg.store = storage.Options{S3: storage.FromEnv(os.Getenv)}
+	ctx := taskio.Parse(&cfg.xcom)
 	var err error
-	cfg.dagRun = os.Getenv("AIRFLOW_CTX_DAG_RUN_ID")
 	if cfg.mlflow, err = tracking.ConfigFromEnv(os.Getenv); err == nil {
 		err = run(ctx, cfg, os.Stdout, os.Stderr)
 	}
@@ -45,32 +41,15 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	retry := false
-	if cfg.log.bundle != "" {
-		if cfg.reg.RunID != "" || cfg.log.report == "" {
-			return fmt.Errorf("register: --bundle needs --report and no --run-id")
-		}
-		if cfg.reg.RunID, retry, err = logBundle(ctx, cfg, stderr); err != nil {
-			return err
-		}
-	}
 	reg, err := tracking.Register(ctx, c, cfg.reg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "register: %s version %s from run %s (reused %v), alias %s, %d tags\nregister: %s\n", reg.Name, reg.Version,
 		reg.RunID, reg.Reused, reg.Alias, len(reg.Tags), tracking.ModelVersionURL(c.BaseURL(), reg.Name, reg.Version))
-	if err := taskio.WriteResult(stdout, cfg.xcom, reg); err != nil {
-		return err
-	}
-	if cfg.log.bundle != "" && reg.Reused && !retry {
-		// The same bundle content is already this version, registered by
-		// an earlier run: nothing new to promote. A retry of the same
-		// Airflow DAG run (and a --run-id retry) keeps exit 0, so that
-		// the promote step after it still runs.
-		return fmt.Errorf("%w: bundle %s is already %s version %s", taskio.ErrNothingToDo, cfg.log.bundle, reg.Name, reg.Version)
-	}
-	return nil
+	// A retry registers nothing new (Reused) and keeps exit 0, so that
+	// the promote step after it still runs.
+	return taskio.WriteResult(stdout, cfg.xcom, reg)
 }
 
 // registerFlags adds the register task's flags to fs.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking/trackingtest"
-	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio/taskiotest"
 )
 
@@ -76,56 +74,6 @@ func TestRun(t *testing.T) {
 	if err != nil || res.Version != "1" || !res.Reused {
 		t.Errorf("retry = %+v, %v; want version 1 reused", res, err)
 	}
-
-	// --bundle three times with the same content: one run, one version.
-	// A retry in the same Airflow DAG run reuses it with exit 0 (promote
-	// after it must still run); another DAG run has nothing to do (99).
-	t.Run("same bundle twice", func(t *testing.T) {
-		dir := t.TempDir()
-		bundle, report := filepath.Join(dir, "bundle"), filepath.Join(dir, "eval", "report.json")
-		for p, body := range map[string]string{filepath.Join(bundle, "manifest.json"): `{"format":"x"}`, filepath.Join(bundle, "w.bin"): "weights",
-			report: `{"summary": {"test_week": "2022-W14", "macro_f1": 0.7}}`} {
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var versions []string
-		for i, c := range []struct {
-			dagRun           string
-			reused, wantSkip bool
-		}{{"scheduled__2022-04-04", false, false}, {"scheduled__2022-04-04", true, false}, {"scheduled__2022-04-11", true, true}} {
-			var stdout, stderr bytes.Buffer
-			err := run(ctx, config{mlflow: mlflow, reg: tracking.RegisterOptions{Name: "telco-bundles"}, dagRun: c.dagRun,
-				log: logFlags{bundle: bundle, report: report, kind: string(tracking.Classifier)}}, &stdout, &stderr)
-			if errors.Is(err, taskio.ErrNothingToDo) != c.wantSkip || (!c.wantSkip && err != nil) {
-				t.Fatalf("call %d: err %v (want nothing to do: %v)\n%s", i+1, err, c.wantSkip, stderr.String())
-			}
-			var res tracking.Registered
-			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-				t.Fatal(err)
-			}
-			if res.Reused != c.reused {
-				t.Errorf("call %d: reused %v, want %v", i+1, res.Reused, c.reused)
-			}
-			versions = append(versions, res.Version)
-		}
-		if versions[0] != versions[1] || versions[1] != versions[2] {
-			t.Errorf("versions %v, want the same one three times", versions)
-		}
-		runs := 0
-		for _, err := range tr.Client.Runs.Search(ctx, &mlflowclient.RunSearchOptions{ExperimentIDs: []string{trun.ExperimentID},
-			Filter: `tags."` + TagBundleHash + `" != ''`}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			runs++
-		}
-		if runs != 1 {
-			t.Errorf("%d runs logged the bundle, want 1", runs)
-		}
-	})
 
 	for _, tt := range []struct {
 		name string

@@ -94,6 +94,19 @@ type FileError struct {
 func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
 
+// ResultError is a failure of a task that has its own result to report
+// (what it did before it failed, e.g. the days a run ingested beside a
+// quarantined one): Finish writes Result as the failure's result instead
+// of a bare Failure. Result should say the error (a field "error") and,
+// when one input is to blame, that file ("file"), as Failure does.
+type ResultError struct {
+	Err    error
+	Result any
+}
+
+func (e *ResultError) Error() string { return e.Err.Error() }
+func (e *ResultError) Unwrap() error { return e.Err }
+
 // Exit prints err to stderr under the task's name and exits with the
 // contract's code. A failure also prints its JSON result (Failure) as the
 // last stdout line, and to the XCom file with --xcom, so that Airflow reads
@@ -112,6 +125,13 @@ func Finish(name string, err error, stdout, stderr io.Writer, xcomPath string) i
 		return ExitNothingToDo
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	var re *ResultError
+	if errors.As(err, &re) {
+		if werr := WriteResult(stdout, xcomPath, re.Result); werr != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, werr)
+		}
+		return 1
+	}
 	f := Failure{Task: name, Error: err.Error()}
 	var fe *FileError
 	if errors.As(err, &fe) {

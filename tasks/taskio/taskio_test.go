@@ -57,3 +57,23 @@ func TestFinish(t *testing.T) {
 		})
 	}
 }
+
+// A failure that carries the task's own result writes that result, not a
+// bare Failure.
+func TestFinishResultError(t *testing.T) {
+	type result struct {
+		Days  int    `json:"days"`
+		Error string `json:"error"`
+	}
+	var stdout, stderr bytes.Buffer
+	err := fmt.Errorf("run: %w", &ResultError{Err: errors.New("boom"), Result: result{Days: 3, Error: "boom"}})
+	if code := Finish("t", err, &stdout, &stderr, ""); code != 1 {
+		t.Errorf("code %d, want 1", code)
+	}
+	if got, want := strings.TrimSpace(stdout.String()), `{"days":3,"error":"boom"}`; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	if !strings.Contains(stderr.String(), "t: run: boom") {
+		t.Errorf("stderr %q does not say the error", stderr.String())
+	}
+}

@@ -1,5 +1,6 @@
 // Command train fits the service classifier on the training and validation
-// weeks of flow_features and writes one model bundle per feature set. It
+// weeks of flow_features and writes one model bundle per feature set; with
+// --experiment it logs the training and the bundles as an MLflow run. It
 // exits 99 (nothing to do) when --out already holds the bundles trained on
 // the same data version, or when the newest version of --model-name in the
 // MLflow registry learned from the flow_features version (and test window)
@@ -35,7 +36,8 @@ type config struct {
 	data     classify.SourceFlags
 	train    classify.TrainConfig
 	registry registryFlags
-	mlflow   func() (tracking.Config, error) // from the environment, read when --model-name is given
+	track    trackFlags
+	mlflow   func() (tracking.Config, error) // from the environment, read with --model-name or --experiment
 	xcom     string                          // result file for Airflow, or ""
 }
 
@@ -43,7 +45,7 @@ func main() {
 	var cfg config
 	sourceFlags(flag.CommandLine, &cfg.data)
 	trainFlags(flag.CommandLine, &cfg.train)
-	ctx := taskio.Parse(&cfg.xcom, &cfg.registry)
+	ctx := taskio.Parse(&cfg.xcom, &cfg.registry, &cfg.track)
 	cfg.data.Store = storage.Options{S3: storage.FromEnv(os.Getenv)}
 	cfg.mlflow = func() (tracking.Config, error) { return tracking.ConfigFromEnv(os.Getenv) }
 	taskio.Exit("train", run(ctx, cfg, os.Stdout, os.Stderr))
@@ -61,11 +63,24 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 	res, err := classify.Train(ctx, src, cfg.train, stderr)
-	if errors.Is(err, classify.ErrAlreadyTrained) || errors.Is(err, classify.ErrTooFewWeeks) {
+	if errors.Is(err, classify.ErrAlreadyTrained) {
+		if cfg.track.experiment != "" {
+			if lerr := checkLogged(ctx, cfg); lerr != nil {
+				return lerr
+			}
+		}
+		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
+	}
+	if errors.Is(err, classify.ErrTooFewWeeks) {
 		return fmt.Errorf("%w: %v", taskio.ErrNothingToDo, err)
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.track.experiment != "" {
+		if err := logRun(ctx, cfg, res, stderr); err != nil {
+			return err
+		}
 	}
 	return taskio.WriteResult(stdout, cfg.xcom, res)
 }

@@ -11,22 +11,13 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
+	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
-// CompactResult is one table's part of a --job=compact result (key
-// "compact", by table name).
-type CompactResult struct {
-	Version      int64   `json:"version"` // the OPTIMIZE commit; -1: nothing to compact
-	FilesRemoved int     `json:"files_removed"`
-	FilesAdded   int     `json:"files_added"`
-	FilesBefore  int     `json:"week_files_before"` // data files of the week before and after
-	FilesAfter   int     `json:"week_files_after"`
-	RowsWeek     int64   `json:"week_rows"`
-	Vacuumed     int     `json:"vacuum_deleted"`
-	Seconds      float64 `json:"seconds"`
-}
+// CompactResult is one table's part of a week's compaction.
+type CompactResult = pipelineresult.CompactTable
 
 var weekRE = regexp.MustCompile(`^\d{4}-W\d{2}$`)
 
@@ -55,7 +46,7 @@ func compactTables(cfg *config) []struct {
 // --target_file_size, 128 MB by default, in one dataChange=false commit),
 // then vacuums those tables with --retention. Nothing compacted and
 // nothing deleted is nothing to do.
-func runCompact(ctx context.Context, cfg *config, out map[string]any, stderr io.Writer) error {
+func runCompact(ctx context.Context, cfg *config, out *pipelineresult.Result, stderr io.Writer) error {
 	if !weekRE.MatchString(cfg.Week) {
 		return fmt.Errorf("--week %q: want YYYY-Www (e.g. 2022-W10)", cfg.Week)
 	}
@@ -63,9 +54,8 @@ func runCompact(ctx context.Context, cfg *config, out map[string]any, stderr io.
 		return fmt.Errorf("--retention %v is under %v: data files of runs in flight could be deleted; add --allow_short_retention to do it anyway", cfg.Retention, minRetention)
 	}
 	res, err := compactWeek(ctx, cfg, cfg.Week, stderr)
-	out["week"] = cfg.Week
-	out["compact"] = res
-	out["vacuum_retention"] = cfg.Retention.String()
+	out.Compact = map[string]map[string]CompactResult{cfg.Week: res}
+	out.VacuumRetention = cfg.Retention.String()
 	if err != nil {
 		return err
 	}

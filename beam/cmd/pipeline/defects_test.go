@@ -17,8 +17,9 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 // The defect days: three generated days (gz, with stats files); each case
@@ -273,6 +274,7 @@ func TestDefectiveInputs(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), c, &stdout, &stderr)
+			taskio.Finish("pipeline", err, &stdout, &stderr, "") // a failure's result, as main writes it
 			if got := exitCode(err); got != tc.exit {
 				t.Errorf("exit %d (%v), want %d", got, err, tc.exit)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 )
 
 // portableFixture writes the raw input of the job server tests: two
@@ -43,12 +44,10 @@ func portableFixture(t *testing.T) string {
 func runParseAggregate(t *testing.T, raw, runner, endpoint string) string {
 	t.Helper()
 	lake := t.TempDir()
-	// setupRunner sets Beam's global --endpoint and --environment_type for
-	// a portable runner; the next run must not inherit them.
-	defer func() { *jobopts.Endpoint, *jobopts.EnvironmentType = "", "" }()
+	defer beamFlags(t, endpoint)()
 	for _, job := range []string{"parse", "aggregate", "features"} {
 		c := defaults()
-		c.Job, c.Input, c.Lake, c.Runner, c.Endpoint = job, raw, lake, runner, endpoint
+		c.Job, c.Input, c.Lake, c.Runner = job, raw, lake, runner
 		t0 := time.Now()
 		res, err := runCLI(t, c)
 		if err != nil {
@@ -60,6 +59,24 @@ func runParseAggregate(t *testing.T, raw, runner, endpoint string) string {
 		t.Logf("%s %s: %.1f s", runner, job, time.Since(t0).Seconds())
 	}
 	return lake
+}
+
+// beamFlags sets Beam's --endpoint as the command line would, and
+// --environment_type's default as main does; the returned func restores
+// both (the next run must not inherit them).
+func beamFlags(t *testing.T, endpoint string) (restore func()) {
+	t.Helper()
+	oldEndpoint, oldEnv := *jobopts.Endpoint, *jobopts.EnvironmentType
+	if err := flag.Set("endpoint", endpoint); err != nil {
+		t.Fatal(err)
+	}
+	if err := loopbackByDefault(flag.CommandLine); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		flag.Set("endpoint", oldEndpoint)
+		flag.Set("environment_type", oldEnv)
+	}
 }
 
 // sameTables checks that the flows, traffic_hourly and flow_features tables of the lake

@@ -5,11 +5,12 @@
 // --endpoint=host:port.
 //
 // Progress and a summary per job go to stderr; the last line of stdout is a
-// JSON result (table versions and row counts; keys rows_in, rows_ingested,
-// rejects, <table>_version, <table>_rows, <table>_files, jobs; for parse
-// also days (one report per day file), stats_check (days whose row count
-// matched their stats file: ok, mismatch, no_stats) and quarantined), on
-// failure too: then with "error" and, when a day file is to blame, "file".
+// JSON result, pipelineresult.Result (table versions and row counts; keys
+// rows_in, rows_ingested, rejects, <table>_version, <table>_rows,
+// <table>_files, jobs; for parse also days (one report per day file),
+// stats_check (days whose row count matched their stats file: ok,
+// mismatch, no_stats) and quarantined), on failure too: then with "error"
+// and, when a day file is to blame, "file" (the task contract, tasks/taskio).
 // Exit status: 0 done, 1 failed (including: a day file was quarantined,
 // the other days were ingested), 99 nothing to do (every table already
 // holds this run's commit, or no input in range).
@@ -38,7 +39,7 @@
 //
 // and run with --runner=flink --endpoint=127.0.0.1:8099. Without
 // --environment_type the workers run in this process (LOOPBACK, single
-// host); on a real cluster use --environment_type=EXTERNAL (a
+// host: this binary's default for Beam's flag); on a real cluster use --environment_type=EXTERNAL (a
 // `boot --worker_pool` sidecar per task manager) or PROCESS, and build the
 // worker with CGO_ENABLED=0 GOOS=linux GOARCH=amd64 and pass
 // --worker_binary. --runner=universal talks to any portable job server
@@ -46,44 +47,45 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 func main() {
 	cfg := registerFlags(flag.CommandLine)
 	cpuProfile := flag.String("cpu_profile", "", "write a CPU profile of this process to the file (measurement aid)")
-	flag.Parse()
+	err := loopbackByDefault(flag.CommandLine)
+	ctx := taskio.Parse(&cfg.XCom)
 	beam.Init() // a worker process started by a runner never returns from here
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "pipeline: --cpu_profile:", err)
-			os.Exit(2)
-		}
-		defer pprof.StopCPUProfile()
+	cfg.Runner = *runners.Runner
+	if err == nil {
+		err = withCPUProfile(*cpuProfile, func() error { return run(ctx, cfg, os.Stdout, os.Stderr) })
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, cfg, os.Stdout, os.Stderr)
-	pprof.StopCPUProfile() // os.Exit skips deferred calls
-	switch {
-	case errors.Is(err, errNothingToDo):
-		fmt.Fprintln(os.Stderr, "pipeline:", err)
-		os.Exit(99)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "pipeline:", err)
-		os.Exit(1)
+	taskio.Exit("pipeline", err)
+}
+
+// withCPUProfile runs f, profiling this process into the file when path is
+// not empty.
+func withCPUProfile(path string, f func() error) error {
+	if path == "" {
+		return f()
 	}
+	out, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(out)
+	}
+	if err != nil {
+		return fmt.Errorf("--cpu_profile: %w", err)
+	}
+	err = f()
+	pprof.StopCPUProfile()
+	return errors.Join(err, out.Close())
 }

@@ -23,10 +23,13 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/internal/flowgen"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
+	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +63,7 @@ func runCLI(t *testing.T, c *config) (map[string]any, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), c, &stdout, &stderr)
+	taskio.Finish("pipeline", err, &stdout, &stderr, "") // a failure's result, as main writes it
 	t.Logf("stderr:\n%s", summaryLines(stderr.String()))
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res map[string]any
@@ -80,6 +84,20 @@ func summaryLines(s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// typedResult reads a result line back as the exported pipelineresult.Result.
+func typedResult(t *testing.T, res map[string]any) pipelineresult.Result {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r pipelineresult.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func num(t *testing.T, res map[string]any, key string) int64 {
@@ -192,6 +210,16 @@ func TestEndToEndWeek(t *testing.T) {
 		if got := num(t, res, key); got != want {
 			t.Errorf("result %s = %d, want %d", key, got, want)
 		}
+	}
+	// The exported type reads the same line: every table the jobs wrote.
+	typed := typedResult(t, res)
+	for _, tab := range []catalog.Table{catalog.Flows, catalog.Rejects, catalog.TrafficHourly, catalog.FlowFeatures} {
+		if st, ok := typed.Table(tab.Name); !ok || st.Version != 1 {
+			t.Errorf("pipelineresult.Result.Table(%s) = %+v, %v; want version 1", tab.Name, st, ok)
+		}
+	}
+	if len(typed.Days) != 7 || typed.StatsCheck[pipelineresult.CheckOK] != 7 || *typed.RowsIngested != generated {
+		t.Errorf("typed result: %d days, stats checks %v, rows_ingested %d", len(typed.Days), typed.StatsCheck, *typed.RowsIngested)
 	}
 
 	got := deltaRS(t, lake)
@@ -409,6 +437,7 @@ func TestFlagErrors(t *testing.T) {
 		{"no input", func(c *config) { c.Input = "" }, "--input is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			defer beamFlags(t, "")() // no job server, whatever an earlier run left
 			c := defaults()
 			c.Input, c.Lake = t.TempDir(), t.TempDir()
 			tc.edit(c)

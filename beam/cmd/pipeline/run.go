@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	// The runners this binary can use (not beamx's full set: binary size).
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
@@ -26,12 +22,14 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
+	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
+	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
-var errNothingToDo = errors.New("nothing to do")
+var errNothingToDo = taskio.ErrNothingToDo
 
 type config struct {
 	Job          string
@@ -48,7 +46,7 @@ type config struct {
 	TargetSize   int64
 	Compression  string
 	XZ           string
-	XCom         bool
+	XCom         string // result file for Airflow, or "" (taskio)
 	// Retention and ShortRetention configure --job=vacuum.
 	Retention      time.Duration
 	ShortRetention bool
@@ -56,9 +54,10 @@ type config struct {
 	// --job=all compact the weeks its days close.
 	Week          string
 	CompactClosed bool
-	// Runner and Endpoint override Beam's --runner and --endpoint flags
-	// (tests set them).
-	Runner, Endpoint string
+	// Runner is Beam's --runner (main reads it; "": prism). The job
+	// server's --endpoint and the workers' --environment_type stay Beam's
+	// own flags, which its runners read.
+	Runner string
 }
 
 func registerFlags(fs *flag.FlagSet) *config {
@@ -82,23 +81,11 @@ func registerFlags(fs *flag.FlagSet) *config {
 	fs.Int64Var(&c.TargetSize, "target_file_size", 0, "data file target size in bytes (0: lakehouse default)")
 	fs.StringVar(&c.Compression, "compression", "zstd", "data file compression: zstd or snappy")
 	fs.StringVar(&c.XZ, "xz", "auto", "xz decoder: auto (xz program if on PATH), go or exec")
-	fs.BoolVar(&c.XCom, "xcom", false, "also write the JSON result to /airflow/xcom/return.json")
 	return c
 }
 
 // jobResult is one job's part of the result.
-type jobResult struct {
-	Job         string           `json:"job"`
-	Skipped     bool             `json:"skipped"`
-	Reason      string           `json:"reason,omitempty"`
-	Seconds     float64          `json:"seconds"`
-	RowsIn      int64            `json:"rows_in"`
-	RowsWritten int64            `json:"rows_written"`
-	Rejects     int64            `json:"rejects,omitempty"`
-	RowsPerSec  float64          `json:"rows_per_s"`
-	Source      string           `json:"source,omitempty"`
-	Commits     map[string]int64 `json:"commits,omitempty"` // table -> version of this run's commit
-}
+type jobResult = pipelineresult.Job
 
 func parseDay(s string) (time.Time, error) {
 	if s == "" {
@@ -111,41 +98,25 @@ func parseDay(s string) (time.Time, error) {
 	return d, nil
 }
 
-// run runs the jobs and prints the JSON result as the last stdout line,
-// on failure too: then it holds "error" and, when one day file is to
-// blame, "file".
+// run runs the jobs and writes the result (pipelineresult.Result) as the
+// last stdout line when they succeed or had nothing to do; a failure
+// returns the result, holding the error and, when one day file is to
+// blame, that file, in a taskio.ResultError for taskio.Finish to write.
 func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
-	out := map[string]any{"job": cfg.Job, "lake": cfg.Lake}
+	out := &pipelineresult.Result{Job: cfg.Job, Lake: cfg.Lake}
 	err := runJobs(ctx, cfg, out, stderr)
+	out.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(stderr, "pipeline: done in %.1f s\n", out.Seconds)
 	if err != nil && !errors.Is(err, errNothingToDo) {
-		out["error"] = err.Error()
-		if f := blamedFile(out, err); f != "" {
-			out["file"] = f
-		}
+		out.Error = err.Error()
+		out.File = blamedFile(out, err)
+		return &taskio.ResultError{Err: err, Result: out}
 	}
-	out["seconds"] = time.Since(start).Seconds()
-	b, jerr := json.Marshal(out)
-	if jerr != nil {
-		return errors.Join(err, jerr)
-	}
-	fmt.Fprintf(stderr, "pipeline: done in %.1f s\n", time.Since(start).Seconds())
-	if _, werr := fmt.Fprintln(stdout, string(b)); werr != nil {
+	if werr := taskio.WriteResult(stdout, cfg.XCom, out); werr != nil {
 		return errors.Join(err, werr)
 	}
-	if cfg.XCom {
-		if xerr := writeXCom(b); xerr != nil {
-			return errors.Join(err, xerr)
-		}
-	}
 	return err
-}
-
-func writeXCom(b []byte) error {
-	if err := os.MkdirAll("/airflow/xcom", 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join("/airflow/xcom", "return.json"), b, 0o644)
 }
 
 // dayFileRE finds a day file's path in an error message (errors from the
@@ -154,15 +125,15 @@ var dayFileRE = regexp.MustCompile(`(?:WEEK-\d{4}-\d{2}/)?(?:\d{4}-\d{2}-\d{2}/)
 
 // blamedFile names the day file a failure is about: the first quarantined
 // one, else one named in the error.
-func blamedFile(out map[string]any, err error) string {
-	if q, ok := out["quarantined"].([]parse.DayReport); ok && len(q) > 0 {
-		return q[0].File
+func blamedFile(out *pipelineresult.Result, err error) string {
+	if len(out.Quarantined) > 0 {
+		return out.Quarantined[0].File
 	}
 	return dayFileRE.FindString(err.Error())
 }
 
 // runJobs runs the jobs, filling out with the result's keys.
-func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Writer) error {
+func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stderr io.Writer) error {
 	if cfg.Lake == "" {
 		return errors.New("--lake is required")
 	}
@@ -190,7 +161,7 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 	if jobs[0] == "parse" && cfg.Input == "" {
 		return errors.New("--input is required for parse")
 	}
-	runner, err := setupRunner(cfg, stderr)
+	runner, err := setupRunner(cfg)
 	if err != nil {
 		return err
 	}
@@ -200,7 +171,7 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 		return fmt.Errorf("--xz %q: want auto, go or exec", cfg.XZ)
 	}
 
-	out["runner"] = runner
+	out.Runner = runner
 	var results []jobResult
 	var ingested []string // days parse ingested
 	quarantined := []parse.DayReport{}
@@ -239,7 +210,7 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 				noInput = "no input in range"
 			}
 			if reports != nil {
-				out["days"] = reports
+				out.Days = reports
 				checks := map[string]int{}
 				for _, r := range reports {
 					checks[r.Check]++
@@ -251,8 +222,8 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 						fmt.Fprintf(stderr, "parse: quarantined %s: %s\n", r.File, r.Quarantined)
 					}
 				}
-				out["stats_check"] = checks
-				out["quarantined"] = quarantined
+				out.StatsCheck = checks
+				out.Quarantined = quarantined
 			}
 		case "aggregate":
 			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
@@ -298,7 +269,7 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 			results = append(results, jr)
 		}
 		if len(compacted) > 0 {
-			out["compact"] = compacted
+			out.Compact = compacted
 		}
 	}
 
@@ -308,19 +279,16 @@ func runJobs(ctx context.Context, cfg *config, out map[string]any, stderr io.Wri
 		if err != nil {
 			continue // not created (yet)
 		}
-		out[t.Name+"_version"] = st.Version
-		out[t.Name+"_rows"] = st.Rows
-		out[t.Name+"_files"] = st.Files
-	}
-	for _, jr := range results {
-		switch jr.Job {
-		case "parse":
-			out["rows_in"] = jr.RowsIn
-			out["rows_ingested"] = jr.RowsWritten
-			out["rejects"] = jr.Rejects
+		if !out.SetTable(t.Name, pipelineresult.Table{Version: st.Version, Rows: st.Rows, Files: int64(st.Files)}) {
+			return fmt.Errorf("pipelineresult.Result has no fields for table %s", t.Name)
 		}
 	}
-	out["jobs"] = results
+	for _, jr := range results {
+		if jr.Job == "parse" {
+			out.RowsIn, out.RowsIngested, out.Rejects = &jr.RowsIn, &jr.RowsWritten, &jr.Rejects
+		}
+	}
+	out.Jobs = results
 	if len(quarantined) > 0 {
 		var names []string
 		for _, r := range quarantined {
@@ -348,16 +316,11 @@ func splitList(s string) []string {
 }
 
 // setupRunner picks the runner and checks what a portable runner needs.
-func setupRunner(cfg *config, stderr io.Writer) (string, error) {
+// It reads Beam's own --endpoint flag and writes none of Beam's options.
+func setupRunner(cfg *config) (string, error) {
 	runner := cfg.Runner
 	if runner == "" {
-		runner = *runners.Runner
-	}
-	if runner == "" {
 		runner = "prism"
-	}
-	if cfg.Endpoint != "" {
-		*jobopts.Endpoint = cfg.Endpoint
 	}
 	switch runner {
 	case "prism":
@@ -365,16 +328,26 @@ func setupRunner(cfg *config, stderr io.Writer) (string, error) {
 		if *jobopts.Endpoint == "" {
 			return "", fmt.Errorf("--runner=%s needs --endpoint=host:port of a job server (Flink's or a standalone prism)", runner)
 		}
-		if *jobopts.EnvironmentType == "" {
-			// The SDK's default is DOCKER, which needs docker on every
-			// task manager; LOOPBACK runs the workers in this process.
-			*jobopts.EnvironmentType = "LOOPBACK"
-			fmt.Fprintf(stderr, "pipeline: --environment_type not set; using LOOPBACK (workers in this process)\n")
-		}
 	default:
 		return "", fmt.Errorf("--runner %q: want prism, universal or flink", runner)
 	}
 	return runner, nil
+}
+
+// loopbackByDefault makes LOOPBACK (the workers run in this process) the
+// default of Beam's --environment_type, whose own default, DOCKER, needs
+// docker on every task manager. Beam's runners read their options only
+// from the flag package (options/jobopts: package variables bound to the
+// command line, which the runners and prism itself read and set); the
+// flag set is therefore the one place to give an option another default,
+// before the command line is parsed, which still overrides it.
+func loopbackByDefault(fs *flag.FlagSet) error {
+	f := fs.Lookup("environment_type")
+	if f == nil {
+		return errors.New("beam's --environment_type flag is not registered")
+	}
+	f.DefValue = "LOOPBACK"
+	return f.Value.Set(f.DefValue)
 }
 
 func execute(ctx context.Context, runner string, p *beam.Pipeline) error {
@@ -529,7 +502,7 @@ var lakeTables = []string{parse.FlowsTable, parse.RejectsTable, aggregate.Table,
 // latest version does not reference (removed by a later commit, or written
 // by a run that died before committing) and that are older than the
 // retention. Nothing deleted is nothing to do.
-func runVacuum(ctx context.Context, cfg *config, out map[string]any, stderr io.Writer) error {
+func runVacuum(ctx context.Context, cfg *config, out *pipelineresult.Result, stderr io.Writer) error {
 	if cfg.Retention < minRetention && !cfg.ShortRetention {
 		return fmt.Errorf("--retention %v is under %v: data files of runs in flight could be deleted; add --allow_short_retention to do it anyway", cfg.Retention, minRetention)
 	}
@@ -552,8 +525,8 @@ func runVacuum(ctx context.Context, cfg *config, out map[string]any, stderr io.W
 		total += len(keys)
 		fmt.Fprintf(stderr, "vacuum: %s: %d files deleted (unreferenced, older than %v)\n", name, len(keys), cfg.Retention)
 	}
-	out["vacuum_retention"] = cfg.Retention.String()
-	out["vacuum_deleted"] = deleted
+	out.VacuumRetention = cfg.Retention.String()
+	out.VacuumDeleted = deleted
 	if total == 0 {
 		return fmt.Errorf("%w: no unreferenced files older than %v", errNothingToDo, cfg.Retention)
 	}

@@ -174,6 +174,11 @@ type TrainResult struct {
 	Test    []string    `json:"test_weeks"`
 	Data    DataVersion `json:"data"`
 	Seconds float64     `json:"seconds"`
+	// MLflowRunID and MLflowRunURL name the MLflow run the train task
+	// logged the bundles to (with --experiment; evaluate --run-id and
+	// register --run-id take it).
+	MLflowRunID  string `json:"mlflow_run_id,omitempty"`
+	MLflowRunURL string `json:"mlflow_run_url,omitempty"`
 }
 
 // Train samples the training and validation windows of src, fits one bundle

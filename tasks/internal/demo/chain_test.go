@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +13,10 @@ import (
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/mlflowclient/mlflowtest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 )
 
 // buildTasks builds the task binaries into a temporary folder.
@@ -62,53 +66,39 @@ func TestChainOnS3(t *testing.T) {
 			t.Errorf("%s left files in its working folder: %v", name, left)
 		}
 	}
-	type promoted struct {
-		Decision        string   `json:"decision"`
-		Window          string   `json:"window"`
-		ChampionVersion string   `json:"champion_version"`
-		ChampionScore   *float64 `json:"champion_score"`
-		RescoredRun     string   `json:"champion_rescored_run"`
-	}
+	type promoted = tracking.Decision
 	// trainRegister trains as of a day, evaluates, registers and promotes.
 	trainRegister := func(run1, asOf, wantTest string) (string, promoted) {
 		models, reports := "s3://telco/models/classifier/"+run1, "s3://telco/reports/classifier/"+run1
-		var tr struct {
-			Bundles []struct{ Dir string } `json:"bundles"`
-			Train   []string               `json:"train_weeks"`
-			Test    []string               `json:"test_weeks"`
-		}
+		var tr classify.TrainResult
 		run(&tr, "train", "--lake", lake, "--out", models, "--members", "linear", "--train-weeks", "2",
-			"--min-class-rows", "5", "--holdout-frac", "0", "--as-of", asOf)
+			"--min-class-rows", "5", "--holdout-frac", "0", "--as-of", asOf, "--experiment", "chain")
 		if len(tr.Bundles) != 2 || tr.Bundles[0].Dir != models+"/sni" || len(tr.Test) != 1 || tr.Test[0] != wantTest {
 			t.Fatalf("train as of %s: result %+v, want test week %s", asOf, tr, wantTest)
 		}
-		var ev struct {
-			TestWeek string   `json:"test_week"`
-			MacroF1  *float64 `json:"macro_f1"`
-			Report   string   `json:"report"`
-		}
-		run(&ev, "evaluate", "--lake", lake, "--model", models, "--out", reports)
-		if ev.MacroF1 == nil || ev.Report != reports+"/report.json" || ev.TestWeek != wantTest {
+		var ev classify.Result
+		run(&ev, "evaluate", "--lake", lake, "--model", models, "--out", reports, "--run-id", tr.MLflowRunID)
+		if math.IsNaN(float64(ev.MacroF1)) || ev.Report != reports+"/report.json" || ev.TestWeek != wantTest {
 			t.Fatalf("evaluate result %+v", ev)
 		}
 		if _, err := storage.ReadFile(ctx, ev.Report, opts); err != nil {
 			t.Fatalf("report on S3: %v", err)
 		}
-		var reg struct{ Version string }
-		run(&reg, "register", "--name", "clf", "--bundle", models, "--report", ev.Report)
+		var reg tracking.Registered
+		run(&reg, "register", "--name", "clf", "--run-id", tr.MLflowRunID)
 		var pr promoted
 		run(&pr, "promote", "--name", "clf", "--metric", "macro_f1", "--lake", lake)
 		return reg.Version, pr
 	}
 	v1, pr := trainRegister("run1", "2022-01-30", "2022-W04")
-	if pr.Decision != "first_champion" || pr.ChampionVersion != v1 {
+	if pr.Outcome != "first_champion" || pr.ChampionVersion != v1 {
 		t.Fatalf("first promote: %+v", pr)
 	}
 	// A week later the window moves; promote scores the champion on the
 	// challenger's test week itself.
 	v2, pr := trainRegister("run2", "2022-02-06", "2022-W05")
 	if pr.Window != "2022-W05" || pr.RescoredRun == "" || pr.ChampionScore == nil ||
-		(pr.Decision != "promoted" && pr.Decision != "kept_champion") {
+		(pr.Outcome != "promoted" && pr.Outcome != "kept_champion") {
 		t.Fatalf("second promote: %+v; want a decision on 2022-W05 against the re-scored champion", pr)
 	}
 	t.Logf("second promote: %+v", pr)
@@ -128,24 +118,15 @@ func TestChainOnS3(t *testing.T) {
 		"--min-class-rows", "5", "--holdout-frac", "0", "--as-of", "2022-02-06", "--model-name", "clf")
 	exit99("score", "--name", "no-such-model", "--lake", lake, "--day", "2022-01-31")
 	champion := v1
-	if pr.Decision == "promoted" {
+	if pr.Outcome == "promoted" {
 		champion = v2
 	}
-	reg := struct{ Version string }{champion}
-	var sc struct {
-		Version     int64    `json:"flow_predictions_version"`
-		ScoredFlows int64    `json:"scored_flows"`
-		MAE         *float64 `json:"usage_share_mae"`
-		Model       string   `json:"model_version"`
-		Variants    struct {
-			NoSNI int64 `json:"no_sni"`
-		} `json:"variants"`
-	}
+	var sc serve.Result
 	run(&sc, "score", "--name", "clf", "--lake", lake, "--day", "2022-01-31")
-	if sc.ScoredFlows != 200 || sc.MAE == nil || sc.Model != reg.Version || sc.Variants.NoSNI == 0 {
+	if sc.ScoredFlows != 200 || math.IsNaN(float64(sc.UsageShareMAE)) || sc.ModelVersion != champion || sc.Variants.NoSNI == 0 {
 		t.Fatalf("score result %+v", sc)
 	}
-	if !strings.Contains(log.String(), "models:/clf@champion is version "+reg.Version) {
+	if !strings.Contains(log.String(), "models:/clf@champion is version "+champion) {
 		t.Errorf("score did not resolve the champion alias:\n%s", log.String())
 	}
 	exit99("score", "--name", "clf", "--lake", lake, "--day", "2022-01-31") // same inputs again

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +20,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast/forecastresult"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/report"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/serve"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
+	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
@@ -84,9 +91,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 		if err := os.RemoveAll(raw); err != nil {
 			return nil, err
 		}
-		var res struct {
-			Rows int64 `json:"rows"`
-		}
+		var res synth.Result
 		err := stage(ctx, cfg, stderr, &res, "generate",
 			"--out", raw, "--start", cfg.Start, "--days", fmt.Sprint(cfg.Days),
 			"--flows-per-day", fmt.Sprint(cfg.FlowsPerDay), "--seed", fmt.Sprint(cfg.Seed),
@@ -135,6 +140,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Summary, e
 // classifierModel is the registered classifier of the demo.
 const classifierModel = "telco-service-classifier"
 
+// classifierExperiment is the MLflow experiment of the classifier's runs
+// (train's, promote's re-scoring).
+const classifierExperiment = "telcotraffic-classifier"
+
 // forecasterModel is the registered forecaster of the demo (FORECAST_MODEL
 // of the DAGs).
 const forecasterModel = "telco-traffic-forecaster"
@@ -157,36 +166,19 @@ func classifier(ctx context.Context, cfg Config, raw, lake, uri string, stderr i
 		}
 	}
 	sum.Set("mlflow_ui", uri+"/#/models/"+classifierModel)
-	var sc struct {
-		Version      *int64   `json:"flow_predictions_version"`
-		UsageVersion *int64   `json:"app_usage_version"`
-		Flows        int64    `json:"scored_flows"`
-		MAE          *float64 `json:"usage_share_mae"`
-		MAETop20     *float64 `json:"usage_share_mae_top20"`
-		ModelVersion string   `json:"model_version"`
-	}
+	var sc serve.Result
 	from := last.AddDate(0, 0, -6).Format(schema.DayLayout)
 	if err := stage(ctx, cfg, stderr, &sc, "score", "--name", classifierModel, "--lake", lake,
 		"--from", from, "--to", last.Format(schema.DayLayout)); err != nil {
 		return err
 	}
-	f := func(p *float64) string {
-		if p == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.5f", *p)
-	}
-	if sc.Version != nil {
-		sum.Set("flow_predictions_version", *sc.Version)
-	}
-	if sc.UsageVersion != nil {
-		sum.Set("app_usage_daily_version", *sc.UsageVersion)
-	}
+	sum.Set("flow_predictions_version", sc.FlowPredictionsVersion)
+	sum.Set("app_usage_daily_version", sc.AppUsageVersion)
 	sum.Set("scored_days", from+".."+last.Format(schema.DayLayout))
-	sum.Set("scored_flows", sc.Flows)
+	sum.Set("scored_flows", sc.ScoredFlows)
 	sum.Set("scored_by_version", sc.ModelVersion)
-	sum.Set("usage_share_mae", f(sc.MAE))
-	sum.Set("usage_share_mae_top20", f(sc.MAETop20))
+	sum.Set("usage_share_mae", num(sc.UsageShareMAE, 5))
+	sum.Set("usage_share_mae_top20", num(sc.UsageShareMAETop20, 5))
 	return nil
 }
 
@@ -196,14 +188,10 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 	day := asOf.Format(schema.DayLayout)
 	models := filepath.Join(cfg.Dir, "models", "classifier", "as-of-"+day)
 	reports := filepath.Join(cfg.Dir, "reports", "classifier", "as-of-"+day)
-	var tr struct {
-		Train []string `json:"train_weeks"`
-		Val   []string `json:"val_weeks"`
-		Test  []string `json:"test_weeks"`
-	}
+	var tr classify.TrainResult
 	err := stage(ctx, cfg, stderr, &tr, "train", "--lake", lake, "--out", models, "--as-of", day,
 		"--train-weeks", "3", "--val-weeks", "1", "--test-weeks", "1", "--max-train-rows", "20000", "--max-val-rows", "8000",
-		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "150", "--xgb-eta", "0.2")
+		"--net-rows", "8000", "--net-epochs", "3", "--xgb-rounds", "150", "--xgb-eta", "0.2", "--experiment", classifierExperiment)
 	if errors.Is(err, errNoResult) {
 		// A re-run: these bundles exist, trained on this table version.
 		fmt.Fprintf(stderr, "demo: keeping the bundles trained as of %s in %s\n", day, models)
@@ -215,78 +203,57 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 	}
 	sum.Set(fmt.Sprintf("train_%d", run), fmt.Sprintf("as of %s: train %s, validation %s, test %s", day,
 		strings.Join(tr.Train, ","), strings.Join(tr.Val, ","), strings.Join(tr.Test, ",")))
-	var ev struct {
-		TestWeek   string   `json:"test_week"`
-		Accuracy   *float64 `json:"accuracy"`
-		MacroF1    *float64 `json:"macro_f1"`
-		MacroF1No  *float64 `json:"macro_f1_no_sni"`
-		UnknownTPR *float64 `json:"unknown_tpr_at_5fpr"`
-		UnknownNo  *float64 `json:"unknown_tpr_at_5fpr_no_sni"`
-		GainNo     *float64 `json:"ensemble_gain_no_sni"`
-		Report     string   `json:"report"`
-	}
+	var ev classify.Result
 	if err := stage(ctx, cfg, stderr, &ev, "evaluate", "--lake", lake, "--model", models, "--out", reports,
-		"--max-rows-per-week", "10000"); err != nil {
+		"--max-rows-per-week", "10000", "--run-id", tr.MLflowRunID); err != nil {
 		return err
-	}
-	f := func(p *float64) string {
-		if p == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.4f", *p)
 	}
 	sum.Set("test_week", ev.TestWeek)
-	sum.Set("accuracy", f(ev.Accuracy))
-	sum.Set("macro_f1", f(ev.MacroF1))
-	sum.Set("macro_f1_no_sni", f(ev.MacroF1No))
-	sum.Set("unknown_tpr_at_5fpr", f(ev.UnknownTPR))
-	sum.Set("unknown_tpr_at_5fpr_no_sni", f(ev.UnknownNo))
-	sum.Set("ensemble_gain_no_sni", f(ev.GainNo))
+	sum.Set("accuracy", num(ev.Accuracy, 4))
+	sum.Set("macro_f1", num(ev.MacroF1, 4))
+	sum.Set("macro_f1_no_sni", num(ev.MacroF1NoSNI, 4))
+	sum.Set("unknown_tpr_at_5fpr", num(ev.UnknownTPR, 4))
+	sum.Set("unknown_tpr_at_5fpr_no_sni", num(ev.UnknownTPRNoSNI, 4))
+	sum.Set("ensemble_gain_no_sni", num(ev.EnsembleGainNoSNI, 4))
 	sum.Set("report", ev.Report)
 	sum.Set("models", models)
-	var reg struct {
-		Version string `json:"version"`
-	}
-	if err := stage(ctx, cfg, stderr, &reg, "register", "--name", classifierModel, "--bundle", models,
-		"--report", ev.Report, "--experiment", "telcotraffic-classifier"); err != nil {
+	var reg tracking.Registered
+	if err := stage(ctx, cfg, stderr, &reg, "register", "--name", classifierModel, "--run-id", tr.MLflowRunID); err != nil {
 		return err
 	}
-	var pr struct {
-		Decision        string   `json:"decision"`
-		Window          string   `json:"window"`
-		ChampionVersion string   `json:"champion_version"`
-		ChallengerScore *float64 `json:"challenger_score"`
-		ChampionScore   *float64 `json:"champion_score"`
-		RescoredRun     string   `json:"champion_rescored_run"`
-	}
+	var pr tracking.Decision
 	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", classifierModel, "--metric", "macro_f1",
-		"--lake", lake, "--max-rows-per-week", "10000", "--experiment", "telcotraffic-classifier"); err != nil {
+		"--lake", lake, "--max-rows-per-week", "10000", "--experiment", classifierExperiment); err != nil {
 		return err
 	}
-	note := fmt.Sprintf("%s on %s: challenger v%s macro_f1 %s", pr.Decision, pr.Window, reg.Version, f(pr.ChallengerScore))
+	note := fmt.Sprintf("%s on %s: challenger v%s macro_f1 %s", pr.Outcome, pr.Window, reg.Version, num(classify.Num(pr.ChallengerScore), 4))
 	if pr.ChampionScore != nil {
-		note += " vs champion " + f(pr.ChampionScore)
+		note += " vs champion " + num(classify.Num(*pr.ChampionScore), 4)
 	}
 	if pr.RescoredRun != "" {
 		note += " (champion re-scored on " + pr.Window + " in run " + pr.RescoredRun + ")"
 	}
 	sum.Set(fmt.Sprintf("promotion_%d", run), note)
 	sum.Set("challenger_version", reg.Version)
-	sum.Set("promotion", pr.Decision)
+	sum.Set("promotion", pr.Outcome)
 	sum.Set("champion_version", pr.ChampionVersion)
 	return nil
 }
 
 // ingest runs the Beam pipeline (parse → aggregate → features) on prism.
 func ingest(ctx context.Context, cfg Config, raw, lake string, stderr io.Writer, sum *Summary) error {
-	var res map[string]any
+	var res pipelineresult.Result
 	if err := stage(ctx, cfg, stderr, &res, "pipeline", "--job=all", "--input", raw, "--lake", lake); err != nil {
 		return err
 	}
-	for _, k := range []string{"rows_ingested", "rejects", "flows_version", "rejects_version",
-		"traffic_hourly_version", "flow_features_version", "flow_features_rows"} {
-		if v, ok := res[k]; ok {
-			sum.Set(k, fmt.Sprint(v))
+	for _, kv := range []struct {
+		key string
+		v   *int64
+	}{{"rows_ingested", res.RowsIngested}, {"rejects", res.Rejects}, {"flows_version", res.FlowsVersion},
+		{"rejects_version", res.RejectsVersion}, {"traffic_hourly_version", res.TrafficHourlyVersion},
+		{"flow_features_version", res.FlowFeaturesVersion}, {"flow_features_rows", res.FlowFeaturesRows}} {
+		if kv.v != nil {
+			sum.Set(kv.key, *kv.v)
 		}
 	}
 	sum.Set("lake", lake)
@@ -295,23 +262,7 @@ func ingest(ctx context.Context, cfg Config, raw, lake string, stderr io.Writer,
 
 // forecast runs the 24 h forecaster with a backtest and records its headline.
 func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, sum *Summary) error {
-	var fc struct {
-		RunDate     string   `json:"run_date"`
-		Rows        int      `json:"forecast_rows"`
-		Alerts      int      `json:"alerts"`
-		MASE        *float64 `json:"mase"`
-		MASENaive   *float64 `json:"mase_snaive168"`
-		Coverage80  *float64 `json:"coverage_80"`
-		PeakCapture *float64 `json:"peak_capture"`
-		PeakNaive   *float64 `json:"peak_capture_snaive168"`
-		Version     *int64   `json:"forecasts_version"`
-		RunURL      string   `json:"mlflow_run_url"`
-		RunID       string   `json:"mlflow_run_id"`
-
-		// forecast.TaskResult's peak-event keys.
-		EventRecall    *float64 `json:"peak_event_recall"`
-		EventPrecision *float64 `json:"peak_event_precision"`
-	}
+	var fc forecastresult.TaskResult
 	out := filepath.Join(cfg.Dir, "forecasts")
 	if err := stage(ctx, cfg, stderr, &fc, "forecast", "--lake", lake, "--out", out,
 		"--backtest-weeks", fmt.Sprint(cfg.BacktestWeeks), "--experiment", "telcotraffic-forecast",
@@ -321,21 +272,16 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 	if cfg.BacktestWeeks > 0 {
 		// As telco_forecast: the run's forecaster becomes the challenger,
 		// promoted on its backtest MASE.
-		var reg struct {
-			Version string `json:"version"`
-		}
-		if err := stage(ctx, cfg, stderr, &reg, "register", "--name", forecasterModel, "--run-id", fc.RunID); err != nil {
+		var reg tracking.Registered
+		if err := stage(ctx, cfg, stderr, &reg, "register", "--name", forecasterModel, "--run-id", fc.MLflowRunID); err != nil {
 			return err
 		}
-		var pr struct {
-			Decision        string `json:"decision"`
-			ChampionVersion string `json:"champion_version"`
-		}
+		var pr tracking.Decision
 		if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", forecasterModel, "--metric", "mase"); err != nil {
 			return err
 		}
 		sum.Set("forecaster_version", reg.Version)
-		sum.Set("forecaster_promotion", pr.Decision)
+		sum.Set("forecaster_promotion", pr.Outcome)
 		sum.Set("forecaster_champion_version", pr.ChampionVersion)
 	}
 	f := func(p *float64) string {
@@ -344,21 +290,30 @@ func forecast(ctx context.Context, cfg Config, lake string, stderr io.Writer, su
 		}
 		return fmt.Sprintf("%.3f", *p)
 	}
-	if fc.Version != nil {
-		sum.Set("forecasts_version", *fc.Version)
+	if fc.ForecastsVersion != nil {
+		sum.Set("forecasts_version", *fc.ForecastsVersion)
 	}
 	sum.Set("forecast_run_date", fc.RunDate)
-	sum.Set("forecast_rows", fc.Rows)
+	sum.Set("forecast_rows", fc.ForecastRows)
 	sum.Set("capacity_alerts", fc.Alerts)
 	sum.Set("mase", f(fc.MASE))
-	sum.Set("mase_seasonal_naive_168", f(fc.MASENaive))
+	sum.Set("mase_seasonal_naive_168", f(fc.MASESnaive168))
 	sum.Set("coverage_80", f(fc.Coverage80))
 	sum.Set("peak_capture", f(fc.PeakCapture))
-	sum.Set("peak_capture_seasonal_naive_168", f(fc.PeakNaive))
-	sum.Set("peak_event_recall", f(fc.EventRecall))
-	sum.Set("peak_event_precision", f(fc.EventPrecision))
-	sum.Set("forecast_run", fc.RunURL)
+	sum.Set("peak_capture_seasonal_naive_168", f(fc.PeakSnaive168))
+	sum.Set("peak_event_recall", f(fc.PeakEventRecall))
+	sum.Set("peak_event_precision", f(fc.PeakEventPrecision))
+	sum.Set("forecast_run", fc.MLflowRunURL)
 	return nil
+}
+
+// num formats a score with prec decimals, "n/a" when it is NaN (null in
+// the result).
+func num(n classify.Num, prec int) string {
+	if math.IsNaN(float64(n)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f", prec, float64(n))
 }
 
 func mustInt(s string) int64 {

@@ -43,14 +43,10 @@ type ModelSpec struct {
 }
 
 // MLmodel returns the MLmodel document for a bundle in dir, logged by runID
-// at artifactPath (both may be empty for a bundle not logged yet).
-//
-// The python_function flavor has no data key: Python's pyfunc loader hands
-// mlflow.xgboost the path it names and mlflow.xgboost looks for MLmodel in
-// that file's directory, which is wrong for a tree member in a subfolder
-// (xgb/model.json). Without data it gets the model directory and finds the
-// file through the xgboost flavor.
-func (s ModelSpec) MLmodel(dir, runID, artifactPath string) (MLmodel, error) {
+// at artifactPath (both may be empty for a bundle not logged yet). The
+// tree member is declared as MLflow's xgboost flavor and python_function
+// through mlflow.xgboost (mlflowclient.MLmodel, the one MLmodel writer).
+func (s ModelSpec) MLmodel(dir, runID, artifactPath string) (*mlflowclient.MLmodel, error) {
 	if s.Kind != Classifier && s.Kind != Forecaster {
 		return nil, fmt.Errorf("tracking: MLmodel: kind %q: want %q or %q", s.Kind, Classifier, Forecaster)
 	}
@@ -94,6 +90,7 @@ func (s ModelSpec) MLmodel(dir, runID, artifactPath string) (MLmodel, error) {
 			return nil, errors.New("tracking: MLmodel: XGBVersion is empty (pass xgb.Version())")
 		}
 		m.XGBoost = &mlflowclient.XGBoostFlavor{XGBVersion: s.XGBVersion, Data: rel, ModelFormat: format, ModelClass: "xgboost.core.Booster"}
+		m.PyFunc, m.PythonVersion = true, s.PythonVersion
 		fields = append(fields, mlflowclient.Field{Key: "xgboost_member", Value: rel})
 	}
 	if len(s.Members) > 0 {
@@ -115,39 +112,22 @@ func (s ModelSpec) MLmodel(dir, runID, artifactPath string) (MLmodel, error) {
 		}
 		fields = append(fields, f)
 	}
+	slices.SortFunc(fields, func(a, b mlflowclient.Field) int { return strings.Compare(a.Key, b.Key) })
 	m.Flavors = []mlflowclient.Flavor{{Name: mlflowclient.TelcoTrafficFlavor, Fields: fields}}
-
-	// mlflowclient writes python_function with data; build the document
-	// there and add the flavor here.
-	js, err := m.JSON()
-	if err != nil {
-		return nil, fmt.Errorf("tracking: %w", err)
-	}
-	doc, err := parseMLmodelJSON(js)
-	if err != nil {
-		return nil, err
-	}
-	if s.XGBoostModel != "" {
-		pf := map[string]any{"loader_module": "mlflow.xgboost"}
-		if s.PythonVersion != "" {
-			pf["python_version"] = s.PythonVersion
-		}
-		doc["flavors"].(map[string]any)["python_function"] = pf
-	}
-	return doc, nil
+	return m, nil
 }
 
 // WriteMLmodel writes dir/MLmodel for the bundle in dir and returns the
 // document. runID and artifactPath say where the bundle is logged; they may
 // be empty for a bundle kept outside MLflow.
-func WriteMLmodel(dir string, spec ModelSpec, runID, artifactPath string) (MLmodel, error) {
+func WriteMLmodel(dir string, spec ModelSpec, runID, artifactPath string) (*mlflowclient.MLmodel, error) {
 	m, err := spec.MLmodel(dir, runID, artifactPath)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := m.YAML()
+	doc, err := m.Marshal()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tracking: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, mlflowclient.MLmodelFileName), doc, 0o644); err != nil {
 		return nil, fmt.Errorf("tracking: write MLmodel: %w", err)
@@ -171,7 +151,7 @@ func (r *Run) LogBundle(ctx context.Context, dir string, spec ModelSpec) (int, e
 	}
 	js, err := m.JSON()
 	if err != nil {
-		return n, err
+		return n, fmt.Errorf("tracking: %w", err)
 	}
 	if err := r.client.Runs.LogModel(ctx, r.ID, js); err != nil {
 		return n, fmt.Errorf("tracking: run %s: log model: %w", r.ID, err)

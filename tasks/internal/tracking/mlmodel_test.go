@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -48,10 +49,14 @@ func TestMLmodelGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Fix what changes per call.
-	m["model_uuid"] = "00000000000000000000000000000000"
-	m["utc_time_created"] = "2026-01-02 03:04:05.000000"
-	m["flavors"].(map[string]any)["telcotraffic"].(map[string]any)["go_version"] = "go1.26"
-	got, err := m.YAML()
+	m.ModelUUID = "00000000000000000000000000000000"
+	m.UTCTimeCreated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, f := range m.Flavors[0].Fields {
+		if f.Key == "go_version" {
+			m.Flavors[0].Fields[i].Value = "go1.26"
+		}
+	}
+	got, err := m.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +105,7 @@ func TestWriteMLmodel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"  xgboost:\n", "    data: \"xgb/model.json\"\n", "    go_version: \"" + runtime.Version() + "\"\n", "  - \"netflix\"\n"} {
+	for _, want := range []string{"  xgboost:\n", "    data: \"xgb/model.json\"\n", "    go_version: \"" + runtime.Version() + "\"\n", `    classes: ["google-www","netflix","whatsapp"]` + "\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("MLmodel lacks %q:\n%s", want, b)
 		}
@@ -113,7 +118,7 @@ func TestWriteMLmodel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m["model_size_bytes"]; got != json.Number("28") {
+	if got := m.ModelSizeBytes; got != 28 {
 		t.Errorf("model_size_bytes = %v, want 28", got)
 	}
 }
@@ -149,8 +154,11 @@ func TestMLmodelErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for k := range m["flavors"].(map[string]any) {
-		names = append(names, k)
+	for _, f := range m.Flavors {
+		names = append(names, f.Name)
+	}
+	if m.XGBoost != nil || m.PyFunc {
+		t.Errorf("xgboost flavor %+v, python_function %v; want neither", m.XGBoost, m.PyFunc)
 	}
 	if diff := cmp.Diff([]string{"telcotraffic"}, names); diff != "" {
 		t.Errorf("flavors (-want +got):\n%s", diff)

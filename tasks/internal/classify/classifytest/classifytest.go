@@ -1,144 +1,29 @@
-// Package classifytest builds small synthetic flows for the classifier's
-// tests: each app has its own packet-size and timing pattern, servers and
-// client fingerprints, with enough noise that no single feature decides
-// the class.
+// Package classifytest builds small synthetic flow_features rows and lakes
+// for the classifier's tests. The flows themselves come from the one
+// fake-flow kit, beam/flowgen (AppFlow: per-app patterns a classifier can
+// learn); the names below re-export it for the classifier's tests.
 package classifytest
 
 import (
-	"context"
-	"fmt"
-	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/schema"
 )
 
-// Apps returns k real app names from distinct provider groups, in a fixed
-// order (the dataset's decoder accepts only real app tags).
-func Apps(k int) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range schema.AppNames() {
-		p := a
-		for i, r := range a {
-			if r == '-' {
-				p = a[:i]
-				break
-			}
-		}
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, a)
-		if len(out) == k {
-			break
-		}
-	}
-	return out
-}
+// Options shape the generated traffic (flowgen.Options).
+type Options = flowgen.Options
 
-// Options shape the generated traffic.
-type Options struct {
-	// Noise scales the per-flow randomness (1: default overlap between apps).
-	Noise float64
-	// Shift is a drift applied to every app's sizes and timings (0: none).
-	Shift float64
-	// SNI overrides every flow's server name when not empty; "%s" in it is
-	// replaced by the app name.
-	SNI string
-	// ASN overrides every flow's destination ASN when not 0.
-	ASN int64
-	// NoSNIFrac of the flows carry no server name (0: none).
-	NoSNIFrac float64
-}
+// Day is one day of a raw dataset written by WriteRaw (flowgen.AppDay).
+type Day = flowgen.AppDay
 
-// Flow fills f with a flow of app number a (index into apps) on day.
-func Flow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Options, f *schema.Flow) {
-	if o.Noise == 0 {
-		o.Noise = 1
-	}
-	app, _ := schema.LookupApp(apps[a])
-	// Apps come in pairs that share a pattern; the second of a pair sends
-	// and waits 15 % more, so the pair overlaps under the noise.
-	tmpl, scale := a/2, 1+0.15*float64(a%2)
-	n := 4 + (tmpl*7)%20 + rng.IntN(6)
-	n = min(n, schema.PPIMaxLen)
-	ipt := make([]int32, n)
-	dir := make([]int32, n)
-	size := make([]int32, n)
-	push := make([]int32, n)
-	base := (1 + o.Shift) * scale
-	var fwd, rev int64
-	var np, nr int64
-	for i := range n {
-		d := int32(1)
-		if (i+tmpl)%3 != 0 {
-			d = -1
-		}
-		if i == 0 {
-			d = 1
-		}
-		mean := float64(120+(tmpl*97+i*31)%1300) * base
-		s := mean * math.Exp(rng.NormFloat64()*0.3*o.Noise)
-		dir[i], size[i] = d, int32(min(max(s, 1), 1460))
-		if i > 0 {
-			ipt[i] = int32(float64(1+(tmpl*13+i*5)%60) * base * math.Exp(rng.NormFloat64()*0.5*o.Noise))
-		}
-		push[i] = int32(rng.IntN(2))
-		if d > 0 {
-			fwd += int64(size[i])
-			np++
-		} else {
-			rev += int64(size[i])
-			nr++
-		}
-	}
-	dur := 0.0
-	for _, v := range ipt {
-		dur += float64(v) / 1000
-	}
-	sni := fmt.Sprintf("api%d.%s.com", rng.IntN(3), apps[a])
-	if rng.Float64() < 0.15 {
-		sni = "cdn.shared-edge.net" // SNI does not always decide
-	}
-	if o.SNI != "" {
-		sni = strings.ReplaceAll(o.SNI, "%s", apps[a])
-	}
-	if o.NoSNIFrac > 0 && rng.Float64() < o.NoSNIFrac {
-		sni = ""
-	}
-	asn := int64(64500 + a%5)
-	if o.ASN != 0 {
-		asn = o.ASN
-	}
-	t := day.Add(time.Duration(rng.IntN(86400)) * time.Second)
-	*f = schema.Flow{
-		ID: id, SrcIP: "10.0.0.1", DstIP: "192.0.2.1", DstASN: asn, DstPort: 443, Protocol: 6,
-		TLSSNI: sni, TLSJA3: fmt.Sprintf("%032x", tmpl%4+rng.IntN(2)),
-		TimeFirst: t, TimeLast: t.Add(time.Duration(dur * float64(time.Second))), Duration: dur,
-		Bytes: fwd * 2, BytesRev: rev * 3, Packets: np + 2, PacketsRev: nr + 3,
-		PPILen: int32(n), PPIDuration: dur, PPIRoundtrips: int32(n / 3), App: app.Name, Category: app.Category,
-		FlagACK: true, FlagACKRev: true, FlagSYN: true, FlagSYNRev: true, FlagPSH: true, FlagPSHRev: rng.IntN(2) == 0,
-		FlagFIN: tmpl%2 == 0, FlagFINRev: tmpl%2 == 0, EndReasonIdle: tmpl%2 == 1, EndReasonEnd: tmpl%2 == 0,
-		PPIIPT: ipt, PPIDir: dir, PPISize: size, PPIPush: push,
-		PHistSrcSizes: hist(rng, tmpl), PHistDstSizes: hist(rng, tmpl+1), PHistSrcIPT: hist(rng, tmpl+2), PHistDstIPT: hist(rng, tmpl+3),
-		Day: day.Format(schema.DayLayout), Week: schema.WeekLabel(day),
-	}
-}
-
-func hist(rng *rand.Rand, a int) []int32 {
-	h := make([]int32, schema.PHistBins)
-	for i := range h {
-		h[i] = int32(rng.IntN(3))
-	}
-	h[a%schema.PHistBins] += 5
-	return h
-}
+// Re-exports of beam/flowgen.
+var (
+	Apps     = flowgen.Apps         // k real app names from distinct provider groups
+	WriteRaw = flowgen.WriteAppDays // a raw dataset of AppFlow flows, with stats files
+	Weekly   = flowgen.Weekly       // one Monday per week from 2022-01-03
+)
 
 // Rows returns n flow_features rows of the apps (drawn uniformly, or with
 // weights when given) on day.
@@ -147,7 +32,7 @@ func Rows(seed uint64, apps []string, weights []float64, n int, day time.Time, o
 	out := make([]schema.FlowFeatures, n)
 	var f schema.Flow
 	for i := range out {
-		Flow(rng, apps, pick(rng, len(apps), weights), day, int64(i), o, &f)
+		flowgen.AppFlow(rng, apps, pick(rng, len(apps), weights), day, int64(i), o, &f)
 		schema.Features(&f, schema.FeatureConfig{}, &out[i])
 	}
 	return out
@@ -169,80 +54,4 @@ func pick(rng *rand.Rand, k int, w []float64) int {
 		x -= v
 	}
 	return k - 1
-}
-
-// Day is one day of a raw dataset written by WriteRaw.
-type Day struct {
-	Day   time.Time
-	Flows int
-	Opts  Options
-	// Apps lists the app numbers present that day (nil: all).
-	Apps []int
-}
-
-// WriteRaw writes a raw dataset (the CESNET layout, plain CSV) of the given
-// days under root, with stats files, and returns the rows written.
-func WriteRaw(ctx context.Context, root string, seed uint64, apps []string, days []Day) (int, error) {
-	rng := rand.New(rand.NewPCG(seed, 0x5a))
-	var f schema.Flow
-	total := 0
-	for _, d := range days {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		p := filepath.Join(root, schema.DayFile(d.Day, "csv"))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return total, err
-		}
-		out, err := os.Create(p)
-		if err != nil {
-			return total, err
-		}
-		enc := schema.NewEncoder(out)
-		st := schema.Stats{Apps: map[string]int64{}}
-		for i := range d.Flows {
-			a := rng.IntN(len(apps))
-			if d.Apps != nil {
-				a = d.Apps[rng.IntN(len(d.Apps))]
-			}
-			Flow(rng, apps, a, d.Day, int64(total+i), d.Opts, &f)
-			if err := enc.Write(&f); err != nil {
-				out.Close()
-				return total, err
-			}
-			st.Apps[f.App]++
-		}
-		st.Global.TotalSaved = int64(d.Flows)
-		if err := enc.Flush(); err != nil {
-			out.Close()
-			return total, err
-		}
-		if err := out.Close(); err != nil {
-			return total, err
-		}
-		sf, err := os.Create(filepath.Join(root, schema.DayStatsFile(d.Day)))
-		if err != nil {
-			return total, err
-		}
-		err = schema.WriteStats(sf, st)
-		if cerr := sf.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return total, err
-		}
-		total += d.Flows
-	}
-	return total, nil
-}
-
-// Weekly returns one day (the Monday) of each of weeks consecutive weeks
-// from 2022-01-03, with flows rows each.
-func Weekly(weeks, flows int) []Day {
-	start := time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)
-	out := make([]Day, weeks)
-	for i := range out {
-		out[i] = Day{Day: start.AddDate(0, 0, 7*i), Flows: flows}
-	}
-	return out
 }

@@ -1,7 +1,12 @@
-// Package flowgen writes small, valid CESNET-TLS-Year22 day files for the
-// Beam tests: deterministic flows shaped like the real ones (pools of SNIs
-// and JA3s, 1–30 packet PPIs, heavy-tailed counters), in the published
-// layout, encoded by schema.Encoder.
+// Package flowgen is the project's one test kit for fake flows: small,
+// valid CESNET-TLS-Year22 flows and day files (the published layout,
+// encoded by schema.Encoder, stats files beside them) for the tests of
+// beam and tasks alike. Two shapes: Day draws flows like the real ones
+// (pools of SNIs and JA3s, 1–30 packet PPIs, heavy-tailed counters) for the
+// pipeline tests; AppFlow gives each app a learnable packet pattern for the
+// classifier's tests (classifytest re-exports it). Both are deterministic
+// for their seed. Realistic traffic at scale (seasonality, drift, the
+// dataset's service mix) is the generate task's (tasks/internal/synth).
 package flowgen
 
 import (
