@@ -52,7 +52,7 @@ lint: setup
 	shellcheck $$(git ls-files '*.sh') .ci/run .ci/setup
 
 bench: setup build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/schema/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./beam/cesnet/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/synth/ ./mlflowclient/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/

@@ -31,7 +31,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
@@ -93,7 +93,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	if rows <= 0 {
 		rows = 500_000
 	}
-	p, err := deltaio.PlanWeekJob[schema.TrafficHourly](ctx, deltaio.WeekJob{
+	p, err := deltaio.PlanWeekJob[tablerow.TrafficHourly](ctx, deltaio.WeekJob{
 		Name: "aggregate", Lake: cfg.Lake, FlowsVersion: cfg.FlowsVersion, From: cfg.From, To: cfg.To,
 		Out:      deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression},
 		UnitRows: rows, UnitFiles: unitFiles,
@@ -186,7 +186,7 @@ func (f *sumUnitFn) ProcessElement(ctx context.Context, elem string, emit func(s
 			if !selected[c[7].Str[i]] {
 				continue
 			}
-			hour, week := schema.HourlyKey(time.UnixMicro(c[0].Int64[i]).UTC(), c[7].Str[i])
+			hour, week := tablerow.HourlyKey(time.UnixMicro(c[0].Int64[i]).UTC(), c[7].Str[i])
 			k := hourKey{week: week, app: c[5].Str[i], category: c[6].Str[i], hour: hour.UnixMicro()}
 			s := acc[k]
 			acc[k] = Sums{s.Flows + 1, s.Bytes + c[1].Int64[i], s.BytesRev + c[2].Int64[i], s.Packets + c[3].Int64[i], s.PacketsRev + c[4].Int64[i]}
@@ -224,14 +224,14 @@ func (f *writeWeekFn) Setup(ctx context.Context) error {
 }
 
 func (f *writeWeekFn) ProcessElement(ctx context.Context, week string, it func(*Row) bool, emit func(string)) error {
-	var rows []schema.TrafficHourly
+	var rows []tablerow.TrafficHourly
 	var r Row
 	for it(&r) {
-		rows = append(rows, schema.TrafficHourly{Hour: time.UnixMicro(r.HourMicros).UTC(), App: r.App, Category: r.Category,
+		rows = append(rows, tablerow.TrafficHourly{Hour: time.UnixMicro(r.HourMicros).UTC(), App: r.App, Category: r.Category,
 			Flows: r.Sums.Flows, Bytes: r.Sums.Bytes, BytesRev: r.Sums.BytesRev, Packets: r.Sums.Packets, PacketsRev: r.Sums.PacketsRev, Week: r.Week})
 	}
 	SortRows(rows)
-	buf, err := deltaio.NewBuffer[schema.TrafficHourly](ctx, f.tab, len(rows)+1, len(rows)+1)
+	buf, err := deltaio.NewBuffer[tablerow.TrafficHourly](ctx, f.tab, len(rows)+1, len(rows)+1)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (f *writeWeekFn) ProcessElement(ctx context.Context, week string, it func(*
 }
 
 // SortRows sorts traffic_hourly rows by week, hour, app and category.
-func SortRows(rows []schema.TrafficHourly) {
+func SortRows(rows []tablerow.TrafficHourly) {
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if a.Week != b.Week {

@@ -14,12 +14,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -56,23 +57,23 @@ func ingest(t *testing.T) (lake string) {
 	return lake
 }
 
-func flows(t *testing.T, lake string) []schema.Flow {
-	return laketest.Rows[schema.Flow](t, lake, "flows")
+func flows(t *testing.T, lake string) []cesnet.Flow {
+	return laketest.Rows[cesnet.Flow](t, lake, "flows")
 }
 
 // direct is the reference: the same sums computed in a plain loop.
-func direct(fs []schema.Flow) []schema.TrafficHourly {
+func direct(fs []cesnet.Flow) []tablerow.TrafficHourly {
 	type key struct {
 		week, app, cat string
 		hour           time.Time
 	}
-	m := map[key]*schema.TrafficHourly{}
+	m := map[key]*tablerow.TrafficHourly{}
 	for _, f := range fs {
-		hour, week := schema.HourlyKey(f.TimeFirst, f.Week)
+		hour, week := tablerow.HourlyKey(f.TimeFirst, f.Week)
 		k := key{week, f.App, f.Category, hour}
 		r := m[k]
 		if r == nil {
-			r = &schema.TrafficHourly{Hour: k.hour, App: f.App, Category: f.Category, Week: week}
+			r = &tablerow.TrafficHourly{Hour: k.hour, App: f.App, Category: f.Category, Week: week}
 			m[k] = r
 		}
 		r.Flows++
@@ -81,7 +82,7 @@ func direct(fs []schema.Flow) []schema.TrafficHourly {
 		r.Packets += f.Packets
 		r.PacketsRev += f.PacketsRev
 	}
-	var out []schema.TrafficHourly
+	var out []tablerow.TrafficHourly
 	for _, r := range m {
 		out = append(out, *r)
 	}
@@ -140,7 +141,7 @@ func TestAggregateEqualsDirect(t *testing.T) {
 		t.Errorf("only %d rows: test data too thin", len(want))
 	}
 	// Monday 2022-03-14's file holds flows from Sunday 22:00 UTC: the
-	// Sunday 23:00 UTC hour is in Monday's week (schema.HourlyKey), as in
+	// Sunday 23:00 UTC hour is in Monday's week (tablerow.HourlyKey), as in
 	// forecast's reader (TestAggregatorWeekIsFileWeek).
 	sunday23 := time.Date(2022, 3, 13, 23, 0, 0, 0, time.UTC)
 	n := 0
@@ -195,9 +196,9 @@ func TestAggregateEqualsDirect(t *testing.T) {
 	}
 }
 
-func tableRows(t *testing.T, lake string) []schema.TrafficHourly {
+func tableRows(t *testing.T, lake string) []tablerow.TrafficHourly {
 	t.Helper()
-	out := laketest.Rows[schema.TrafficHourly](t, lake, aggregate.Table)
+	out := laketest.Rows[tablerow.TrafficHourly](t, lake, aggregate.Table)
 	for i := range out {
 		out[i].Hour = out[i].Hour.UTC()
 	}

@@ -16,7 +16,7 @@ machine, kept close to the seed's snippet:
   ``from_json`` (the seed says nothing about them; a JVM built-in is the obvious
   choice).
 - week and day from the file's place in the layout (flows-YYYYMMDD), with the rule
-  of beam/schema/layout.go: ISO week, except days of January in the previous ISO
+  of beam/cesnet/layout.go: ISO week, except days of January in the previous ISO
   year are week 00 and days of December in the next one week 53; label "2022-W10".
   The seed says "TIME_FIRST (Week)", but the dataset files flows by local day and
   TIME_FIRST is UTC, so ours (and this) use the file's day.
@@ -60,7 +60,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-# The 45 columns of a day file, in file order, with their types (beam/schema/flow.go).
+# The 45 columns of a day file, in file order, with their types (beam/cesnet/flow.go).
 FLAGS = [
     f"FLAG_{f}{r}"
     for f in ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
@@ -130,7 +130,7 @@ parse_ppi_udf = F.udf(parse_ppi, PPI_TYPE)
 
 
 def week_label(day):
-    """The dataset week label of a date column (beam/schema/layout.go WeekLabel)."""
+    """The dataset week label of a date column (beam/cesnet/layout.go WeekLabel)."""
     iso_year = F.extract(F.lit("YEAROFWEEK"), day)
     year = F.year(day)
     week = (

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 )
 
 // BenchmarkSmallFiles measures the per-file cost of writing many small
@@ -15,7 +15,7 @@ import (
 func BenchmarkSmallFiles(b *testing.B) {
 	ctx := context.Background()
 	spec := deltaio.TableSpec{Lake: b.TempDir(), Name: "flows", PartitionBy: []string{"week", "app"}}
-	tab, _, err := deltaio.OpenOrCreate[schema.Flow](ctx, spec)
+	tab, _, err := deltaio.OpenOrCreate[cesnet.Flow](ctx, spec)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func BenchmarkSmallFiles(b *testing.B) {
 	rows := flowgen.Day(day, 2000, 100, 1)
 	b.ResetTimer()
 	for range b.N {
-		buf, err := deltaio.NewBuffer[schema.Flow](ctx, tab, 0, 0)
+		buf, err := deltaio.NewBuffer[cesnet.Flow](ctx, tab, 0, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -51,17 +51,17 @@ type slim struct {
 var benchApps = 100
 
 // BenchmarkReadSmallFiles measures reading many small data files, all
-// columns (schema.Flow) and a few (slim).
+// columns (cesnet.Flow) and a few (slim).
 func BenchmarkReadSmallFiles(b *testing.B) {
 	ctx := context.Background()
 	spec := deltaio.TableSpec{Lake: b.TempDir(), Name: "flows", PartitionBy: []string{"week", "app"}}
-	tab, _, err := deltaio.OpenOrCreate[schema.Flow](ctx, spec)
+	tab, _, err := deltaio.OpenOrCreate[cesnet.Flow](ctx, spec)
 	if err != nil {
 		b.Fatal(err)
 	}
 	day, _ := time.Parse(time.DateOnly, "2022-03-07")
 	rows := flowgen.Day(day, 2000, benchApps, 1)
-	buf, _ := deltaio.NewBuffer[schema.Flow](ctx, tab, 0, 0)
+	buf, _ := deltaio.NewBuffer[cesnet.Flow](ctx, tab, 0, 0)
 	for _, r := range rows {
 		buf.Add(ctx, r)
 	}
@@ -74,7 +74,7 @@ func BenchmarkReadSmallFiles(b *testing.B) {
 		for range b.N {
 			n := 0
 			for _, a := range adds {
-				for _, err := range deltaio.ReadFile[schema.Flow](ctx, tab, parts, a) {
+				for _, err := range deltaio.ReadFile[cesnet.Flow](ctx, tab, parts, a) {
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -113,7 +113,7 @@ func BenchmarkReadSmallFiles(b *testing.B) {
 	})
 }
 
-// flowData is schema.Flow without the partition columns.
+// flowData is cesnet.Flow without the partition columns.
 type flowData struct {
 	ID              int64     `parquet:"id"`
 	SrcIP           string    `parquet:"src_ip"`

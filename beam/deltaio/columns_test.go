@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 )
 
 // TestReadColumns: the columnar reader returns the same values as the row
@@ -44,7 +44,7 @@ func TestReadColumns(t *testing.T) {
 	var want, got []row
 	n := 0
 	for _, a := range adds {
-		for r, err := range deltaio.ReadFile[schema.Flow](ctx, tab, []string{"week", "app"}, a) {
+		for r, err := range deltaio.ReadFile[cesnet.Flow](ctx, tab, []string{"week", "app"}, a) {
 			if err != nil {
 				t.Fatal(err)
 			}

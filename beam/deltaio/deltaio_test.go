@@ -14,17 +14,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
 func init() {
-	deltaio.RegisterRowType[schema.Flow]("test-flow")
+	deltaio.RegisterRowType[cesnet.Flow]("test-flow")
 }
 
 func day(s string) time.Time {
@@ -38,16 +38,16 @@ func day(s string) time.Time {
 func newTable(t *testing.T) (deltaio.TableSpec, *lakehouse.Table) {
 	t.Helper()
 	spec := deltaio.TableSpec{Lake: t.TempDir(), Name: "flows", PartitionBy: []string{"week", "app"}}
-	tab, warn, err := deltaio.OpenOrCreate[schema.Flow](context.Background(), spec)
+	tab, warn, err := deltaio.OpenOrCreate[cesnet.Flow](context.Background(), spec)
 	if err != nil || warn != nil {
 		t.Fatal(err, warn)
 	}
 	return spec, tab
 }
 
-func rows(t *testing.T, tab *lakehouse.Table) []schema.Flow {
+func rows(t *testing.T, tab *lakehouse.Table) []cesnet.Flow {
 	t.Helper()
-	out := laketest.TableRows[schema.Flow](t, tab)
+	out := laketest.TableRows[cesnet.Flow](t, tab)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
@@ -58,7 +58,7 @@ func TestBufferBounds(t *testing.T) {
 	ctx := context.Background()
 	_, tab := newTable(t)
 	in := flowgen.Day(day("2022-03-07"), 500, 6, 1)
-	buf, err := deltaio.NewBuffer[schema.Flow](ctx, tab, 40, 100)
+	buf, err := deltaio.NewBuffer[cesnet.Flow](ctx, tab, 40, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +139,10 @@ func TestAppID(t *testing.T) {
 }
 
 // writeDay writes one day's rows as data files and returns the adds.
-func writeDay(t *testing.T, tab *lakehouse.Table, rs []schema.Flow) []lakehouse.Add {
+func writeDay(t *testing.T, tab *lakehouse.Table, rs []cesnet.Flow) []lakehouse.Add {
 	t.Helper()
 	ctx := context.Background()
-	buf, err := deltaio.NewBuffer[schema.Flow](ctx, tab, 0, 0)
+	buf, err := deltaio.NewBuffer[cesnet.Flow](ctx, tab, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func writeDay(t *testing.T, tab *lakehouse.Table, rs []schema.Flow) []lakehouse.
 	return adds
 }
 
-func countDays(fs []schema.Flow) map[string]int {
+func countDays(fs []cesnet.Flow) map[string]int {
 	out := map[string]int{}
 	for _, f := range fs {
 		out[f.Day]++
@@ -174,7 +174,7 @@ func TestCommitReplaceDays(t *testing.T) {
 	spec, tab := newTable(t)
 	d1, d2, d3 := flowgen.Day(day("2022-03-07"), 30, 2, 1), flowgen.Day(day("2022-03-08"), 30, 2, 1), flowgen.Day(day("2022-03-09"), 30, 2, 1)
 	var adds []lakehouse.Add
-	for _, d := range [][]schema.Flow{d1, d2, d3} {
+	for _, d := range [][]cesnet.Flow{d1, d2, d3} {
 		adds = append(adds, writeDay(t, tab, d)...)
 	}
 	cs := deltaio.CommitSpec{Table: spec, Mode: deltaio.ModeReplaceDays, Days: []string{"2022-03-07", "2022-03-08", "2022-03-09"}, RowType: "test-flow", AppID: "run-1"}
@@ -196,7 +196,7 @@ func TestCommitReplaceDays(t *testing.T) {
 	}
 
 	// Compact: files now hold three days.
-	if _, err := lakehouse.Optimize[schema.Flow](ctx, tab); err != nil {
+	if _, err := lakehouse.Optimize[cesnet.Flow](ctx, tab); err != nil {
 		t.Fatal(err)
 	}
 	snap, _ := tab.Snapshot(ctx)
@@ -220,7 +220,7 @@ func TestCommitReplaceDays(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 7, "2022-03-09": 30}, countDays(got)); diff != "" {
 		t.Fatal(diff)
 	}
-	want := append(append(append([]schema.Flow{}, d1...), nd...), d3...)
+	want := append(append(append([]cesnet.Flow{}, d1...), nd...), d3...)
 	sort.Slice(want, func(i, j int) bool { return want[i].ID < want[j].ID })
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("rows after replacing a day (-want +got):\n%s", diff)
@@ -228,7 +228,7 @@ func TestCommitReplaceDays(t *testing.T) {
 
 	// Without a registered row type a straddling file is an error.
 	cs3 := deltaio.CommitSpec{Table: spec, Mode: deltaio.ModeReplaceDays, Days: []string{"2022-03-09"}, AppID: "run-3"}
-	if _, err := lakehouse.Optimize[schema.Flow](ctx, tab); err != nil {
+	if _, err := lakehouse.Optimize[cesnet.Flow](ctx, tab); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := deltaio.CommitTable(ctx, cs3, nil, nil); err == nil {

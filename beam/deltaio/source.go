@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -50,7 +50,7 @@ func SelectWeeks(ctx context.Context, table TableSpec, version int64, from, to t
 			return nil, fmt.Errorf("deltaio: give both ends of the day range or neither")
 		}
 		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-			want[schema.WeekLabel(d)] = true
+			want[cesnet.WeekLabel(d)] = true
 		}
 	}
 	for _, a := range snap.Files() {

@@ -1,13 +1,13 @@
 // Package features is the Beam features job (the seed's Job C): the
 // `flows` table at a pinned version → `flow_features`, one row per flow,
-// partitioned by week. Every row is computed by schema.Features, the single
+// partitioned by week. Every row is computed by featuredef.Features, the single
 // definition the models use too; this package only runs it at scale.
 //
 // # Columns (the contract with the models)
 //
 //   - id, app, category (the labels), day, week; hour: hour of day of
 //     TIME_FIRST (UTC), 0–23.
-//   - stats: 28 float32, in the order of schema.FeatureStats:
+//   - stats: 28 float32, in the order of featuredef.FeatureStats:
 //     log1p of BYTES, BYTES_REV, PACKETS, PACKETS_REV and DURATION (s);
 //     PPI_LEN; PPI_ROUNDTRIPS; log1p(PPI_DURATION in s); the 16 TCP flags
 //     (CWR, CWR_REV, ECE, ECE_REV, URG, URG_REV, ACK, ACK_REV, PSH, PSH_REV,
@@ -49,8 +49,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 )
@@ -68,7 +70,7 @@ type Config struct {
 	Lake         string
 	FlowsVersion int64     // flows version to read (negative: latest)
 	From, To     time.Time // select the weeks of these days (zero: every week)
-	Features     schema.FeatureConfig
+	Features     featuredef.FeatureConfig
 	UnitRows     int64 // rows per work unit (default 250,000: a real day is ~8 units, so the last one leaves little tail)
 	// FileRows and MaxRows bound the write buffers (deltaio.Buffer).
 	FileRows, MaxRows int
@@ -84,7 +86,7 @@ const unitFiles = 300
 // Plan is a planned features run.
 type Plan struct {
 	deltaio.WeekPlan
-	Features schema.FeatureConfig
+	Features featuredef.FeatureConfig
 	FileRows int
 	MaxRows  int
 }
@@ -97,7 +99,7 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 		rows = 250_000
 	}
 	fc := cfg.Features.WithDefaults()
-	wp, err := deltaio.PlanWeekJob[schema.FlowFeatures](ctx, deltaio.WeekJob{
+	wp, err := deltaio.PlanWeekJob[tablerow.FlowFeatures](ctx, deltaio.WeekJob{
 		Name: "features", Lake: cfg.Lake, FlowsVersion: cfg.FlowsVersion, From: cfg.From, To: cfg.To,
 		Out:      deltaio.TableSpec{Lake: cfg.Lake, Name: Table, PartitionBy: []string{"week"}, TargetFileSize: cfg.TargetFileSize, Compression: cfg.Compression},
 		UnitRows: rows, UnitFiles: unitFiles,
@@ -168,17 +170,17 @@ func (f *featuresUnitFn) Setup(ctx context.Context) error {
 
 func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string)) error {
 	start := time.Now()
-	cfg := schema.FeatureConfig{SNIBuckets: f.SNIBuckets, JA3Buckets: f.JA3Buckets}
-	buf, err := deltaio.NewBuffer[schema.FlowFeatures](ctx, f.out, f.FileRows, f.MaxRows)
+	cfg := featuredef.FeatureConfig{SNIBuckets: f.SNIBuckets, JA3Buckets: f.JA3Buckets}
+	buf, err := deltaio.NewBuffer[tablerow.FlowFeatures](ctx, f.out, f.FileRows, f.MaxRows)
 	if err != nil {
 		return err
 	}
 	var in int64
-	u, err := readFlows(ctx, f.flows, f.PartCols, f.Weeks, elem, func(r *schema.Flow, mem []float32) error {
+	u, err := readFlows(ctx, f.flows, f.PartCols, f.Weeks, elem, func(r *cesnet.Flow, mem []float32) error {
 		in++
-		nStats, nHist := len(schema.FeatureStats), 4*schema.PHistBins
-		out := schema.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
-		schema.Features(r, cfg, &out)
+		nStats, nHist := len(featuredef.FeatureStats), 4*cesnet.PHistBins
+		out := tablerow.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
+		featuredef.Features(r, cfg, &out)
 		return buf.Add(ctx, out)
 	})
 	if err != nil {

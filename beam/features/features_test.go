@@ -12,13 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -40,7 +42,7 @@ func TestFeaturesEqualDirect(t *testing.T) {
 	}
 	beamtest.Run(t, pipe)
 
-	cfg := schema.FeatureConfig{SNIBuckets: 64, JA3Buckets: 16}
+	cfg := featuredef.FeatureConfig{SNIBuckets: 64, JA3Buckets: 16}
 	p, err := features.NewPlan(ctx, features.Config{Lake: lake, FlowsVersion: -1, Features: cfg, UnitRows: 50})
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +57,14 @@ func TestFeaturesEqualDirect(t *testing.T) {
 	passert.Count(s, res, "results", 1)
 	beamtest.Run(t, pipe)
 
-	var want []schema.FlowFeatures
-	for _, f := range laketest.Rows[schema.Flow](t, lake, "flows") {
-		var out schema.FlowFeatures
-		schema.Features(&f, cfg, &out)
+	var want []tablerow.FlowFeatures
+	for _, f := range laketest.Rows[cesnet.Flow](t, lake, "flows") {
+		var out tablerow.FlowFeatures
+		featuredef.Features(&f, cfg, &out)
 		want = append(want, out)
 	}
-	got := laketest.Rows[schema.FlowFeatures](t, lake, features.Table)
-	byID := func(fs []schema.FlowFeatures) {
+	got := laketest.Rows[tablerow.FlowFeatures](t, lake, features.Table)
+	byID := func(fs []tablerow.FlowFeatures) {
 		sort.Slice(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
 	}
 	byID(want)
@@ -71,7 +73,7 @@ func TestFeaturesEqualDirect(t *testing.T) {
 		t.Fatalf("%d flows, want 180", len(want))
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("flow_features differ from schema.Features (-want +got):\n%s", diff)
+		t.Errorf("flow_features differ from featuredef.Features (-want +got):\n%s", diff)
 	}
 	for _, f := range got {
 		if f.SNIBucket < 1 || f.SNIBucket > 64 || f.JA3Bucket < 1 || f.JA3Bucket > 16 || len(f.PPI) != 120 {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
-// flowColumns are the flows columns schema.Features reads, in the order
+// flowColumns are the flows columns featuredef.Features reads, in the order
 // readFlows assigns them.
 var flowColumns = []string{
 	"id", "dst_asn", "tls_sni", "tls_ja3", "time_first", "duration",
@@ -24,7 +25,7 @@ var flowColumns = []string{
 }
 
 // featureFloats is the float32 count of one row's Stats, PHist and PPI.
-var featureFloats = len(schema.FeatureStats) + 4*schema.PHistBins + schema.PPIMaxLen*schema.PPIChannels
+var featureFloats = len(featuredef.FeatureStats) + 4*cesnet.PHistBins + cesnet.PPIMaxLen*featuredef.PPIChannels
 
 // slabRows is the number of rows whose feature floats share one allocation.
 const slabRows = 1024
@@ -33,13 +34,13 @@ const slabRows = 1024
 // and calls fn with each row of a selected week and a fresh slice of
 // featureFloats float32s for its features. The row is reused between calls;
 // its strings and slices are fresh memory.
-func readFlows(ctx context.Context, tab *lakehouse.Table, partCols, weeks []string, elem string, fn func(*schema.Flow, []float32) error) (deltaio.Unit, error) {
+func readFlows(ctx context.Context, tab *lakehouse.Table, partCols, weeks []string, elem string, fn func(*cesnet.Flow, []float32) error) (deltaio.Unit, error) {
 	selected := make(map[string]bool, len(weeks))
 	for _, w := range weeks {
 		selected[w] = true
 	}
 	var slab []float32
-	var r schema.Flow
+	var r cesnet.Flow
 	return deltaio.ReadUnitColumns(ctx, tab, partCols, weeks, elem, flowColumns, func(b *deltaio.Batch) error {
 		c := b.Cols
 		list := func(col *deltaio.Column, i int) []int32 {
@@ -50,7 +51,7 @@ func readFlows(ctx context.Context, tab *lakehouse.Table, partCols, weeks []stri
 			if !selected[c[16].Str[i]] {
 				continue
 			}
-			r = schema.Flow{
+			r = cesnet.Flow{
 				ID: c[0].Int64[i], DstASN: c[1].Int64[i], TLSSNI: c[2].Str[i], TLSJA3: c[3].Str[i],
 				TimeFirst: time.UnixMicro(c[4].Int64[i]).UTC(), Duration: c[5].Float64[i],
 				Bytes: c[6].Int64[i], BytesRev: c[7].Int64[i], Packets: c[8].Int64[i], PacketsRev: c[9].Int64[i],

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // Apps returns k real app names from distinct provider groups, in a fixed
@@ -18,7 +18,7 @@ import (
 func Apps(k int) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, a := range schema.AppNames() {
+	for _, a := range cesnet.AppNames() {
 		p := a
 		for i, r := range a {
 			if r == '-' {
@@ -57,16 +57,16 @@ type Options struct {
 // each app has its own packet-size and timing pattern, servers and client
 // fingerprints, with enough noise that no single feature decides the class
 // (the classifier's tests learn from them).
-func AppFlow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Options, f *schema.Flow) {
+func AppFlow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Options, f *cesnet.Flow) {
 	if o.Noise == 0 {
 		o.Noise = 1
 	}
-	app, _ := schema.LookupApp(apps[a])
+	app, _ := cesnet.LookupApp(apps[a])
 	// Apps come in pairs that share a pattern; the second of a pair sends
 	// and waits 15 % more, so the pair overlaps under the noise.
 	tmpl, scale := a/2, 1+0.15*float64(a%2)
 	n := 4 + (tmpl*7)%20 + rng.IntN(6)
-	n = min(n, schema.PPIMaxLen)
+	n = min(n, cesnet.PPIMaxLen)
 	ipt := make([]int32, n)
 	dir := make([]int32, n)
 	size := make([]int32, n)
@@ -116,7 +116,7 @@ func AppFlow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Op
 		asn = o.ASN
 	}
 	t := day.Add(time.Duration(rng.IntN(86400)) * time.Second)
-	*f = schema.Flow{
+	*f = cesnet.Flow{
 		ID: id, SrcIP: "10.0.0.1", DstIP: "192.0.2.1", DstASN: asn, DstPort: 443, Protocol: 6,
 		TLSSNI: sni, TLSJA3: fmt.Sprintf("%032x", tmpl%4+rng.IntN(2)),
 		TimeFirst: t, TimeLast: t.Add(time.Duration(dur * float64(time.Second))), Duration: dur,
@@ -126,16 +126,16 @@ func AppFlow(rng *rand.Rand, apps []string, a int, day time.Time, id int64, o Op
 		FlagFIN: tmpl%2 == 0, FlagFINRev: tmpl%2 == 0, EndReasonIdle: tmpl%2 == 1, EndReasonEnd: tmpl%2 == 0,
 		PPIIPT: ipt, PPIDir: dir, PPISize: size, PPIPush: push,
 		PHistSrcSizes: hist(rng, tmpl), PHistDstSizes: hist(rng, tmpl+1), PHistSrcIPT: hist(rng, tmpl+2), PHistDstIPT: hist(rng, tmpl+3),
-		Day: day.Format(schema.DayLayout), Week: schema.WeekLabel(day),
+		Day: day.Format(cesnet.DayLayout), Week: cesnet.WeekLabel(day),
 	}
 }
 
 func hist(rng *rand.Rand, a int) []int32 {
-	h := make([]int32, schema.PHistBins)
+	h := make([]int32, cesnet.PHistBins)
 	for i := range h {
 		h[i] = int32(rng.IntN(3))
 	}
-	h[a%schema.PHistBins] += 5
+	h[a%cesnet.PHistBins] += 5
 	return h
 }
 
@@ -157,7 +157,7 @@ func WriteAppDays(ctx context.Context, root string, seed uint64, apps []string, 
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		flows := make([]schema.Flow, d.Flows)
+		flows := make([]cesnet.Flow, d.Flows)
 		for i := range flows {
 			a := rng.IntN(len(apps))
 			if d.Apps != nil {
@@ -179,17 +179,17 @@ func WriteAppDays(ctx context.Context, root string, seed uint64, apps []string, 
 // WriteStats writes the stats file of a day file holding flows
 // (stats-YYYYMMDD.json beside it: the rows per app and the total), as the
 // published dataset has.
-func WriteStats(root string, day time.Time, flows []schema.Flow) error {
-	st := schema.Stats{Apps: map[string]int64{}}
+func WriteStats(root string, day time.Time, flows []cesnet.Flow) error {
+	st := cesnet.Stats{Apps: map[string]int64{}}
 	for i := range flows {
 		st.Apps[flows[i].App]++
 	}
 	st.Global.TotalSaved = int64(len(flows))
-	f, err := os.Create(filepath.Join(root, schema.DayStatsFile(day)))
+	f, err := os.Create(filepath.Join(root, cesnet.DayStatsFile(day)))
 	if err != nil {
 		return err
 	}
-	err = schema.WriteStats(f, st)
+	err = cesnet.WriteStats(f, st)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -1,6 +1,6 @@
 // Package flowgen is the project's one test kit for fake flows: small,
 // valid CESNET-TLS-Year22 flows and day files (the published layout,
-// encoded by schema.Encoder, stats files beside them) for the tests of
+// encoded by cesnet.Encoder, stats files beside them) for the tests of
 // beam and tasks alike. Two shapes: Day draws flows like the real ones
 // (pools of SNIs and JA3s, 1–30 packet PPIs, heavy-tailed counters) for the
 // pipeline tests; AppFlow gives each app a learnable packet pattern for the
@@ -18,21 +18,21 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // Day returns n flows of one day. Apps are drawn from the first apps
 // services (skewed towards the first ones). The same arguments give the same
 // flows.
-func Day(day time.Time, n, apps int, seed uint64) []schema.Flow {
+func Day(day time.Time, n, apps int, seed uint64) []cesnet.Flow {
 	r := rand.New(rand.NewPCG(seed, uint64(day.Unix())))
-	all := schema.Apps()
+	all := cesnet.Apps()
 	apps = min(max(apps, 1), len(all))
-	out := make([]schema.Flow, n)
+	out := make([]cesnet.Flow, n)
 	for i := range out {
 		a := all[min(int(r.ExpFloat64()*float64(apps)/3), apps-1)]
 		k := 1 + r.IntN(30)
-		f := schema.Flow{ID: day.Unix()*1000 + int64(i), SrcIP: fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(256), r.IntN(256)),
+		f := cesnet.Flow{ID: day.Unix()*1000 + int64(i), SrcIP: fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(256), r.IntN(256)),
 			DstIP: fmt.Sprintf("172.16.%d.%d", r.IntN(64), r.IntN(256)), DstASN: int64(1000 + r.IntN(40)),
 			DstPort: 443, Protocol: 6, TLSSNI: fmt.Sprintf("api%d.%s.example.com", r.IntN(4), a.Name),
 			TLSJA3: fmt.Sprintf("%032x", r.IntN(12)), App: a.Name, Category: a.Category,
@@ -63,22 +63,22 @@ func Day(day time.Time, n, apps int, seed uint64) []schema.Flow {
 		f.Bytes, f.BytesRev = sum+int64(r.IntN(1e6)), int64(r.IntN(1e7))
 		hists := [4]*[]int32{&f.PHistSrcSizes, &f.PHistDstSizes, &f.PHistSrcIPT, &f.PHistDstIPT}
 		for _, h := range hists {
-			*h = make([]int32, schema.PHistBins)
+			*h = make([]int32, cesnet.PHistBins)
 			for b := range *h {
 				(*h)[b] = int32(r.IntN(20))
 			}
 		}
-		f.Day = day.Format(schema.DayLayout)
-		f.Week = schema.WeekLabel(day)
+		f.Day = day.Format(cesnet.DayLayout)
+		f.Week = cesnet.WeekLabel(day)
 		out[i] = f
 	}
 	return out
 }
 
 // Encode renders flows as a day file's CSV.
-func Encode(flows []schema.Flow) []byte {
+func Encode(flows []cesnet.Flow) []byte {
 	var buf bytes.Buffer
-	e := schema.NewEncoder(&buf)
+	e := cesnet.NewEncoder(&buf)
 	for i := range flows {
 		if err := e.Write(&flows[i]); err != nil {
 			panic(err) // writing to memory
@@ -95,7 +95,7 @@ func Encode(flows []schema.Flow) []byte {
 // returns its path. data is the CSV text (nil: a zero-byte file, a day
 // without data).
 func WriteDay(root string, day time.Time, ext string, data []byte) (string, error) {
-	p := filepath.Join(root, filepath.FromSlash(schema.DayFile(day, ext)))
+	p := filepath.Join(root, filepath.FromSlash(cesnet.DayFile(day, ext)))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", err
 	}
@@ -115,8 +115,8 @@ func WriteDay(root string, day time.Time, ext string, data []byte) (string, erro
 
 // Week writes days consecutive days of n flows each (gzip) under root and
 // returns all flows written, in file order.
-func Week(root string, start time.Time, days, n, apps int, seed uint64) ([]schema.Flow, error) {
-	var all []schema.Flow
+func Week(root string, start time.Time, days, n, apps int, seed uint64) ([]cesnet.Flow, error) {
+	var all []cesnet.Flow
 	for d := range days {
 		day := start.AddDate(0, 0, d)
 		flows := Day(day, n, apps, seed)

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -25,11 +25,11 @@ func BenchmarkParseFile(b *testing.B) {
 	rel, _ := filepath.Rel(root, p)
 	in := Input{Root: root, Key: filepath.ToSlash(rel), Day: "2022-03-07"}
 	lake := b.TempDir()
-	flows, _, err := deltaio.OpenOrCreate[schema.Flow](ctx, deltaio.TableSpec{Lake: lake, Name: FlowsTable, PartitionBy: []string{"week", "app"}})
+	flows, _, err := deltaio.OpenOrCreate[cesnet.Flow](ctx, deltaio.TableSpec{Lake: lake, Name: FlowsTable, PartitionBy: []string{"week", "app"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rejects, _, err := deltaio.OpenOrCreate[schema.Reject](ctx, deltaio.TableSpec{Lake: lake, Name: RejectsTable, PartitionBy: []string{"week"}})
+	rejects, _, err := deltaio.OpenOrCreate[cesnet.Reject](ctx, deltaio.TableSpec{Lake: lake, Name: RejectsTable, PartitionBy: []string{"week"}})
 	if err != nil {
 		b.Fatal(err)
 	}

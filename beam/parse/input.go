@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -109,7 +109,7 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 		}
 	} else {
 		root := strings.TrimPrefix(input, "file://")
-		files, err := schema.FindDayFiles(root, from, to)
+		files, err := cesnet.FindDayFiles(root, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
@@ -136,14 +136,14 @@ func ListInputs(ctx context.Context, input string, from, to time.Time) ([]Input,
 		if !strings.HasPrefix(path.Base(in.Key), "flows-") {
 			continue
 		}
-		day, err := schema.DayOfFile(path.Base(in.Key))
+		day, err := cesnet.DayOfFile(path.Base(in.Key))
 		if err != nil {
 			continue
 		}
 		if (!from.IsZero() && day.Before(from)) || (!to.IsZero() && day.After(to)) {
 			continue
 		}
-		in.Day = day.Format(schema.DayLayout)
+		in.Day = day.Format(cesnet.DayLayout)
 		sk := statsKey(in.Key, day)
 		if o, ok := others[sk]; ok {
 			in.Stats, in.StatsSize, in.StatsModTime = sk, o.Size, o.ModTime
@@ -188,7 +188,7 @@ func (s *sourceReader) Read(b []byte) (int, error) {
 
 // open returns the decompressed content of a day file, streamed, and the
 // reader of its stored bytes.
-func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, *sourceReader, error) {
+func (in Input) open(ctx context.Context, mode cesnet.XZMode) (io.ReadCloser, *sourceReader, error) {
 	var raw io.Reader
 	var closer io.Closer
 	if strings.HasPrefix(in.Root, "s3://") {
@@ -210,7 +210,7 @@ func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, *s
 		raw, closer = f, f
 	}
 	src := &sourceReader{r: raw}
-	rc, err := schema.Decompress(ctx, src, in.Key, mode)
+	rc, err := cesnet.Decompress(ctx, src, in.Key, mode)
 	if err != nil {
 		closer.Close()
 		return nil, src, fmt.Errorf("parse: %w", err)
@@ -219,7 +219,7 @@ func (in Input) open(ctx context.Context, mode schema.XZMode) (io.ReadCloser, *s
 }
 
 // readStats reads the day's stats file; ok is false when there is none.
-func (in Input) readStats(ctx context.Context) (st schema.Stats, ok bool, err error) {
+func (in Input) readStats(ctx context.Context) (st cesnet.Stats, ok bool, err error) {
 	if in.Stats == "" {
 		return st, false, nil
 	}
@@ -235,7 +235,7 @@ func (in Input) readStats(ctx context.Context) (st schema.Stats, ok bool, err er
 	} else if b, err = os.ReadFile(filepath.Join(in.Root, filepath.FromSlash(in.Stats))); err != nil {
 		return st, false, fmt.Errorf("%w: %w", errStorage, err)
 	}
-	st, err = schema.ReadStats(bytes.NewReader(b), in.Stats)
+	st, err = cesnet.ReadStats(bytes.NewReader(b), in.Stats)
 	return st, err == nil, err
 }
 

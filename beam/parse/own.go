@@ -3,7 +3,7 @@ package parse
 import (
 	"strings"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // owner copies decoded flows (whose slices the decoder reuses, and whose
@@ -26,7 +26,7 @@ func (o *owner) intern(s string) string {
 	return v
 }
 
-func (o *owner) flow(f *schema.Flow) schema.Flow {
+func (o *owner) flow(f *cesnet.Flow) cesnet.Flow {
 	c := *f
 	lists := [...]*[]int32{&c.PPIIPT, &c.PPIDir, &c.PPISize, &c.PPIPush,
 		&c.PHistSrcSizes, &c.PHistDstSizes, &c.PHistSrcIPT, &c.PHistDstIPT}

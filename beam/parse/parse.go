@@ -9,7 +9,7 @@
 //	Create(day files) ─► Reshuffle ─► parseFileFn ─► manifests ─► deltaio.Commit
 //
 // parseFileFn streams one day file (local or s3://; xz, gz or plain CSV,
-// decompressed by extension) through schema.Decoder over every core (one
+// decompressed by extension) through cesnet.Decoder over every core (one
 // goroutine decompresses and cuts the body into chunks of whole records,
 // Workers decode them; see readDay), buffers good rows per
 // partition and rejected rows per week in a deltaio.Buffer (bounded memory:
@@ -57,9 +57,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"golang.org/x/sync/errgroup"
@@ -68,8 +68,8 @@ import (
 func init() {
 	register.DoFn3x1[context.Context, string, func(string), error](&parseFileFn{})
 	register.Emitter1[string]()
-	deltaio.RegisterRowType[schema.Flow](FlowsTable)
-	deltaio.RegisterRowType[schema.Reject](RejectsTable)
+	deltaio.RegisterRowType[cesnet.Flow](FlowsTable)
+	deltaio.RegisterRowType[cesnet.Reject](RejectsTable)
 }
 
 // Table names under the lake root (lakehouse/catalog).
@@ -107,7 +107,7 @@ type Config struct {
 	// FileRows and MaxRows bound the write buffers (deltaio.Buffer).
 	FileRows, MaxRows int
 	// XZ selects the xz decoder.
-	XZ schema.XZMode
+	XZ cesnet.XZMode
 	// Table options (zero: lakehouse defaults).
 	TargetFileSize int64
 	// Compression of the data files: "zstd" (the lakehouse default) or "snappy".
@@ -126,7 +126,7 @@ type Plan struct {
 	Warnings []string
 	FileRows int
 	MaxRows  int
-	XZ       schema.XZMode
+	XZ       cesnet.XZMode
 }
 
 // NewPlan lists the inputs, creates the tables if needed and works out
@@ -156,14 +156,14 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 	if len(inputs) == 0 {
 		return p, fmt.Errorf("%w: no day files in %s for %s", ErrNothingToDo, cfg.Input, dayRangeText(cfg.From, cfg.To))
 	}
-	flows, warn, err := deltaio.OpenOrCreate[schema.Flow](ctx, p.Flows)
+	flows, warn, err := deltaio.OpenOrCreate[cesnet.Flow](ctx, p.Flows)
 	if err != nil {
 		return nil, err
 	}
 	if warn != nil {
 		p.Warnings = append(p.Warnings, warn.Error())
 	}
-	rejects, warn, err := deltaio.OpenOrCreate[schema.Reject](ctx, p.Rejects)
+	rejects, warn, err := deltaio.OpenOrCreate[cesnet.Reject](ctx, p.Rejects)
 	if err != nil {
 		return nil, err
 	}
@@ -201,10 +201,10 @@ func NewPlan(ctx context.Context, cfg Config) (*Plan, error) {
 func dayRangeText(from, to time.Time) string {
 	f, t := "-", "-"
 	if !from.IsZero() {
-		f = from.Format(schema.DayLayout)
+		f = from.Format(cesnet.DayLayout)
 	}
 	if !to.IsZero() {
-		t = to.Format(schema.DayLayout)
+		t = to.Format(cesnet.DayLayout)
 	}
 	return f + ".." + t
 }
@@ -319,11 +319,11 @@ func ReadReports(params map[string]string) ([]DayReport, error) {
 // are still ingested. A failure to read stored bytes fails the job.
 func parseFile(ctx context.Context, in Input, flows, rejects *lakehouse.Table, f *parseFileFn) (*deltaio.Manifest, error) {
 	start := time.Now()
-	fb, err := deltaio.NewBuffer[schema.Flow](ctx, flows, f.FileRows, f.MaxRows)
+	fb, err := deltaio.NewBuffer[cesnet.Flow](ctx, flows, f.FileRows, f.MaxRows)
 	if err != nil {
 		return nil, err
 	}
-	rb, err := deltaio.NewBuffer[schema.Reject](ctx, rejects, f.FileRows, f.MaxRows)
+	rb, err := deltaio.NewBuffer[cesnet.Reject](ctx, rejects, f.FileRows, f.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -405,12 +405,12 @@ func Workers() int { return runtime.GOMAXPROCS(0) }
 
 // readDay decodes a day file into the buffers, over every core: one
 // goroutine decompresses it and cuts it into chunks of whole records
-// (schema.Splitter), Workers goroutines decode chunks (each row keeps its
+// (cesnet.Splitter), Workers goroutines decode chunks (each row keeps its
 // file line number) and hand their rows to the buffers a chunk at a time.
 // It returns what was read (nil when the file could not be opened) and the
 // error that stopped it.
-func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb *deltaio.Buffer[schema.Reject], f *parseFileFn) (*dayRead, error) {
-	rc, src, err := in.open(ctx, schema.XZMode(f.XZ))
+func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[cesnet.Flow], rb *deltaio.Buffer[cesnet.Reject], f *parseFileFn) (*dayRead, error) {
+	rc, src, err := in.open(ctx, cesnet.XZMode(f.XZ))
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +422,8 @@ func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb 
 		}
 		return err
 	}
-	d := schema.NewDecoder(rc, in.Name())
-	if day, err := time.Parse(schema.DayLayout, in.Day); err == nil {
+	d := cesnet.NewDecoder(rc, in.Name())
+	if day, err := time.Parse(cesnet.DayLayout, in.Day); err == nil {
 		d.SetDay(day)
 	}
 	res := &dayRead{}
@@ -438,7 +438,7 @@ func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb 
 	sp := d.Split()
 	n := Workers()
 	g, gctx := errgroup.WithContext(ctx)
-	chunks := make(chan schema.Chunk, n)
+	chunks := make(chan cesnet.Chunk, n)
 	// Chunk buffers circulate: reader → chunks → worker → free. There are
 	// as many tokens as free can hold, so giving one back never blocks.
 	free := make(chan []byte, 2*n+1)
@@ -479,9 +479,9 @@ func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb 
 			defer func() { rows.Add(w.Rows()); rejects.Add(w.Rejects()) }()
 			var (
 				own  owner
-				row  schema.Flow
-				good []schema.Flow
-				bad  []schema.Reject
+				row  cesnet.Flow
+				good []cesnet.Flow
+				bad  []cesnet.Reject
 			)
 			for c := range chunks {
 				if err := gctx.Err(); err != nil {
@@ -500,7 +500,7 @@ func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb 
 					if errors.Is(err, io.EOF) {
 						break
 					}
-					var rej *schema.Reject
+					var rej *cesnet.Reject
 					if !errors.As(err, &rej) {
 						return fail(err) // only a Tail chunk reads the stream itself
 					}
@@ -525,7 +525,7 @@ func readDay(ctx context.Context, in Input, fb *deltaio.Buffer[schema.Flow], rb 
 }
 
 // addAll hands a chunk's rows to the buffers.
-func addAll(ctx context.Context, mu *sync.Mutex, fb *deltaio.Buffer[schema.Flow], good []schema.Flow, rb *deltaio.Buffer[schema.Reject], bad []schema.Reject) error {
+func addAll(ctx context.Context, mu *sync.Mutex, fb *deltaio.Buffer[cesnet.Flow], good []cesnet.Flow, rb *deltaio.Buffer[cesnet.Reject], bad []cesnet.Reject) error {
 	mu.Lock()
 	defer mu.Unlock()
 	for i := range good {

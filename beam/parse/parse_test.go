@@ -19,12 +19,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/beamtest"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -34,36 +34,36 @@ const fixtures = "../../testdata/cesnet"
 
 // decodeAll is the reference: every good row and reject of the day files
 // under root, decoded directly.
-func decodeAll(t *testing.T, root string) ([]schema.Flow, []schema.Reject) {
+func decodeAll(t *testing.T, root string) ([]cesnet.Flow, []cesnet.Reject) {
 	t.Helper()
-	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(root, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var flows []schema.Flow
-	var rejects []schema.Reject
+	var flows []cesnet.Flow
+	var rejects []cesnet.Reject
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f.Path)
-		rc, err := schema.OpenFile(context.Background(), f.Path, schema.XZAuto)
+		rc, err := cesnet.OpenFile(context.Background(), f.Path, cesnet.XZAuto)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = func() (schema.FileCounts, error) {
+		_, err = func() (cesnet.FileCounts, error) {
 			defer rc.Close()
-			d := schema.NewDecoder(rc, filepath.ToSlash(rel))
+			d := cesnet.NewDecoder(rc, filepath.ToSlash(rel))
 			for {
-				var row schema.Flow
+				var row cesnet.Flow
 				err := d.Read(&row)
-				var rej *schema.Reject
+				var rej *cesnet.Reject
 				switch {
 				case err == nil:
 					flows = append(flows, row)
 				case errors.As(err, &rej):
 					rejects = append(rejects, *rej)
 				case err.Error() == "EOF":
-					return schema.FileCounts{}, nil
+					return cesnet.FileCounts{}, nil
 				default:
-					return schema.FileCounts{}, err
+					return cesnet.FileCounts{}, err
 				}
 			}
 		}()
@@ -74,7 +74,7 @@ func decodeAll(t *testing.T, root string) ([]schema.Flow, []schema.Reject) {
 	return flows, rejects
 }
 
-func sortFlows(fs []schema.Flow) {
+func sortFlows(fs []cesnet.Flow) {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
 }
 
@@ -128,13 +128,13 @@ func TestParseFixtures(t *testing.T) {
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 	wantFlows, _ := decodeAll(t, fixtures)
-	got := laketest.Rows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	sortFlows(got)
 	sortFlows(wantFlows)
 	if diff := cmp.Diff(wantFlows, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("flows table differs from direct decoding (-want +got):\n%s", diff)
 	}
-	if n := len(laketest.Rows[schema.Reject](t, lake, "rejects")); n != 0 {
+	if n := len(laketest.Rows[cesnet.Reject](t, lake, "rejects")); n != 0 {
 		t.Errorf("%d rejects, want 0", n)
 	}
 	// Partitioned by week and app, one day per file.
@@ -217,13 +217,13 @@ func TestRejectsTable(t *testing.T) {
 	if got := res[0].Counters; got["rows_in"] != 5 || got["rows_written"] != 4 || got["rejects"] != 1 {
 		t.Errorf("counters %v", got)
 	}
-	rej := laketest.Rows[schema.Reject](t, lake, "rejects")
-	want := []schema.Reject{{File: "WEEK-2022-10/2022-03-07/flows-20220307.csv", Line: 4, Column: "PROTOCOL",
+	rej := laketest.Rows[cesnet.Reject](t, lake, "rejects")
+	want := []cesnet.Reject{{File: "WEEK-2022-10/2022-03-07/flows-20220307.csv", Line: 4, Column: "PROTOCOL",
 		Reason: `"six": invalid syntax`, Raw: lines[3], Day: "2022-03-07", Week: "2022-W10"}}
 	if diff := cmp.Diff(want, rej); diff != "" {
 		t.Errorf("rejects (-want +got):\n%s", diff)
 	}
-	if n := len(laketest.Rows[schema.Flow](t, lake, "flows")); n != 4 {
+	if n := len(laketest.Rows[cesnet.Flow](t, lake, "flows")); n != 4 {
 		t.Errorf("%d flows, want 4", n)
 	}
 }
@@ -247,7 +247,7 @@ func liveFiles(t *testing.T, lake, table string) (fileSet, int64) {
 	return out, snap.Version
 }
 
-func countByDay(fs []schema.Flow) map[string]int {
+func countByDay(fs []cesnet.Flow) map[string]int {
 	out := map[string]int{}
 	for _, f := range fs {
 		out[f.Day]++
@@ -265,7 +265,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 	}
 	run(t, parse.Config{Input: root, Lake: lake})
 	before, v1 := liveFiles(t, lake, "flows")
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40}, countByDay(laketest.Rows[cesnet.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 
@@ -283,7 +283,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 			t.Errorf("file %s of an earlier day was removed", f)
 		}
 	}
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40, "2022-03-10": 40}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 40, "2022-03-09": 40, "2022-03-10": 40}, countByDay(laketest.Rows[cesnet.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 
@@ -293,7 +293,7 @@ func TestIncrementalAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, parse.Config{Input: root, Lake: lake})
-	got := laketest.Rows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	if diff := cmp.Diff(map[string]int{"2022-03-07": 40, "2022-03-08": 25, "2022-03-09": 40, "2022-03-10": 40}, countByDay(got)); diff != "" {
 		t.Fatal(diff)
 	}
@@ -334,18 +334,18 @@ func TestReplaceOneDayKeepsOthers(t *testing.T) {
 			t.Errorf("file %s of the replaced day is still live", f)
 		}
 	}
-	got := laketest.Rows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 11, "2022-03-09": 30}, countByDay(got)); diff != "" {
 		t.Fatal(diff)
 	}
-	var gotDay []schema.Flow
+	var gotDay []cesnet.Flow
 	for _, f := range got {
 		if f.Day == "2022-03-08" {
 			gotDay = append(gotDay, f)
 		}
 	}
 	wantDay, _ := decodeAll(t, root)
-	wantDay = slices.DeleteFunc(wantDay, func(f schema.Flow) bool { return f.Day != "2022-03-08" })
+	wantDay = slices.DeleteFunc(wantDay, func(f cesnet.Flow) bool { return f.Day != "2022-03-08" })
 	sortFlows(gotDay)
 	sortFlows(wantDay)
 	if diff := cmp.Diff(wantDay, gotDay, cmpopts.EquateEmpty()); diff != "" {
@@ -363,7 +363,7 @@ func TestRetriedRun(t *testing.T) {
 	}
 	oneRun := t.TempDir()
 	run(t, parse.Config{Input: root, Lake: oneRun})
-	want := laketest.Rows[schema.Flow](t, oneRun, "flows")
+	want := laketest.Rows[cesnet.Flow](t, oneRun, "flows")
 	sortFlows(want)
 
 	lake := t.TempDir()
@@ -388,7 +388,7 @@ func TestRetriedRun(t *testing.T) {
 	if v3 != v {
 		t.Errorf("re-run moved flows from version %d to %d", v, v3)
 	}
-	got := laketest.Rows[schema.Flow](t, lake, "flows")
+	got := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	sortFlows(got)
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("retried run differs from one run (-want +got):\n%s", diff)
@@ -411,7 +411,7 @@ func TestReplaceDayInCompactedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt, err := lakehouse.Optimize[schema.Flow](ctx, tab)
+	opt, err := lakehouse.Optimize[cesnet.Flow](ctx, tab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestReplaceDayInCompactedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, parse.Config{Input: root, Lake: lake, From: day("2022-03-08"), To: day("2022-03-08")})
-	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 5, "2022-03-09": 30}, countByDay(laketest.Rows[schema.Flow](t, lake, "flows"))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"2022-03-07": 30, "2022-03-08": 5, "2022-03-09": 30}, countByDay(laketest.Rows[cesnet.Flow](t, lake, "flows"))); diff != "" {
 		t.Fatal(diff)
 	}
 }
@@ -434,7 +434,7 @@ func TestGlobInput(t *testing.T) {
 	if got := res[0].Counters["rows_in"]; got != 2 {
 		t.Errorf("rows_in %d, want 2", got)
 	}
-	rows := laketest.Rows[schema.Flow](t, lake, "flows")
+	rows := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	if len(rows) != 2 || rows[0].Week != "2022-W40" {
 		t.Errorf("rows %d (week %q)", len(rows), rows[0].Week)
 	}

@@ -4,7 +4,7 @@
 // lake root and a table name, opens a table at a pinned version (Latest by
 // default) and refuses a missing table instead of creating a folder.
 //
-// The row types live with the code that defines the data (beam/schema);
+// The row types live with the code that defines the data (beam/cesnet, beam/tablerow);
 // the catalog imports only the lakehouse, so beam and every task use it.
 package catalog
 

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
@@ -54,7 +55,7 @@ func BenchmarkDayCheck(b *testing.B) {
 		}
 	})
 	b.Run("rows-peer", func(b *testing.B) {
-		day, _ := time.Parse(schema.DayLayout, "2022-03-02")
+		day, _ := time.Parse(cesnet.DayLayout, "2022-03-02")
 		for range b.N {
 			t0 := time.Now()
 			src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
@@ -62,7 +63,7 @@ func BenchmarkDayCheck(b *testing.B) {
 				b.Fatal(err)
 			}
 			d := drift.NewDay(ref, "2022-03-02")
-			if err := src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error { d.AddFlow(r); return nil }); err != nil {
+			if err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error { d.AddFlow(r); return nil }); err != nil {
 				b.Fatal(err)
 			}
 			s := time.Since(t0).Seconds()

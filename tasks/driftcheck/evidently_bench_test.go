@@ -18,7 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
@@ -88,9 +89,9 @@ func BenchmarkEvidently(b *testing.B) {
 		w := bufio.NewWriter(f)
 		x := make([]float32, drift.NumFeatures)
 		n := 0
-		lo, _ := time.Parse(schema.DayLayout, from)
-		hi, _ := time.Parse(schema.DayLayout, to)
-		if err := src.Scan(ctx, lo, hi, func(r *schema.FlowFeatures) error {
+		lo, _ := time.Parse(cesnet.DayLayout, from)
+		hi, _ := time.Parse(cesnet.DayLayout, to)
+		if err := src.Scan(ctx, lo, hi, func(r *tablerow.FlowFeatures) error {
 			drift.Extract(r, x)
 			n++
 			return binary.Write(w, binary.LittleEndian, x)
@@ -121,7 +122,7 @@ func BenchmarkEvidently(b *testing.B) {
 			b.Fatal(err)
 		}
 		psi := map[string]float64{}
-		for _, m := range readTable[schema.DriftMetric](b, drift.MetricsTable.URI(lake)) {
+		for _, m := range readTable[tablerow.DriftMetric](b, drift.MetricsTable.URI(lake)) {
 			if m.RunDate == day && m.Scope == "all" && m.Metric == "psi" {
 				psi[m.Feature] = m.Value
 			}

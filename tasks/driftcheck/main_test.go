@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
@@ -45,7 +46,7 @@ func writeDays(t testing.TB, lake, start string, days, flows int, opts storage.O
 	t.Helper()
 	ctx := context.Background()
 	raw := t.TempDir()
-	d, _ := time.Parse(schema.DayLayout, start)
+	d, _ := time.Parse(cesnet.DayLayout, start)
 	// The scripted changes only (tinder from 2022-06-06), without the
 	// per-app drift calendar: the other days are quiet.
 	script := synth.DefaultScript()
@@ -74,11 +75,11 @@ func referenceAt(t testing.TB, lake, from, to string, opts storage.Options) *dri
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := time.Parse(schema.DayLayout, from)
-	l, _ := time.Parse(schema.DayLayout, to)
+	f, _ := time.Parse(cesnet.DayLayout, from)
+	l, _ := time.Parse(cesnet.DayLayout, to)
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
 	apps := map[string]bool{}
-	if err := src.Scan(ctx, f, l, func(r *schema.FlowFeatures) error {
+	if err := src.Scan(ctx, f, l, func(r *tablerow.FlowFeatures) error {
 		prof.Add(r)
 		apps[r.App] = true
 		return nil
@@ -111,11 +112,11 @@ func writePredictions(t *testing.T, lake, day string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := time.Parse(schema.DayLayout, day)
-	var rows []schema.FlowPrediction
-	if err := src.Scan(ctx, d, d, func(r *schema.FlowFeatures) error {
+	d, _ := time.Parse(cesnet.DayLayout, day)
+	var rows []tablerow.FlowPrediction
+	if err := src.Scan(ctx, d, d, func(r *tablerow.FlowFeatures) error {
 		i := len(rows)
-		p := schema.FlowPrediction{Day: day, ID: r.ID, App: r.App, Category: r.Category, Prob: 0.85, Variant: "no-sni",
+		p := tablerow.FlowPrediction{Day: day, ID: r.ID, App: r.App, Category: r.Category, Prob: 0.85, Variant: "no-sni",
 			TrueApp: r.App, TrueCategory: r.Category, SNIDomain: r.SNIDomain, JA3Bucket: r.JA3Bucket,
 			ModelName: "telco-classifier", ModelVersion: "1"}
 		if i%10 == 3 {
@@ -133,7 +134,7 @@ func writePredictions(t *testing.T, lake, day string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := lakehouse.OpenOrCreate[schema.FlowPrediction](ctx, store, lakehouse.CreateOptions{Name: drift.PredictionsTable.Name,
+	tb, err := lakehouse.OpenOrCreate[tablerow.FlowPrediction](ctx, store, lakehouse.CreateOptions{Name: drift.PredictionsTable.Name,
 		PartitionColumns: []string{"day"}}, lakehouse.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +293,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("day without data: err %v, want nothing to do", err)
 	}
 
-	metrics := readTable[schema.DriftMetric](t, drift.MetricsTable.URI(lake))
+	metrics := readTable[tablerow.DriftMetric](t, drift.MetricsTable.URI(lake))
 	per := map[string]int{}
 	alerts := 0
 	for _, m := range metrics {
@@ -304,7 +305,7 @@ func TestRun(t *testing.T) {
 	if len(per) != 2 || per["2022-06-05"] == 0 || per["2022-06-06"] == 0 || alerts == 0 {
 		t.Errorf("drift_metrics rows per day %v (%d alerts): want both days once", per, alerts)
 	}
-	states := readTable[schema.DriftState](t, drift.StateTable.URI(lake))
+	states := readTable[tablerow.DriftState](t, drift.StateTable.URI(lake))
 	if len(states) != 2 {
 		t.Errorf("drift_state has %d rows, want one per day checked (2)", len(states))
 	}

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
@@ -69,7 +70,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if cfg.lake == "" || cfg.day == "" {
 		return errors.New("driftcheck: --lake and --day are required")
 	}
-	day, err := time.Parse(schema.DayLayout, cfg.day)
+	day, err := time.Parse(cesnet.DayLayout, cfg.day)
 	if err != nil {
 		return fmt.Errorf("driftcheck: --day: %w", err)
 	}
@@ -132,7 +133,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	for _, c := range ref.Model.Classes {
 		classes[c] = true
 	}
-	found, _, err := drift.ReadPredictions(ctx, lake, cfg.day, cfg.store, func(p *schema.FlowPrediction) { d.AddPrediction(p, classes) })
+	found, _, err := drift.ReadPredictions(ctx, lake, cfg.day, cfg.store, func(p *tablerow.FlowPrediction) { d.AddPrediction(p, classes) })
 	if err != nil {
 		return err
 	}

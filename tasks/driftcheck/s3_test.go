@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -48,12 +48,12 @@ func TestRunOnS3(t *testing.T) {
 		}
 	}
 
-	metrics := readTableAt[schema.DriftMetric](t, drift.MetricsTable.URI(lake), opts)
+	metrics := readTableAt[tablerow.DriftMetric](t, drift.MetricsTable.URI(lake), opts)
 	per := map[string]int{}
 	for _, m := range metrics {
 		per[m.RunDate]++
 	}
-	states := readTableAt[schema.DriftState](t, drift.StateTable.URI(lake), opts)
+	states := readTableAt[tablerow.DriftState](t, drift.StateTable.URI(lake), opts)
 	if len(per) != 2 || per["2022-06-05"] == 0 || per["2022-06-06"] == 0 || len(states) != 2 {
 		t.Fatalf("on S3: drift_metrics rows per day %v, drift_state rows %d: want both days", per, len(states))
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -23,7 +23,7 @@ func TestRun(t *testing.T) {
 	if _, err := classifytest.WriteRaw(ctx, root, 2, classifytest.Apps(6), classifytest.Weekly(4, 200)); err != nil {
 		t.Fatal(err)
 	}
-	src, err := classify.NewRawSource(root, schema.FeatureConfig{})
+	src, err := classify.NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

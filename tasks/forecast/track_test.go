@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
@@ -34,12 +34,12 @@ func fixtureLake(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := lakehouse.OpenOrCreate[schema.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: forecast.HourlyTable}, lakehouse.Options{})
+	tab, err := lakehouse.OpenOrCreate[tablerow.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: forecast.HourlyTable}, lakehouse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	half := len(rows) / 2
-	for _, part := range [][]schema.TrafficHourly{rows[:half], rows[half:]} {
+	for _, part := range [][]tablerow.TrafficHourly{rows[:half], rows[half:]} {
 		if _, err := lakehouse.Append(ctx, tab, part, nil); err != nil {
 			t.Fatal(err)
 		}

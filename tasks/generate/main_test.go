@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
 )
 
@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, err := schema.ReadStats(f, "stats-dataset.json")
+	st, err := cesnet.ReadStats(f, "stats-dataset.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
@@ -25,20 +26,20 @@ func TestRunOnS3(t *testing.T) {
 	opts := storage.Options{S3: g.Options("telco", "")}
 
 	// Two days of hourly traffic of two apps.
-	var rows []schema.TrafficHourly
+	var rows []tablerow.TrafficHourly
 	start := time.Date(2022, 3, 7, 0, 0, 0, 0, time.UTC)
 	for h := range 48 {
 		hour := start.Add(time.Duration(h) * time.Hour)
 		for i, app := range []string{"youtube", "teams"} {
-			rows = append(rows, schema.TrafficHourly{Hour: hour, App: app, Category: []string{"Streaming media", "Videoconferencing"}[i],
-				Flows: int64(10 + h), Bytes: int64(1000 * (h + 1) * (i + 1)), Week: schema.WeekLabel(hour)})
+			rows = append(rows, tablerow.TrafficHourly{Hour: hour, App: app, Category: []string{"Streaming media", "Videoconferencing"}[i],
+				Flows: int64(10 + h), Bytes: int64(1000 * (h + 1) * (i + 1)), Week: cesnet.WeekLabel(hour)})
 		}
 	}
 	store, err := storage.Open(ctx, "s3://telco/lake/"+report.HourlyTable, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := lakehouse.Create[schema.TrafficHourly](ctx, store, lakehouse.CreateOptions{Name: report.HourlyTable, PartitionColumns: []string{"week"}}, lakehouse.Options{})
+	tb, err := lakehouse.Create[tablerow.TrafficHourly](ctx, store, lakehouse.CreateOptions{Name: report.HourlyTable, PartitionColumns: []string{"week"}}, lakehouse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/tracking"
@@ -137,7 +137,7 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 	fs.IntVar(&c.Split.ValWeeks, "val-weeks", c.Split.ValWeeks, "validation weeks (stacking, early stopping, reject threshold)")
 	fs.IntVar(&c.Split.TestWeeks, "test-weeks", c.Split.TestWeeks, "with --as-of: test weeks left after validation for evaluate (0: 1)")
 	fs.Func("as-of", "YYYY-MM-DD: train on the latest weeks complete on this day (train, validation, then test weeks; the DAG passes its logical date)", func(s string) error {
-		if _, err := time.Parse(schema.DayLayout, s); err != nil {
+		if _, err := time.Parse(cesnet.DayLayout, s); err != nil {
 			return fmt.Errorf("--as-of %q: want YYYY-MM-DD", s)
 		}
 		c.Split.AsOf = s

@@ -8,11 +8,12 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -35,8 +36,8 @@ func compactTables(cfg *config) []struct {
 		spec     deltaio.TableSpec
 		optimize func(context.Context, *lakehouse.Table, func(map[string]string) bool) (lakehouse.OptimizeResult, error)
 	}{
-		{spec(parse.FlowsTable), lakehouse.OptimizeWhere[schema.Flow]},
-		{spec(features.Table), lakehouse.OptimizeWhere[schema.FlowFeatures]},
+		{spec(parse.FlowsTable), lakehouse.OptimizeWhere[cesnet.Flow]},
+		{spec(features.Table), lakehouse.OptimizeWhere[tablerow.FlowFeatures]},
 	}
 }
 
@@ -128,14 +129,14 @@ func closedWeeks(days []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, d := range days {
-		day, err := time.Parse(schema.DayLayout, d)
+		day, err := time.Parse(cesnet.DayLayout, d)
 		if err != nil {
 			continue
 		}
 		if day.Weekday() != time.Sunday && (day.Month() != time.December || day.Day() != 31) {
 			continue
 		}
-		if w := schema.WeekLabel(day); !seen[w] {
+		if w := cesnet.WeekLabel(day); !seen[w] {
 			seen[w] = true
 			out = append(out, w)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // TestCompactClosedWeek: --job=all over Saturday, Sunday and Monday
@@ -112,9 +112,9 @@ func TestCompactClosedWeek(t *testing.T) {
 	}
 }
 
-func readFeatures(t *testing.T, lake string) []schema.FlowFeatures {
+func readFeatures(t *testing.T, lake string) []tablerow.FlowFeatures {
 	t.Helper()
-	out := laketest.Rows[schema.FlowFeatures](t, lake, features.Table)
+	out := laketest.Rows[tablerow.FlowFeatures](t, lake, features.Table)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

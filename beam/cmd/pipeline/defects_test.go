@@ -17,8 +17,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
 )
 
@@ -29,11 +29,11 @@ var defectDays = []string{"2022-03-07", "2022-03-08", "2022-03-09"}
 func dayOf(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
 
 func dayPath(root, day, ext string) string {
-	return filepath.Join(root, filepath.FromSlash(schema.DayFile(dayOf(day), ext)))
+	return filepath.Join(root, filepath.FromSlash(cesnet.DayFile(dayOf(day), ext)))
 }
 
 func statsPath(root, day string) string {
-	return filepath.Join(root, filepath.FromSlash(schema.DayStatsFile(dayOf(day))))
+	return filepath.Join(root, filepath.FromSlash(cesnet.DayStatsFile(dayOf(day))))
 }
 
 // gunzipDay returns the CSV lines of a gz day file (header first).
@@ -213,7 +213,7 @@ func TestDefectiveInputs(t *testing.T) {
 		}, exit: 1, quarantined: []string{"2022-03-08"}, errText: "stats-20220308.json says"},
 		{name: "stats count wrong", defect: func(t *testing.T, root string) {
 			b, _ := os.ReadFile(statsPath(root, "2022-03-07"))
-			var st schema.Stats
+			var st cesnet.Stats
 			if err := json.Unmarshal(b, &st); err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +223,7 @@ func TestDefectiveInputs(t *testing.T) {
 				break
 			}
 			var buf bytes.Buffer
-			schema.WriteStats(&buf, st)
+			cesnet.WriteStats(&buf, st)
 			os.WriteFile(statsPath(root, "2022-03-07"), buf.Bytes(), 0o644)
 		}, exit: 1, quarantined: []string{"2022-03-07"}, errText: "rows read, stats-20220307.json says", checks: map[string]float64{"ok": 2, "mismatch": 1}},
 		{name: "stats unreadable", defect: func(t *testing.T, root string) {
@@ -294,7 +294,7 @@ func TestDefectiveInputs(t *testing.T) {
 				t.Fatalf("last stdout line is not a JSON result: %q", lines[len(lines)-1])
 			}
 			if tc.exit == 1 {
-				want := filepath.ToSlash(schema.DayFile(dayOf(tc.quarantined[0]), "csv.gz"))
+				want := filepath.ToSlash(cesnet.DayFile(dayOf(tc.quarantined[0]), "csv.gz"))
 				if res.File != want || !strings.Contains(res.Error, want) || !strings.Contains(res.Error, tc.errText) {
 					t.Errorf("result error %q file %q; want the file %s named and %q", res.Error, res.File, want, tc.errText)
 				}
@@ -340,8 +340,8 @@ func TestDefectiveInputs(t *testing.T) {
 			if strings.Join(rj.Columns, ",") != strings.Join(tc.rejectCols, ",") {
 				t.Errorf("reject columns %v, want %v", rj.Columns, tc.rejectCols)
 			}
-			if rj.RawMax > schema.MaxRejectRaw {
-				t.Errorf("a reject keeps %d bytes of raw text, at most %d allowed", rj.RawMax, schema.MaxRejectRaw)
+			if rj.RawMax > cesnet.MaxRejectRaw {
+				t.Errorf("a reject keeps %d bytes of raw text, at most %d allowed", rj.RawMax, cesnet.MaxRejectRaw)
 			}
 			if th, ff := got["traffic_hourly"], got["flow_features"]; tc.all && (th.Flows != got["flows"].Rows || ff.Rows != got["flows"].Rows) {
 				t.Errorf("flows %d rows; traffic_hourly counts %d, flow_features %d", got["flows"].Rows, th.Flows, ff.Rows)
@@ -380,7 +380,7 @@ func TestCutCommitDetected(t *testing.T) {
 
 func fmtErr(res map[string]any) string { s, _ := res["error"].(string); return s }
 
-func flowgenWeek(root string, days int) ([]schema.Flow, error) {
+func flowgenWeek(root string, days int) ([]cesnet.Flow, error) {
 	return flowgen.Week(root, dayOf(defectDays[0]), days, 60, 6, 5)
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -18,15 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/beam/internal/laketest"
 	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
@@ -167,7 +169,7 @@ func deltaRS(t *testing.T, lake string) map[string]tableSummary {
 // dayTotals reads the stats-YYYYMMDD.json files of a generated dataset.
 func dayTotals(t *testing.T, root string) map[string]int64 {
 	t.Helper()
-	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(root, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,12 +179,12 @@ func dayTotals(t *testing.T, root string) map[string]int64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := schema.ReadStats(fh, f.StatsPath)
+		st, err := cesnet.ReadStats(fh, f.StatsPath)
 		fh.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[f.Day.Format(schema.DayLayout)] = st.Global.TotalSaved
+		out[f.Day.Format(cesnet.DayLayout)] = st.Global.TotalSaved
 	}
 	return out
 }
@@ -410,16 +412,16 @@ func TestPortableJobServer(t *testing.T) {
 	sameTables(t, prismLake, universalLake, "universal")
 }
 
-func readFlows(t *testing.T, lake string) []schema.Flow {
+func readFlows(t *testing.T, lake string) []cesnet.Flow {
 	t.Helper()
-	out := laketest.Rows[schema.Flow](t, lake, "flows")
+	out := laketest.Rows[cesnet.Flow](t, lake, "flows")
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
-func readHourly(t *testing.T, lake string) []schema.TrafficHourly {
+func readHourly(t *testing.T, lake string) []tablerow.TrafficHourly {
 	t.Helper()
-	out := laketest.Rows[schema.TrafficHourly](t, lake, aggregate.Table)
+	out := laketest.Rows[tablerow.TrafficHourly](t, lake, aggregate.Table)
 	aggregate.SortRows(out)
 	return out
 }
@@ -471,7 +473,7 @@ func TestS3InputAndLake(t *testing.T) {
 	if _, err := flowgen.Week(local, start, 2, 30, 5, 4); err != nil {
 		t.Fatal(err)
 	}
-	files, err := schema.FindDayFiles(local, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(local, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,12 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
 	"github.com/telcotraffic/telcotraffic/beam/aggregate"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/beam/features"
 	"github.com/telcotraffic/telcotraffic/beam/parse"
 	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/tasks/taskio"
@@ -91,7 +92,7 @@ func parseDay(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	d, err := time.Parse(schema.DayLayout, s)
+	d, err := time.Parse(cesnet.DayLayout, s)
 	if err != nil {
 		return d, fmt.Errorf("bad day %q (want YYYY-MM-DD)", s)
 	}
@@ -165,7 +166,7 @@ func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stder
 	if err != nil {
 		return err
 	}
-	xz := map[string]schema.XZMode{"auto": schema.XZAuto, "go": schema.XZGo, "exec": schema.XZExec}
+	xz := map[string]cesnet.XZMode{"auto": cesnet.XZAuto, "go": cesnet.XZGo, "exec": cesnet.XZExec}
 	xzMode, ok := xz[cfg.XZ]
 	if !ok {
 		return fmt.Errorf("--xz %q: want auto, go or exec", cfg.XZ)
@@ -229,7 +230,7 @@ func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stder
 			jr, err = runAggregate(ctx, runner, aggregate.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
 		case "features":
 			jr, err = runFeatures(ctx, runner, features.Config{Lake: cfg.Lake, FlowsVersion: flowsVersion, From: derivedFrom, To: derivedTo,
-				Features: schema.FeatureConfig{SNIBuckets: cfg.SNIBuckets, JA3Buckets: cfg.JA3Buckets},
+				Features: featuredef.FeatureConfig{SNIBuckets: cfg.SNIBuckets, JA3Buckets: cfg.JA3Buckets},
 				FileRows: cfg.FileRows, MaxRows: cfg.BufferRows, TargetFileSize: cfg.TargetSize, Compression: cfg.Compression}, stderr)
 		}
 		if err != nil {

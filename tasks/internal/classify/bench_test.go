@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
@@ -38,7 +39,7 @@ func peakRSS() int64 {
 }
 
 // benchSetup returns a bundle and flows to classify.
-func benchSetup(b *testing.B) (*Bundle, []schema.FlowFeatures) {
+func benchSetup(b *testing.B) (*Bundle, []tablerow.FlowFeatures) {
 	ctx := context.Background()
 	if *benchBundle != "" {
 		bd, err := LoadBundle(*benchBundle)
@@ -48,7 +49,7 @@ func benchSetup(b *testing.B) (*Bundle, []schema.FlowFeatures) {
 		if *benchRaw == "" {
 			b.Fatal("-bundle needs -raw")
 		}
-		src, err := NewRawSource(*benchRaw, schema.FeatureConfig{})
+		src, err := NewRawSource(*benchRaw, featuredef.FeatureConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,7 +66,7 @@ func benchSetup(b *testing.B) (*Bundle, []schema.FlowFeatures) {
 	if _, err := classifytest.WriteRaw(ctx, root, 1, apps, classifytest.Weekly(4, 3000)); err != nil {
 		b.Fatal(err)
 	}
-	src, err := NewRawSource(root, schema.FeatureConfig{})
+	src, err := NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func BenchmarkTrain(b *testing.B) {
 	if _, err := classifytest.WriteRaw(ctx, root, 1, apps, days); err != nil {
 		b.Fatal(err)
 	}
-	src, err := NewRawSource(root, schema.FeatureConfig{})
+	src, err := NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

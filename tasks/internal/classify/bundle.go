@@ -10,7 +10,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -174,7 +176,7 @@ type Prediction struct {
 }
 
 // Predict classifies rows: transforms, every member, stacking, reject rule.
-func (b *Bundle) Predict(ctx context.Context, rows []schema.FlowFeatures) (*Prediction, error) {
+func (b *Bundle) Predict(ctx context.Context, rows []tablerow.FlowFeatures) (*Prediction, error) {
 	if err := checkRows(rows); err != nil {
 		return nil, err
 	}
@@ -213,12 +215,12 @@ func (b *Bundle) predict(ctx context.Context, in *Inputs) (*Prediction, error) {
 }
 
 // checkRows verifies the vector lengths of flow_features rows.
-func checkRows(rows []schema.FlowFeatures) error {
+func checkRows(rows []tablerow.FlowFeatures) error {
 	for i := range rows {
 		r := &rows[i]
-		if len(r.Stats) != len(schema.FeatureStats) || len(r.PHist) != 4*schema.PHistBins || len(r.PPI) != schema.PPIMaxLen*schema.PPIChannels {
+		if len(r.Stats) != len(featuredef.FeatureStats) || len(r.PHist) != 4*cesnet.PHistBins || len(r.PPI) != cesnet.PPIMaxLen*featuredef.PPIChannels {
 			return fmt.Errorf("classify: row %d (id %d): stats %d, phist %d, ppi %d values; want %d, %d, %d", i, r.ID,
-				len(r.Stats), len(r.PHist), len(r.PPI), len(schema.FeatureStats), 4*schema.PHistBins, schema.PPIMaxLen*schema.PPIChannels)
+				len(r.Stats), len(r.PHist), len(r.PPI), len(featuredef.FeatureStats), 4*cesnet.PHistBins, cesnet.PPIMaxLen*featuredef.PPIChannels)
 		}
 	}
 	return nil

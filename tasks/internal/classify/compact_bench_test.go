@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -27,12 +28,12 @@ func BenchmarkTrainReadCompaction(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tab, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
+	tab, err := lakehouse.Create[tablerow.FlowFeatures](ctx, store, lakehouse.CreateOptions{
 		Name: catalog.FlowFeatures.Name, PartitionColumns: catalog.FlowFeatures.PartitionBy}, lakehouse.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, tab)
+	w, err := lakehouse.NewWriter[tablerow.FlowFeatures](ctx, tab)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func BenchmarkTrainReadCompaction(b *testing.B) {
 			b.Fatal(err)
 		}
 		n := 0
-		if err := src.Scan(ctx, start, end, func(*schema.FlowFeatures) error { n++; return nil }); err != nil {
+		if err := src.Scan(ctx, start, end, func(*tablerow.FlowFeatures) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		if n != rows {
@@ -86,8 +87,8 @@ func BenchmarkTrainReadCompaction(b *testing.B) {
 	filesBefore := files()
 	before, _ := read()
 	for wk := range weeks {
-		week := schema.WeekLabel(start.AddDate(0, 0, 7*wk))
-		if _, err := lakehouse.OptimizeWhere[schema.FlowFeatures](ctx, tab, func(pv map[string]string) bool { return pv["week"] == week }); err != nil {
+		week := cesnet.WeekLabel(start.AddDate(0, 0, 7*wk))
+		if _, err := lakehouse.OptimizeWhere[tablerow.FlowFeatures](ctx, tab, func(pv map[string]string) bool { return pv["week"] == week }); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,7 +11,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -22,7 +24,7 @@ type Source interface {
 	Days(ctx context.Context) ([]time.Time, error)
 	// Scan calls fn for every row of the days in [from, to], in a stable
 	// order. The row passed to fn is reused between calls.
-	Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error
+	Scan(ctx context.Context, from, to time.Time, fn func(*tablerow.FlowFeatures) error) error
 	// Version identifies the data, to be recorded with a model.
 	Version() DataVersion
 }
@@ -39,7 +41,7 @@ type DataVersion struct {
 	Files       int    `json:"files,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Features is the hashing configuration the rows were computed with.
-	Features schema.FeatureConfig `json:"features"`
+	Features featuredef.FeatureConfig `json:"features"`
 }
 
 // Equal reports whether d and o name the same data.
@@ -50,18 +52,18 @@ func (d DataVersion) Equal(o DataVersion) bool {
 }
 
 // RawSource computes flow_features rows from a raw dataset directory (the
-// CESNET-TLS-Year22 layout) with schema.Features. Rejected rows are skipped
+// CESNET-TLS-Year22 layout) with featuredef.Features. Rejected rows are skipped
 // and counted.
 type RawSource struct {
 	root     string
-	features schema.FeatureConfig
-	files    []schema.DayFileInfo
+	features featuredef.FeatureConfig
+	files    []cesnet.DayFileInfo
 	rejects  int64
 }
 
 // NewRawSource lists the day files under root.
-func NewRawSource(root string, features schema.FeatureConfig) (*RawSource, error) {
-	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
+func NewRawSource(root string, features featuredef.FeatureConfig) (*RawSource, error) {
+	files, err := cesnet.FindDayFiles(root, time.Time{}, time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
@@ -81,14 +83,14 @@ func (s *RawSource) Days(context.Context) ([]time.Time, error) {
 }
 
 // Scan implements Source.
-func (s *RawSource) Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error {
-	var ff schema.FlowFeatures
+func (s *RawSource) Scan(ctx context.Context, from, to time.Time, fn func(*tablerow.FlowFeatures) error) error {
+	var ff tablerow.FlowFeatures
 	for _, fi := range s.files {
 		if fi.Day.Before(from) || fi.Day.After(to) {
 			continue
 		}
-		c, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
-			schema.Features(f, s.features, &ff)
+		c, err := cesnet.DecodeFile(ctx, fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
+			featuredef.Features(f, s.features, &ff)
 			return fn(&ff)
 		}, nil)
 		if err != nil {
@@ -137,7 +139,7 @@ func (f SourceFlags) Open(ctx context.Context) (Source, error) {
 	case f.Raw != "" && f.Lake != "":
 		return nil, errors.New("classify: give --raw or --lake, not both")
 	case f.Raw != "":
-		return NewRawSource(f.Raw, schema.FeatureConfig{})
+		return NewRawSource(f.Raw, featuredef.FeatureConfig{})
 	case f.Lake != "":
 		return OpenLakeSource(ctx, f.Lake, f.Version, f.Store)
 	}
@@ -156,7 +158,7 @@ type Week struct {
 func Weeks(days []time.Time) []Week {
 	var out []Week
 	for _, d := range days {
-		l := schema.WeekLabel(d)
+		l := cesnet.WeekLabel(d)
 		if n := len(out); n > 0 && out[n-1].Label == l {
 			out[n-1].To = d
 			out[n-1].Days++
@@ -214,7 +216,7 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 		return Split{}, fmt.Errorf("classify: split %+v: need skip ≥ 0, train > 0, val ≥ 0, test ≥ 0", c)
 	}
 	if c.AsOf != "" {
-		asOf, err := time.Parse(schema.DayLayout, c.AsOf)
+		asOf, err := time.Parse(cesnet.DayLayout, c.AsOf)
 		if err != nil {
 			return Split{}, fmt.Errorf("classify: split: as-of %q: %w", c.AsOf, err)
 		}
@@ -262,14 +264,14 @@ func span(ws []Week) (time.Time, time.Time) {
 // app: rare apps keep all their rows); then at most max rows are kept
 // overall (max ≤ 0: no bound). The result is in the order the source yields
 // rows; the same seed gives the same sample.
-func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int, seed uint64, keep func(*schema.FlowFeatures) bool) ([]schema.FlowFeatures, map[string]int64, error) {
+func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int, seed uint64, keep func(*tablerow.FlowFeatures) bool) ([]tablerow.FlowFeatures, map[string]int64, error) {
 	if len(weeks) == 0 {
 		return nil, nil, nil
 	}
 	from, to := span(weeks)
 	rng := rand.New(rand.NewPCG(seed, 0xc1a5))
 	type reservoir struct {
-		rows  []schema.FlowFeatures
+		rows  []tablerow.FlowFeatures
 		order []int64 // position in the stream of each kept row
 		n     int64
 	}
@@ -281,7 +283,7 @@ func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int
 	}
 	seen := map[string]int64{}
 	var pos int64
-	err := src.Scan(ctx, from, to, func(r *schema.FlowFeatures) error {
+	err := src.Scan(ctx, from, to, func(r *tablerow.FlowFeatures) error {
 		seen[r.App]++
 		if keep != nil && !keep(r) {
 			return nil
@@ -297,7 +299,7 @@ func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int
 		res.n++
 		switch {
 		case size <= 0 || len(res.rows) < size:
-			res.rows = append(res.rows, cloneRow(r, schema.FlowFeatures{}))
+			res.rows = append(res.rows, cloneRow(r, tablerow.FlowFeatures{}))
 			res.order = append(res.order, pos)
 		default:
 			if j := rng.Int64N(res.n); j < int64(size) {
@@ -330,7 +332,7 @@ func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int
 		idx = idx[:max]
 	}
 	slices.SortFunc(idx, func(a, b int) int { return int(all.order[a] - all.order[b]) })
-	out := make([]schema.FlowFeatures, len(idx))
+	out := make([]tablerow.FlowFeatures, len(idx))
 	for i, j := range idx {
 		out[i] = all.rows[j]
 	}
@@ -338,7 +340,7 @@ func sampleWindow(ctx context.Context, src Source, weeks []Week, max, perApp int
 }
 
 // cloneRow copies r into dst, reusing dst's slices.
-func cloneRow(r *schema.FlowFeatures, dst schema.FlowFeatures) schema.FlowFeatures {
+func cloneRow(r *tablerow.FlowFeatures, dst tablerow.FlowFeatures) tablerow.FlowFeatures {
 	stats, phist, ppi := dst.Stats, dst.PHist, dst.PPI
 	dst = *r
 	dst.Stats = append(stats[:0], r.Stats...)
@@ -348,8 +350,8 @@ func cloneRow(r *schema.FlowFeatures, dst schema.FlowFeatures) schema.FlowFeatur
 }
 
 // sampleWeeks draws a reservoir sample of at most max rows from each week.
-func sampleWeeks(ctx context.Context, src Source, weeks []Week, max int, seed uint64) ([][]schema.FlowFeatures, error) {
-	out := make([][]schema.FlowFeatures, len(weeks))
+func sampleWeeks(ctx context.Context, src Source, weeks []Week, max int, seed uint64) ([][]tablerow.FlowFeatures, error) {
+	out := make([][]tablerow.FlowFeatures, len(weeks))
 	for i, w := range weeks {
 		rows, _, err := sampleWindow(ctx, src, []Week{w}, max, 0, seed+uint64(i)+1, nil)
 		if err != nil {

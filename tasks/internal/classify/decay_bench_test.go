@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
 )
@@ -41,7 +43,7 @@ func BenchmarkFrozenDecay(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("generated 2022-05-30..2022-09-30 at %d flows/day in %.0fs", flows, time.Since(t0).Seconds())
-		src, err := classify.NewRawSource(raw, schema.FeatureConfig{})
+		src, err := classify.NewRawSource(raw, featuredef.FeatureConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -67,8 +69,8 @@ func BenchmarkFrozenDecay(b *testing.B) {
 			{"june-val", "2022-06-27", "2022-07-03"}, {"july", "2022-07-04", "2022-07-31"},
 			{"august", "2022-08-01", "2022-08-31"}, {"september", "2022-09-01", "2022-09-30"},
 		} {
-			from, _ := time.Parse(schema.DayLayout, m.from)
-			to, _ := time.Parse(schema.DayLayout, m.to)
+			from, _ := time.Parse(cesnet.DayLayout, m.from)
+			to, _ := time.Parse(cesnet.DayLayout, m.to)
 			rows := sample(b, src, from, to, classes, 20000)
 			p, err := bundle.Predict(ctx, rows)
 			if err != nil {
@@ -93,11 +95,11 @@ func BenchmarkFrozenDecay(b *testing.B) {
 }
 
 // sample draws up to n rows of the days [from, to] whose app is a class.
-func sample(b *testing.B, src classify.Source, from, to time.Time, classes map[string]int, n int) []schema.FlowFeatures {
+func sample(b *testing.B, src classify.Source, from, to time.Time, classes map[string]int, n int) []tablerow.FlowFeatures {
 	rng := rand.New(rand.NewPCG(5, 5))
-	var rows []schema.FlowFeatures
+	var rows []tablerow.FlowFeatures
 	var seen int64
-	err := src.Scan(context.Background(), from, to, func(r *schema.FlowFeatures) error {
+	err := src.Scan(context.Background(), from, to, func(r *tablerow.FlowFeatures) error {
 		if _, ok := classes[r.App]; !ok {
 			return nil
 		}

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -261,7 +261,7 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 	return rep, nil
 }
 
-func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, weekRows [][]schema.FlowFeatures, fpr float64) (VariantReport, error) {
+func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, weekRows [][]tablerow.FlowFeatures, fpr float64) (VariantReport, error) {
 	man := b.Manifest
 	k := len(man.Classes)
 	index := map[string]int{}
@@ -296,7 +296,7 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 			}
 			keep = append(keep, i)
 		}
-		sub := make([]schema.FlowFeatures, len(keep))
+		sub := make([]tablerow.FlowFeatures, len(keep))
 		subLabels := make([]int, len(keep))
 		for j, i := range keep {
 			sub[j], subLabels[j] = rows[i], labels[i]

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -37,7 +39,7 @@ type LakeSource struct {
 	uri      string
 	table    *lakehouse.Table
 	snap     *lakehouse.Snapshot
-	features schema.FeatureConfig
+	features featuredef.FeatureConfig
 	days     []time.Time // filled by the first Days call
 }
 
@@ -91,7 +93,7 @@ func OpenLakeSource(ctx context.Context, lake string, version int64, opts storag
 // where names the table and version in messages.
 func (s *LakeSource) where() string { return fmt.Sprintf("%s@%d", s.uri, s.snap.Version) }
 
-// checkColumns refuses a table that lacks columns of schema.FlowFeatures
+// checkColumns refuses a table that lacks columns of tablerow.FlowFeatures
 // (reading would fill them with zeros).
 func (s *LakeSource) checkColumns() error {
 	st, err := s.snap.Schema()
@@ -103,7 +105,7 @@ func (s *LakeSource) checkColumns() error {
 		have[f.Name] = true
 	}
 	var missing []string
-	typ := reflect.TypeFor[schema.FlowFeatures]()
+	typ := reflect.TypeFor[tablerow.FlowFeatures]()
 	for i := range typ.NumField() {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("parquet"), ",")
 		if name != "" && !have[name] {
@@ -119,7 +121,7 @@ func (s *LakeSource) checkColumns() error {
 // featureConfig returns the bucket counts the features job recorded in the
 // newest commits up to the snapshot's version, or the defaults when none of
 // the last featuresLookback commits names them (a table written otherwise).
-func (s *LakeSource) featureConfig(ctx context.Context) (schema.FeatureConfig, error) {
+func (s *LakeSource) featureConfig(ctx context.Context) (featuredef.FeatureConfig, error) {
 	for v := s.snap.Version; v >= 0 && v > s.snap.Version-featuresLookback; v-- {
 		key := fmt.Sprintf("_delta_log/%020d.json", v)
 		b, err := s.table.Store().Get(ctx, key)
@@ -127,11 +129,11 @@ func (s *LakeSource) featureConfig(ctx context.Context) (schema.FeatureConfig, e
 			break // replaced by a checkpoint and cleaned up
 		}
 		if err != nil {
-			return schema.FeatureConfig{}, fmt.Errorf("classify: %s: %w", s.where(), err)
+			return featuredef.FeatureConfig{}, fmt.Errorf("classify: %s: %w", s.where(), err)
 		}
 		actions, err := lakehouse.DecodeCommit(key, v, b)
 		if err != nil {
-			return schema.FeatureConfig{}, fmt.Errorf("classify: %s: %w", s.where(), err)
+			return featuredef.FeatureConfig{}, fmt.Errorf("classify: %s: %w", s.where(), err)
 		}
 		for _, a := range actions {
 			params, _ := a.CommitInfo["operationParameters"].(map[string]any)
@@ -139,14 +141,14 @@ func (s *LakeSource) featureConfig(ctx context.Context) (schema.FeatureConfig, e
 			if !ok {
 				continue
 			}
-			var c schema.FeatureConfig
+			var c featuredef.FeatureConfig
 			if _, err := fmt.Sscanf(p, "sni_buckets=%d ja3_buckets=%d", &c.SNIBuckets, &c.JA3Buckets); err != nil {
 				return c, fmt.Errorf("classify: %s: commit %d: %s %q: %w", s.where(), v, featuresParam, p, err)
 			}
 			return c.WithDefaults(), nil
 		}
 	}
-	return schema.FeatureConfig{}.WithDefaults(), nil
+	return featuredef.FeatureConfig{}.WithDefaults(), nil
 }
 
 // checkBuckets refuses a table whose file statistics show hash buckets
@@ -202,7 +204,7 @@ func (s *LakeSource) Days(ctx context.Context) ([]time.Time, error) {
 	}
 	days := make([]time.Time, 0, len(set))
 	for d := range set {
-		t, err := time.Parse(schema.DayLayout, d)
+		t, err := time.Parse(cesnet.DayLayout, d)
 		if err != nil {
 			return nil, fmt.Errorf("classify: %s: day %q: %w", s.where(), d, err)
 		}
@@ -235,14 +237,14 @@ func oneDay(a lakehouse.Add) (string, bool) {
 // Scan implements Source. Only the files of the weeks with days in
 // [from, to] whose day statistics overlap the range are read; rows of other
 // days in them are skipped.
-func (s *LakeSource) Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error {
+func (s *LakeSource) Scan(ctx context.Context, from, to time.Time, fn func(*tablerow.FlowFeatures) error) error {
 	filters, ok, err := s.filters(ctx, from, to)
 	if err != nil || !ok {
 		return err
 	}
-	lo, hi := from.Format(schema.DayLayout), to.Format(schema.DayLayout)
-	var row schema.FlowFeatures
-	for r, err := range lakehouse.Rows[schema.FlowFeatures](ctx, s.table, s.snap, filters...) {
+	lo, hi := from.Format(cesnet.DayLayout), to.Format(cesnet.DayLayout)
+	var row tablerow.FlowFeatures
+	for r, err := range lakehouse.Rows[tablerow.FlowFeatures](ctx, s.table, s.snap, filters...) {
 		if err != nil {
 			return fmt.Errorf("classify: %s: %w", s.where(), err)
 		}
@@ -279,7 +281,7 @@ func (s *LakeSource) filters(ctx context.Context, from, to time.Time) (filters [
 	}
 	var weeks []any
 	for _, d := range days {
-		if w := schema.WeekLabel(d); !d.Before(from) && !d.After(to) && !slices.Contains(weeks, any(w)) {
+		if w := cesnet.WeekLabel(d); !d.Before(from) && !d.After(to) && !slices.Contains(weeks, any(w)) {
 			weeks = append(weeks, w)
 		}
 	}
@@ -288,8 +290,8 @@ func (s *LakeSource) filters(ctx context.Context, from, to time.Time) (filters [
 	}
 	return []lakehouse.Filter{
 		{Column: "week", Op: lakehouse.In, Values: weeks},
-		{Column: "day", Op: lakehouse.Ge, Value: from.Format(schema.DayLayout)},
-		{Column: "day", Op: lakehouse.Le, Value: to.Format(schema.DayLayout)},
+		{Column: "day", Op: lakehouse.Ge, Value: from.Format(cesnet.DayLayout)},
+		{Column: "day", Op: lakehouse.Le, Value: to.Format(cesnet.DayLayout)},
 	}, true, nil
 }
 

@@ -13,17 +13,19 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 )
 
 // lakeConfig is not the default, so the lake source must find it in the log.
-var lakeConfig = schema.FeatureConfig{SNIBuckets: 64, JA3Buckets: 16}
+var lakeConfig = featuredef.FeatureConfig{SNIBuckets: 64, JA3Buckets: 16}
 
 func day(s string) time.Time {
-	d, err := time.Parse(schema.DayLayout, s)
+	d, err := time.Parse(cesnet.DayLayout, s)
 	if err != nil {
 		panic(err)
 	}
@@ -53,11 +55,11 @@ func writeLakeFixture(t *testing.T, filePerDay bool) (raw, lake string, version 
 	return raw, lake, version
 }
 
-func scanAll(t *testing.T, src Source, from, to time.Time) []schema.FlowFeatures {
+func scanAll(t *testing.T, src Source, from, to time.Time) []tablerow.FlowFeatures {
 	t.Helper()
-	var out []schema.FlowFeatures
-	err := src.Scan(context.Background(), from, to, func(r *schema.FlowFeatures) error {
-		out = append(out, cloneRow(r, schema.FlowFeatures{}))
+	var out []tablerow.FlowFeatures
+	err := src.Scan(context.Background(), from, to, func(r *tablerow.FlowFeatures) error {
+		out = append(out, cloneRow(r, tablerow.FlowFeatures{}))
 		return nil
 	})
 	if err != nil {
@@ -66,9 +68,9 @@ func scanAll(t *testing.T, src Source, from, to time.Time) []schema.FlowFeatures
 	return out
 }
 
-func byDayID(rows []schema.FlowFeatures) []schema.FlowFeatures {
+func byDayID(rows []tablerow.FlowFeatures) []tablerow.FlowFeatures {
 	rows = slices.Clone(rows)
-	slices.SortFunc(rows, func(a, b schema.FlowFeatures) int {
+	slices.SortFunc(rows, func(a, b tablerow.FlowFeatures) int {
 		return cmp.Or(strings.Compare(a.Day, b.Day), cmp.Compare(a.ID, b.ID))
 	})
 	return rows
@@ -220,7 +222,7 @@ func TestLakeSourceErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lakehouse.Create[schema.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: FeaturesTable}, lakehouse.Options{}); err != nil {
+	if _, err := lakehouse.Create[tablerow.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: FeaturesTable}, lakehouse.Options{}); err != nil {
 		t.Fatal(err)
 	}
 

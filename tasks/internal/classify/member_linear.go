@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
 
@@ -68,9 +68,9 @@ func linearX(in *Inputs) ([]float32, int) {
 	for i := range in.Len() {
 		row := x[i*d : (i+1)*d]
 		j := copy(row, nb.Flow[i*nb.FlowDim:(i+1)*nb.FlowDim])
-		ppi := nb.PPI[i*seqnet.SeqLen*schema.PPIChannels:]
+		ppi := nb.PPI[i*seqnet.SeqLen*featuredef.PPIChannels:]
 		for p := range seqnet.SeqLen {
-			pk := ppi[p*schema.PPIChannels:]
+			pk := ppi[p*featuredef.PPIChannels:]
 			if pk[seqnet.ChanDir] == 0 {
 				row[j+p], row[j+seqnet.SeqLen+p] = float32(math.NaN()), float32(math.NaN())
 				continue

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 )
 
 // TestLogitStackerUndoesPriorShift: a member that under-predicts class 1
@@ -109,7 +109,7 @@ func TestOpenSetHead(t *testing.T) {
 func TestTrainPinnedHoldoutAndHead(t *testing.T) {
 	ctx := context.Background()
 	root := writeDataset(t, 400)
-	src, err := NewRawSource(root, schema.FeatureConfig{})
+	src, err := NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

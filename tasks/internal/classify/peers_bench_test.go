@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
@@ -47,7 +48,7 @@ type benchData struct {
 	d                   *trainingData
 	cfg                 TrainConfig
 	src                 Source
-	testRows            []schema.FlowFeatures
+	testRows            []tablerow.FlowFeatures
 	train, val, test    *Inputs
 	testLabels          []int // -1: an unknown (held-out) service
 	trainWeeks, valWeek string
@@ -66,7 +67,7 @@ func loadBenchData(tb testing.TB) *benchData {
 	}
 	asOf := *peersAsOf
 	if asOf == "" {
-		asOf = days[len(days)-1].AddDate(0, 0, -7).Format(schema.DayLayout)
+		asOf = days[len(days)-1].AddDate(0, 0, -7).Format(cesnet.DayLayout)
 	}
 	cfg := DefaultTrainConfig()
 	cfg.Split = SplitConfig{TrainWeeks: 3, ValWeeks: 1, TestWeeks: 1, AsOf: asOf}
@@ -88,7 +89,7 @@ func loadBenchData(tb testing.TB) *benchData {
 	for i, c := range d.classes {
 		index[c] = i
 	}
-	var test []schema.FlowFeatures
+	var test []tablerow.FlowFeatures
 	var testLabels []int
 	for _, r := range weekRows[0] {
 		c, ok := index[r.App]

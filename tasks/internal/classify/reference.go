@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 )
@@ -17,8 +17,8 @@ type profiledSource struct {
 }
 
 // Scan implements Source.
-func (s profiledSource) Scan(ctx context.Context, from, to time.Time, fn func(*schema.FlowFeatures) error) error {
-	return s.Source.Scan(ctx, from, to, func(r *schema.FlowFeatures) error {
+func (s profiledSource) Scan(ctx context.Context, from, to time.Time, fn func(*tablerow.FlowFeatures) error) error {
+	return s.Source.Scan(ctx, from, to, func(r *tablerow.FlowFeatures) error {
 		s.prof.Add(r)
 		return fn(r)
 	})

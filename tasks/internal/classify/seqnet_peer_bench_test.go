@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
 )
@@ -58,7 +59,7 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 			FlowsPerDay: flows, Seed: 1, Compress: "none"}); err != nil {
 			b.Fatal(err)
 		}
-		src, err := NewRawSource(raw, schema.FeatureConfig{})
+		src, err := NewRawSource(raw, featuredef.FeatureConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -241,7 +242,7 @@ func demoRows(b *testing.B, src Source) demoData {
 		index[c] = i
 	}
 	trainRows, trainLabels := keepClasses(trainRows, index)
-	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *schema.FlowFeatures) bool {
+	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *tablerow.FlowFeatures) bool {
 		_, ok := index[r.App]
 		return ok
 	})
@@ -255,7 +256,7 @@ func demoRows(b *testing.B, src Source) demoData {
 		b.Fatal(err)
 	}
 	testRows, testLabels := keepClasses(weekRows[0], index)
-	for _, rows := range [][]schema.FlowFeatures{trainRows, valRows, testRows} {
+	for _, rows := range [][]tablerow.FlowFeatures{trainRows, valRows, testRows} {
 		if err := checkRows(rows); err != nil {
 			b.Fatal(err)
 		}

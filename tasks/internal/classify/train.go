@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
@@ -364,7 +365,7 @@ func labels(ws []Week) []string {
 }
 
 // keepClasses keeps the rows of apps in index and returns their labels.
-func keepClasses(rows []schema.FlowFeatures, index map[string]int) ([]schema.FlowFeatures, []int) {
+func keepClasses(rows []tablerow.FlowFeatures, index map[string]int) ([]tablerow.FlowFeatures, []int) {
 	out := rows[:0]
 	var y []int
 	for _, r := range rows {
@@ -378,7 +379,7 @@ func keepClasses(rows []schema.FlowFeatures, index map[string]int) ([]schema.Flo
 
 // categoriesOf returns each class's category: the one its training rows
 // carry, else the dataset's app table.
-func categoriesOf(classes []string, rows []schema.FlowFeatures) []string {
+func categoriesOf(classes []string, rows []tablerow.FlowFeatures) []string {
 	cat := map[string]string{}
 	for i := range rows {
 		if _, ok := cat[rows[i].App]; !ok && rows[i].Category != "" {
@@ -389,7 +390,7 @@ func categoriesOf(classes []string, rows []schema.FlowFeatures) []string {
 	for i, c := range classes {
 		out[i] = cat[c]
 		if out[i] == "" {
-			if a, ok := schema.LookupApp(c); ok {
+			if a, ok := cesnet.LookupApp(c); ok {
 				out[i] = a.Category
 			} else {
 				out[i] = "unknown"
@@ -403,13 +404,13 @@ func categoriesOf(classes []string, rows []schema.FlowFeatures) []string {
 // validation rows of the known classes with their labels, the classes, the
 // held-out apps (unknown services) and the rare apps (too few rows).
 type trainingData struct {
-	trainRows, valRows     []schema.FlowFeatures
+	trainRows, valRows     []tablerow.FlowFeatures
 	trainLabels, valLabels []int
 	classes, holdout, rare []string
 	// openApps are the open-set apps (TrainConfig.OpenSetFrac), openRows
 	// their validation-window rows (the head's unknown examples).
 	openApps []string
-	openRows []schema.FlowFeatures
+	openRows []tablerow.FlowFeatures
 }
 
 // sampleTraining draws the training sample from trainSrc (the source, or a
@@ -482,7 +483,7 @@ func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg 
 		index[c] = i
 	}
 	trainRows, trainLabels := keepClasses(trainRows, index)
-	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *schema.FlowFeatures) bool {
+	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *tablerow.FlowFeatures) bool {
 		_, ok := index[r.App]
 		return ok
 	})
@@ -490,9 +491,9 @@ func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg 
 		return nil, err
 	}
 	valRows, valLabels := keepClasses(valRows, index)
-	var openRows []schema.FlowFeatures
+	var openRows []tablerow.FlowFeatures
 	if len(openApps) > 0 {
-		openRows, _, err = sampleWindow(ctx, src, split.Val, max(1, cfg.MaxValRows/4), 0, cfg.Seed+2000, func(r *schema.FlowFeatures) bool {
+		openRows, _, err = sampleWindow(ctx, src, split.Val, max(1, cfg.MaxValRows/4), 0, cfg.Seed+2000, func(r *tablerow.FlowFeatures) bool {
 			return slices.Contains(openApps, r.App)
 		})
 		if err != nil {

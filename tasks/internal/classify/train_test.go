@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
@@ -54,7 +55,7 @@ func writeDataset(t *testing.T, flows int) string {
 func TestTrainEvaluateEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	root := writeDataset(t, 400)
-	src, err := NewRawSource(root, schema.FeatureConfig{})
+	src, err := NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestTrainEvaluateEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []schema.FlowFeatures
+	var rows []tablerow.FlowFeatures
 	var labels []int
 	for _, r := range val {
 		if c := slices.Index(b.Manifest.Classes, r.App); c >= 0 {

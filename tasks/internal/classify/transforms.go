@@ -5,7 +5,9 @@ import (
 	"math"
 	"slices"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/xgb"
 )
@@ -79,7 +81,7 @@ type Transforms struct {
 // FitTransforms fits the transforms on training rows and their labels
 // (indices into classes). It returns the transforms and the training
 // Inputs, whose SNI encodings are out of fold.
-func FitTransforms(rows []schema.FlowFeatures, labels []int, classes []string, c TransformConfig) (*Transforms, *Inputs, error) {
+func FitTransforms(rows []tablerow.FlowFeatures, labels []int, classes []string, c TransformConfig) (*Transforms, *Inputs, error) {
 	c = c.withDefaults()
 	if len(rows) != len(labels) {
 		return nil, nil, fmt.Errorf("classify: fit transforms: %d rows, %d labels", len(rows), len(labels))
@@ -139,7 +141,7 @@ func (t *Transforms) Validate() error {
 
 // NewInputs prepares rows (not training rows) for the members; labels may be
 // nil.
-func (t *Transforms) NewInputs(rows []schema.FlowFeatures, labels []int) *Inputs {
+func (t *Transforms) NewInputs(rows []tablerow.FlowFeatures, labels []int) *Inputs {
 	return &Inputs{Rows: rows, Labels: labels, t: t}
 }
 
@@ -147,20 +149,20 @@ func (t *Transforms) NewInputs(rows []schema.FlowFeatures, labels []int) *Inputs
 const treeTE = 5
 
 // ppiTree is the number of tree columns derived from the packet sequence.
-const ppiTree = 2*schema.PPIMaxLen + 3
+const ppiTree = 2*cesnet.PPIMaxLen + 3
 
 // TreeNames names the tree view's columns.
 func (t *Transforms) TreeNames() []string {
-	names := slices.Clone(schema.FeatureStats)
+	names := slices.Clone(featuredef.FeatureStats)
 	for _, h := range []string{"phist_src_size", "phist_dst_size", "phist_src_ipt", "phist_dst_ipt"} {
-		for i := range schema.PHistBins {
+		for i := range cesnet.PHistBins {
 			names = append(names, fmt.Sprintf("%s_%d", h, i+1))
 		}
 	}
-	for i := range schema.PPIMaxLen {
+	for i := range cesnet.PPIMaxLen {
 		names = append(names, fmt.Sprintf("ssize_%d", i+1))
 	}
-	for i := range schema.PPIMaxLen {
+	for i := range cesnet.PPIMaxLen {
 		names = append(names, fmt.Sprintf("log1p_ipt_%d", i+1))
 	}
 	names = append(names, "log1p_ppi_bytes_fwd", "log1p_ppi_bytes_rev", "ppi_push_share")
@@ -195,7 +197,7 @@ func (t *Transforms) NetNames() []string {
 // use and shared, so members scoring the same rows pay for the transforms
 // once.
 type Inputs struct {
-	Rows []schema.FlowFeatures
+	Rows []tablerow.FlowFeatures
 	// Labels are class indices, -1 for a flow of no class; nil when
 	// unknown.
 	Labels []int
@@ -216,7 +218,7 @@ func (in *Inputs) Classes() int { return len(in.t.Classes) }
 
 // Subset returns inputs of rows idx (views recomputed as needed).
 func (in *Inputs) Subset(idx []int) *Inputs {
-	out := &Inputs{t: in.t, Rows: make([]schema.FlowFeatures, len(idx))}
+	out := &Inputs{t: in.t, Rows: make([]tablerow.FlowFeatures, len(idx))}
 	if in.Labels != nil {
 		out.Labels = make([]int, len(idx))
 	}
@@ -279,7 +281,7 @@ func (in *Inputs) Tree() xgb.Matrix {
 		return *in.tree
 	}
 	in.encodeSNI()
-	cols := len(schema.FeatureStats) + 4*schema.PHistBins + ppiTree
+	cols := len(featuredef.FeatureStats) + 4*cesnet.PHistBins + ppiTree
 	if in.t.FeatureSet == FeaturesSNI {
 		cols += treeTE + 3
 	}
@@ -292,16 +294,16 @@ func (in *Inputs) Tree() xgb.Matrix {
 		j := copy(row, r.Stats)
 		j += copy(row[j:], r.PHist)
 		var fwd, rev, push, real float64
-		for p := range schema.PPIMaxLen {
-			pk := r.PPI[p*schema.PPIChannels : (p+1)*schema.PPIChannels]
+		for p := range cesnet.PPIMaxLen {
+			pk := r.PPI[p*featuredef.PPIChannels : (p+1)*featuredef.PPIChannels]
 			if pk[seqnet.ChanDir] == 0 {
 				row[j+p] = nan
-				row[j+schema.PPIMaxLen+p] = nan
+				row[j+cesnet.PPIMaxLen+p] = nan
 				continue
 			}
 			real++
 			row[j+p] = pk[seqnet.ChanDir] * pk[seqnet.ChanSize]
-			row[j+schema.PPIMaxLen+p] = float32(math.Log1p(math.Max(float64(pk[seqnet.ChanIPT]), 0)))
+			row[j+cesnet.PPIMaxLen+p] = float32(math.Log1p(math.Max(float64(pk[seqnet.ChanIPT]), 0)))
 			if pk[seqnet.ChanDir] > 0 {
 				fwd += float64(pk[seqnet.ChanSize])
 			} else {
@@ -309,7 +311,7 @@ func (in *Inputs) Tree() xgb.Matrix {
 			}
 			push += float64(pk[seqnet.ChanPush])
 		}
-		j += 2 * schema.PPIMaxLen
+		j += 2 * cesnet.PPIMaxLen
 		row[j], row[j+1] = float32(math.Log1p(fwd)), float32(math.Log1p(rev))
 		row[j+2] = nan
 		if real > 0 {
@@ -346,7 +348,7 @@ func top2(p []float32) (int, int) {
 
 // NetDim returns the length of the net view's flow vector.
 func (t *Transforms) NetDim() int {
-	d := len(schema.FeatureStats) + 4*schema.PHistBins
+	d := len(featuredef.FeatureStats) + 4*cesnet.PHistBins
 	if t.FeatureSet == FeaturesSNI {
 		d += len(t.Classes) + 1 + t.ASN.Width() + t.JA3.Width()
 	}
@@ -364,7 +366,7 @@ func (in *Inputs) Net() seqnet.Batch {
 	in.encodeSNI()
 	dim := in.t.NetDim()
 	k := len(in.t.Classes)
-	const rowPPI = seqnet.SeqLen * schema.PPIChannels
+	const rowPPI = seqnet.SeqLen * featuredef.PPIChannels
 	b := seqnet.Batch{PPI: make([]float32, len(in.Rows)*rowPPI), Flow: make([]float32, len(in.Rows)*dim), FlowDim: dim}
 	for i := range in.Rows {
 		r := &in.Rows[i]

@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 )
 
 var day0 = time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)
 
 // labelled returns rows of apps with their class labels.
-func labelled(seed uint64, apps []string, n int, o classifytest.Options) ([]schema.FlowFeatures, []int) {
+func labelled(seed uint64, apps []string, n int, o classifytest.Options) ([]tablerow.FlowFeatures, []int) {
 	rows := classifytest.Rows(seed, apps, nil, n, day0, o)
 	y := make([]int, n)
 	for i := range rows {
@@ -58,13 +60,13 @@ func TestTreeViewValues(t *testing.T) {
 	x := in.Tree()
 	r := rows[0]
 	row := x.Data[:x.Cols]
-	off := len(schema.FeatureStats) + 4*schema.PHistBins
+	off := len(featuredef.FeatureStats) + 4*cesnet.PHistBins
 	if d := cmp.Diff(r.Stats, row[:len(r.Stats)]); d != "" {
 		t.Errorf("stats (-want +got):\n%s", d)
 	}
-	for p := range schema.PPIMaxLen {
+	for p := range cesnet.PPIMaxLen {
 		ipt, dir, size := r.PPI[4*p], r.PPI[4*p+1], r.PPI[4*p+2]
-		gotSize, gotIPT := row[off+p], row[off+schema.PPIMaxLen+p]
+		gotSize, gotIPT := row[off+p], row[off+cesnet.PPIMaxLen+p]
 		if dir == 0 {
 			if !math.IsNaN(float64(gotSize)) || !math.IsNaN(float64(gotIPT)) {
 				t.Errorf("packet %d is padding but tree values %v, %v are not missing", p, gotSize, gotIPT)
@@ -100,7 +102,7 @@ func TestTransformsIgnoreLaterValues(t *testing.T) {
 		t.Error("later-only ASN in the one-hot vocabulary")
 	}
 	net := in.Net()
-	asnOther := len(schema.FeatureStats) + 4*schema.PHistBins + len(apps) + 1 + len(tr.ASN.Vocab)
+	asnOther := len(featuredef.FeatureStats) + 4*cesnet.PHistBins + len(apps) + 1 + len(tr.ASN.Vocab)
 	if net.Flow[asnOther] != 1 {
 		t.Errorf("later-only ASN not encoded as other: %v", net.Flow[asnOther-len(tr.ASN.Vocab):asnOther+1])
 	}

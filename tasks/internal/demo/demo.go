@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/telcotraffic/telcotraffic/beam/pipelineresult"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast/forecastresult"
@@ -155,7 +155,7 @@ const forecasterModel = "telco-traffic-forecaster"
 // first champion again on the new test week itself. Then score applies the
 // champion to the last week's flows.
 func classifier(ctx context.Context, cfg Config, raw, lake, uri string, stderr io.Writer, sum *Summary) error {
-	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(raw, time.Time{}, time.Time{})
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("demo: no day files under %s: %v", raw, err)
 	}
@@ -167,14 +167,14 @@ func classifier(ctx context.Context, cfg Config, raw, lake, uri string, stderr i
 	}
 	sum.Set("mlflow_ui", uri+"/#/models/"+classifierModel)
 	var sc serve.Result
-	from := last.AddDate(0, 0, -6).Format(schema.DayLayout)
+	from := last.AddDate(0, 0, -6).Format(cesnet.DayLayout)
 	if err := stage(ctx, cfg, stderr, &sc, "score", "--name", classifierModel, "--lake", lake,
-		"--from", from, "--to", last.Format(schema.DayLayout)); err != nil {
+		"--from", from, "--to", last.Format(cesnet.DayLayout)); err != nil {
 		return err
 	}
 	sum.Set("flow_predictions_version", sc.FlowPredictionsVersion)
 	sum.Set("app_usage_daily_version", sc.AppUsageVersion)
-	sum.Set("scored_days", from+".."+last.Format(schema.DayLayout))
+	sum.Set("scored_days", from+".."+last.Format(cesnet.DayLayout))
 	sum.Set("scored_flows", sc.ScoredFlows)
 	sum.Set("scored_by_version", sc.ModelVersion)
 	sum.Set("usage_share_mae", num(sc.UsageShareMAE, 5))
@@ -185,7 +185,7 @@ func classifier(ctx context.Context, cfg Config, raw, lake, uri string, stderr i
 // trainAsOf trains, evaluates, registers and promotes the classifier as of
 // a day; run numbers the summary keys.
 func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run int, stderr io.Writer, sum *Summary) error {
-	day := asOf.Format(schema.DayLayout)
+	day := asOf.Format(cesnet.DayLayout)
 	models := filepath.Join(cfg.Dir, "models", "classifier", "as-of-"+day)
 	reports := filepath.Join(cfg.Dir, "reports", "classifier", "as-of-"+day)
 	var tr classify.TrainResult
@@ -373,7 +373,7 @@ type readCounts struct {
 // readBack decodes every day file of raw, compares each day with its stats
 // file and prints per-category and per-app counts.
 func readBack(ctx context.Context, raw string, stdout io.Writer) (readCounts, error) {
-	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(raw, time.Time{}, time.Time{})
 	if err != nil {
 		return readCounts{}, err
 	}
@@ -385,7 +385,7 @@ func readBack(ctx context.Context, raw string, stdout io.Writer) (readCounts, er
 	cats := map[string]int64{}
 	for _, fi := range files {
 		day := map[string]int64{}
-		c, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+		c, err := cesnet.DecodeFile(ctx, fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
 			day[f.App]++
 			cats[f.Category]++
 			return nil
@@ -403,7 +403,7 @@ func readBack(ctx context.Context, raw string, stdout io.Writer) (readCounts, er
 			if err != nil {
 				return rc, err
 			}
-			st, err := schema.ReadStats(bufio.NewReader(f), fi.StatsPath)
+			st, err := cesnet.ReadStats(bufio.NewReader(f), fi.StatsPath)
 			f.Close()
 			if err != nil {
 				return rc, err
@@ -467,14 +467,14 @@ func operatorReport(ctx context.Context, cfg Config, lake string, stderr io.Writ
 // dates they hold the week-10 exporter update) and prints the top alerts
 // with their first day.
 func driftChecks(ctx context.Context, cfg Config, lake string, stdout, stderr io.Writer, sum *Summary) error {
-	start, err := time.Parse(schema.DayLayout, cfg.Start)
+	start, err := time.Parse(cesnet.DayLayout, cfg.Start)
 	if err != nil {
 		return fmt.Errorf("demo: --start: %w", err)
 	}
 	seen := map[string]drift.Alert{}
 	var driftDays, retrainDays []string
 	for d := start.AddDate(0, 0, 21); d.Before(start.AddDate(0, 0, cfg.Days)); d = d.AddDate(0, 0, 1) {
-		day := d.Format(schema.DayLayout)
+		day := d.Format(cesnet.DayLayout)
 		var res drift.Result
 		if err := stage(ctx, cfg, stderr, &res, "driftcheck", "--lake", lake, "--day", day,
 			"--name", classifierModel, "--force"); err != nil {

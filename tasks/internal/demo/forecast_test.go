@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient/mlflowtest"
@@ -35,7 +35,7 @@ func TestForecastRegistersAndPromotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := lakehouse.OpenOrCreate[schema.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: fc.HourlyTable}, lakehouse.Options{})
+	tab, err := lakehouse.OpenOrCreate[tablerow.TrafficHourly](ctx, st, lakehouse.CreateOptions{Name: fc.HourlyTable}, lakehouse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Alert kinds.
@@ -171,7 +172,7 @@ func NewState(reference string) *State {
 // Check compares a day with the reference, updates st (the previous day's
 // state, or NewState) and returns the decision and the day's drift_metrics
 // rows.
-func Check(ref *Reference, day *Day, st *State, th Thresholds) (*Result, []schema.DriftMetric) {
+func Check(ref *Reference, day *Day, st *State, th Thresholds) (*Result, []tablerow.DriftMetric) {
 	c := &checker{ref: ref, day: day, st: st, th: th, res: &Result{Day: day.Date, Flows: day.Flows,
 		Reference: ref.From + ".." + ref.To, Reasons: []string{}, Alerts: []Alert{}, NewServices: []Service{},
 		TopFeatures: []FeatureScore{}, Attribution: []FeatureScore{}}}
@@ -193,12 +194,12 @@ type checker struct {
 	st         *State
 	th         Thresholds
 	res        *Result
-	rows       []schema.DriftMetric
+	rows       []tablerow.DriftMetric
 	prevActive map[string]string
 }
 
 func (c *checker) metric(scope, feature, metric string, v, threshold float64, alert bool) {
-	c.rows = append(c.rows, schema.DriftMetric{RunDate: c.day.Date, Window: c.day.Date, Reference: c.res.Reference,
+	c.rows = append(c.rows, tablerow.DriftMetric{RunDate: c.day.Date, Window: c.day.Date, Reference: c.res.Reference,
 		Scope: scope, Feature: feature, Metric: metric, Value: v, Threshold: threshold, Alert: alert})
 }
 
@@ -479,8 +480,8 @@ func (c *checker) services() {
 
 // age is the number of days from a to b (both YYYY-MM-DD).
 func age(a, b string) int {
-	ta, err1 := time.Parse(schema.DayLayout, a)
-	tb, err2 := time.Parse(schema.DayLayout, b)
+	ta, err1 := time.Parse(cesnet.DayLayout, a)
+	tb, err2 := time.Parse(cesnet.DayLayout, b)
 	if err1 != nil || err2 != nil {
 		return 0
 	}

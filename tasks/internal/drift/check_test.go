@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // checkDays runs Check over days built by mk (day index → rows and
@@ -44,7 +44,7 @@ func alertOn(res *Result, kind, subject string) *Alert {
 func TestCheck(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	apps := []string{"a", "b", "c"}
-	row := func(i int, shiftB bool, domain string) schema.FlowFeatures {
+	row := func(i int, shiftB bool, domain string) tablerow.FlowFeatures {
 		app := apps[i%3]
 		var shift float32
 		if shiftB && app == "b" {
@@ -77,7 +77,7 @@ func TestCheck(t *testing.T) {
 			if day >= dropDay {
 				acc = 0.6
 			}
-			pr := schema.FlowPrediction{Day: d.Date, App: r.App, TrueApp: r.App, Prob: 0.8, SNIDomain: r.SNIDomain, JA3Bucket: r.JA3Bucket}
+			pr := tablerow.FlowPrediction{Day: d.Date, App: r.App, TrueApp: r.App, Prob: 0.8, SNIDomain: r.SNIDomain, JA3Bucket: r.JA3Bucket}
 			if rng.Float64() > acc {
 				pr.App = apps[(slices.Index(apps, r.App)+1)%3]
 			}

@@ -3,7 +3,7 @@ package drift
 import (
 	"strings"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Day accumulates one day of flows (flow_features) and, when the score task
@@ -97,7 +97,7 @@ func (s *DayService) label(labelled, predicted string) {
 }
 
 // AddFlow counts one flow_features row (the row may be reused after).
-func (d *Day) AddFlow(r *schema.FlowFeatures) {
+func (d *Day) AddFlow(r *tablerow.FlowFeatures) {
 	d.Flows++
 	Extract(r, d.x)
 	d.bin.Index(d.x, d.idx)
@@ -130,7 +130,7 @@ func (d *Day) AddFlow(r *schema.FlowFeatures) {
 }
 
 // AddPrediction counts one flow_predictions row; classes are the model's.
-func (d *Day) AddPrediction(p *schema.FlowPrediction, classes map[string]bool) {
+func (d *Day) AddPrediction(p *tablerow.FlowPrediction, classes map[string]bool) {
 	if d.Predictions == nil {
 		d.Predictions = &DayPredictions{Support: map[string]int64{}, Hits: map[string]int64{}, UnknownGroups: map[UnknownKey]*DayService{}}
 	}

@@ -5,7 +5,9 @@ import (
 	"math"
 	"slices"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // ProfilePackets is how many leading packets of the PPI are profiled, each
@@ -14,7 +16,7 @@ import (
 const ProfilePackets = 5
 
 // FeatureNames are the monitored features, in the order Extract writes
-// them: the flow statistics of schema.FeatureStats; SIZE_i, IPT_i and DIR_i
+// them: the flow statistics of featuredef.FeatureStats; SIZE_i, IPT_i and DIR_i
 // of packets 1–5; the 32 PHIST bins (phist_src_sizes_0 … phist_dst_ipt_7).
 var FeatureNames = featureNames()
 
@@ -24,29 +26,29 @@ var NumFeatures = len(FeatureNames)
 var phistNames = []string{"phist_src_sizes", "phist_dst_sizes", "phist_src_ipt", "phist_dst_ipt"}
 
 func featureNames() []string {
-	out := slices.Clone(schema.FeatureStats)
+	out := slices.Clone(featuredef.FeatureStats)
 	for _, ch := range []string{"SIZE", "IPT", "DIR"} {
 		for i := 1; i <= ProfilePackets; i++ {
 			out = append(out, fmt.Sprintf("%s_%d", ch, i))
 		}
 	}
 	for _, h := range phistNames {
-		for i := range schema.PHistBins {
+		for i := range cesnet.PHistBins {
 			out = append(out, fmt.Sprintf("%s_%d", h, i))
 		}
 	}
 	return out
 }
 
-// ppi channels of schema.FlowFeatures.PPI, in the order of FeatureNames.
+// ppi channels of tablerow.FlowFeatures.PPI, in the order of FeatureNames.
 var ppiChannels = [3]int{2, 0, 1} // size, ipt, dir
 
 // Extract writes the monitored features of r into dst (len NumFeatures).
 // Missing values (short rows) read as 0.
-func Extract(r *schema.FlowFeatures, dst []float32) {
+func Extract(r *tablerow.FlowFeatures, dst []float32) {
 	n := copy(dst, r.Stats)
-	clear(dst[n:len(schema.FeatureStats)])
-	j := len(schema.FeatureStats)
+	clear(dst[n:len(featuredef.FeatureStats)])
+	j := len(featuredef.FeatureStats)
 	for _, c := range ppiChannels {
 		for i := range ProfilePackets {
 			k := 4*i + c

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // testRow returns a flow_features row whose values depend on rng; shift
 // moves the packet sizes.
-func testRow(rng *rand.Rand, shift float32) schema.FlowFeatures {
-	r := schema.FlowFeatures{Stats: make([]float32, len(schema.FeatureStats)), PHist: make([]float32, 32), PPI: make([]float32, 120)}
+func testRow(rng *rand.Rand, shift float32) tablerow.FlowFeatures {
+	r := tablerow.FlowFeatures{Stats: make([]float32, len(featuredef.FeatureStats)), PHist: make([]float32, 32), PPI: make([]float32, 120)}
 	for i := range r.Stats {
 		r.Stats[i] = float32(rng.NormFloat64())
 	}
@@ -53,7 +54,7 @@ func TestExtractOrder(t *testing.T) {
 	if NumFeatures != 28+15+32 {
 		t.Errorf("NumFeatures = %d", NumFeatures)
 	}
-	short := schema.FlowFeatures{Stats: []float32{1}}
+	short := tablerow.FlowFeatures{Stats: []float32{1}}
 	Extract(&short, x)
 	if x[1] != 0 || x[NumFeatures-1] != 0 {
 		t.Error("short row: stale values kept")
@@ -129,10 +130,10 @@ func TestCompare(t *testing.T) {
 }
 
 // benchRows returns rows of four apps and a binning fitted on them.
-func benchRows() ([]schema.FlowFeatures, *Binning) {
+func benchRows() ([]tablerow.FlowFeatures, *Binning) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const nrows = 4096
-	rows := make([]schema.FlowFeatures, nrows)
+	rows := make([]tablerow.FlowFeatures, nrows)
 	var sample []float32
 	x := make([]float32, NumFeatures)
 	for i := range rows {

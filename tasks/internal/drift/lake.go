@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -34,14 +34,14 @@ func openTable(ctx context.Context, lake string, tab catalog.Table, opts storage
 
 // ReadPredictions passes the flow_predictions rows of day to fn. found is
 // false when the table does not exist or has no rows of the day.
-func ReadPredictions(ctx context.Context, lake, day string, opts storage.Options, fn func(*schema.FlowPrediction)) (found bool, version int64, err error) {
+func ReadPredictions(ctx context.Context, lake, day string, opts storage.Options, fn func(*tablerow.FlowPrediction)) (found bool, version int64, err error) {
 	uri := PredictionsTable.URI(lake)
 	t, snap, ok, err := openTable(ctx, lake, PredictionsTable, opts)
 	if err != nil || !ok {
 		return false, -1, err
 	}
 	var n int64
-	for r, err := range lakehouse.Rows[schema.FlowPrediction](ctx, t, snap, lakehouse.Filter{Column: "day", Op: lakehouse.Eq, Value: day}) {
+	for r, err := range lakehouse.Rows[tablerow.FlowPrediction](ctx, t, snap, lakehouse.Filter{Column: "day", Op: lakehouse.Eq, Value: day}) {
 		if err != nil {
 			return false, -1, fmt.Errorf("drift: %s@%d: %w", uri, snap.Version, err)
 		}
@@ -66,8 +66,8 @@ func LoadState(ctx context.Context, lake, day, reference string, opts storage.Op
 	if !ok {
 		return NewState(reference), false, nil
 	}
-	var best *schema.DriftState
-	for r, err := range lakehouse.Rows[schema.DriftState](ctx, t, snap) {
+	var best *tablerow.DriftState
+	for r, err := range lakehouse.Rows[tablerow.DriftState](ctx, t, snap) {
 		if err != nil {
 			return nil, false, fmt.Errorf("drift: %s@%d: %w", uri, snap.Version, err)
 		}
@@ -115,7 +115,7 @@ func replacePartition[T any](ctx context.Context, lake string, table catalog.Tab
 }
 
 // WriteMetrics replaces the day's rows of drift_metrics.
-func WriteMetrics(ctx context.Context, lake, day string, rows []schema.DriftMetric, opts storage.Options) (int64, error) {
+func WriteMetrics(ctx context.Context, lake, day string, rows []tablerow.DriftMetric, opts storage.Options) (int64, error) {
 	for i := range rows {
 		if rows[i].RunDate != day {
 			return 0, fmt.Errorf("drift: metric row %d has run_date %q, want %s", i, rows[i].RunDate, day)
@@ -130,6 +130,6 @@ func WriteState(ctx context.Context, lake, day string, st *State, featuresVersio
 	if err != nil {
 		return 0, fmt.Errorf("drift: state: %w", err)
 	}
-	rows := []schema.DriftState{{Day: day, Reference: st.Reference, State: string(b), FeaturesVersion: featuresVersion}}
+	rows := []tablerow.DriftState{{Day: day, Reference: st.Reference, State: string(b), FeaturesVersion: featuresVersion}}
 	return replacePartition(ctx, lake, StateTable, "day", day, rows, opts)
 }

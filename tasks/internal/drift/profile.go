@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -166,7 +166,7 @@ func NewProfiler(cfg ProfileConfig) *Profiler {
 }
 
 // Add profiles one row (the row may be reused after the call).
-func (p *Profiler) Add(r *schema.FlowFeatures) {
+func (p *Profiler) Add(r *tablerow.FlowFeatures) {
 	p.flows++
 	if p.from == "" || r.Day < p.from {
 		p.from = strings.Clone(r.Day)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -185,7 +185,7 @@ func readDayGroup(ctx context.Context, rg parquet.RowGroup, cols *fileColumns, d
 		}
 	}()
 	want := []byte(day)
-	var row schema.FlowFeatures
+	var row tablerow.FlowFeatures
 	var counted int64
 	interned := map[string]string{}
 	str := func(b []byte) string {

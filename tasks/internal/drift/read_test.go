@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
@@ -38,7 +38,7 @@ func TestReadDayMatchesRows(t *testing.T) {
 	}
 	first, day := mustDay(t, "2022-03-08"), mustDay(t, "2022-03-09")
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
-	if err := src.Scan(ctx, first, first, func(r *schema.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
+	if err := src.Scan(ctx, first, first, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := prof.Reference(drift.ModelProfile{FeatureSet: "no-sni"})
@@ -46,7 +46,7 @@ func TestReadDayMatchesRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := drift.NewDay(ref, "2022-03-09")
-	if err := src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
+	if err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if want.Flows < 2000 || len(want.Domains) == 0 || len(want.JA3) == 0 {
@@ -109,7 +109,7 @@ func TestReadDayDeltaRS(t *testing.T) {
 	}
 	first, day := mustDay(t, "2022-03-07"), mustDay(t, "2022-03-08")
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
-	if err := src.Scan(ctx, first, first, func(r *schema.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
+	if err := src.Scan(ctx, first, first, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := prof.Reference(drift.ModelProfile{FeatureSet: "no-sni"})
@@ -117,7 +117,7 @@ func TestReadDayDeltaRS(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := drift.NewDay(ref, "2022-03-08")
-	if err := src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
+	if err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if want.Flows != 2000 {

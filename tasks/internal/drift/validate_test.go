@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/drift"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
@@ -37,7 +39,7 @@ type dayOutcome struct {
 
 func mustDay(t testing.TB, s string) time.Time {
 	t.Helper()
-	d, err := time.Parse(schema.DayLayout, s)
+	d, err := time.Parse(cesnet.DayLayout, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +74,13 @@ func runScenario(t testing.TB, sc scenario, flowsPerDay int, th drift.Thresholds
 	if err := json.Unmarshal(b, &man); err != nil {
 		t.Fatal(err)
 	}
-	src, err := classify.NewRawSource(root, schema.FeatureConfig{})
+	src, err := classify.NewRawSource(root, featuredef.FeatureConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
 	refTo := start.AddDate(0, 0, sc.refDays-1)
-	if err := src.Scan(ctx, start, refTo, func(r *schema.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
+	if err := src.Scan(ctx, start, refTo, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := prof.Reference(drift.ModelProfile{})
@@ -95,9 +97,9 @@ func runScenario(t testing.TB, sc scenario, flowsPerDay int, th drift.Thresholds
 	st := drift.NewState("test@1")
 	var out []dayOutcome
 	for d := refTo.AddDate(0, 0, 1); !d.After(start.AddDate(0, 0, days-1)); d = d.AddDate(0, 0, 1) {
-		date := d.Format(schema.DayLayout)
+		date := d.Format(cesnet.DayLayout)
 		day := drift.NewDay(ref, date)
-		if err := src.Scan(ctx, d, d, func(r *schema.FlowFeatures) error {
+		if err := src.Scan(ctx, d, d, func(r *tablerow.FlowFeatures) error {
 			if r.Day == date { // a day file holds a few rows of the previous UTC day
 				day.AddFlow(r)
 			}
@@ -210,9 +212,9 @@ func TestScriptedChangesDetected(t *testing.T) {
 				}
 			}
 			day, hits := detected(sc, out)
-			limit := mustDay(t, sc.eventDay).AddDate(0, 0, 2).Format(schema.DayLayout)
+			limit := mustDay(t, sc.eventDay).AddDate(0, 0, 2).Format(cesnet.DayLayout)
 			if strings.HasPrefix(sc.event, synth.KindNewService) {
-				limit = mustDay(t, sc.eventDay).AddDate(0, 0, 1).Format(schema.DayLayout)
+				limit = mustDay(t, sc.eventDay).AddDate(0, 0, 1).Format(cesnet.DayLayout)
 			}
 			if day == "" || day > limit {
 				t.Errorf("%s from %s: detected %q, want by %s", sc.event, sc.eventDay, day, limit)
@@ -232,8 +234,8 @@ func TestScriptedChangesDetected(t *testing.T) {
 
 // ja3Bucket is the flow_features bucket of a JA3 string.
 func ja3Bucket(ja3 string) int32 {
-	var ff schema.FlowFeatures
-	schema.Features(&schema.Flow{TLSJA3: ja3}, schema.FeatureConfig{}, &ff)
+	var ff tablerow.FlowFeatures
+	featuredef.Features(&cesnet.Flow{TLSJA3: ja3}, featuredef.FeatureConfig{}, &ff)
 	return ff.JA3Bucket
 }
 

@@ -8,7 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 func day(s string) time.Time {
@@ -97,18 +98,18 @@ func TestParseDates(t *testing.T) {
 // hour in which one app is silent is zero for that app.
 func TestBuildPanelGaps(t *testing.T) {
 	start := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
-	var rows []schema.TrafficHourly
+	var rows []tablerow.TrafficHourly
 	for h := range 72 {
 		if h >= 24 && h < 48 {
 			continue // the second day is missing
 		}
 		hr := start.Add(time.Duration(h) * time.Hour)
-		rows = append(rows, schema.TrafficHourly{Hour: hr, App: "a", Category: "A", Flows: 10, Bytes: 100, BytesRev: 900})
+		rows = append(rows, tablerow.TrafficHourly{Hour: hr, App: "a", Category: "A", Flows: 10, Bytes: 100, BytesRev: 900})
 		if h%2 == 0 {
-			rows = append(rows, schema.TrafficHourly{Hour: hr, App: "b", Category: "B", Flows: 1, Bytes: 10, BytesRev: 0})
+			rows = append(rows, tablerow.TrafficHourly{Hour: hr, App: "b", Category: "B", Flows: 1, Bytes: 10, BytesRev: 0})
 		}
 		if h == 0 {
-			rows = append(rows, schema.TrafficHourly{Hour: hr, App: "tiny", Category: "B", Flows: 1})
+			rows = append(rows, tablerow.TrafficHourly{Hour: hr, App: "tiny", Category: "B", Flows: 1})
 		}
 	}
 	p, err := BuildPanel(rows, PanelOptions{Metrics: []string{"flows", "bytes"}, MinAppShare: 0.04, MinCategoryShare: 0.04})
@@ -166,11 +167,11 @@ func TestBuildPanelGaps(t *testing.T) {
 func TestAggregator(t *testing.T) {
 	a := NewAggregator()
 	t0 := time.Date(2022, 1, 3, 10, 5, 0, 0, time.UTC)
-	a.Add(&schema.Flow{TimeFirst: t0, App: "x", Category: "C", Bytes: 1, BytesRev: 2, Packets: 3, PacketsRev: 4, Week: "2022-W01"})
-	a.Add(&schema.Flow{TimeFirst: t0.Add(50 * time.Minute), App: "x", Category: "C", Bytes: 10, BytesRev: 20, Packets: 30, PacketsRev: 40, Week: "2022-W01"})
-	a.Add(&schema.Flow{TimeFirst: t0.Add(55 * time.Minute), App: "x", Category: "C", Bytes: 5, Week: "2022-W01"})
+	a.Add(&cesnet.Flow{TimeFirst: t0, App: "x", Category: "C", Bytes: 1, BytesRev: 2, Packets: 3, PacketsRev: 4, Week: "2022-W01"})
+	a.Add(&cesnet.Flow{TimeFirst: t0.Add(50 * time.Minute), App: "x", Category: "C", Bytes: 10, BytesRev: 20, Packets: 30, PacketsRev: 40, Week: "2022-W01"})
+	a.Add(&cesnet.Flow{TimeFirst: t0.Add(55 * time.Minute), App: "x", Category: "C", Bytes: 5, Week: "2022-W01"})
 	h := t0.Truncate(time.Hour)
-	want := []schema.TrafficHourly{
+	want := []tablerow.TrafficHourly{
 		{Hour: h, App: "x", Category: "C", Flows: 2, Bytes: 11, BytesRev: 22, Packets: 33, PacketsRev: 44, Week: "2022-W01"},
 		{Hour: h.Add(time.Hour), App: "x", Category: "C", Flows: 1, Bytes: 5, Week: "2022-W01"},
 	}
@@ -181,15 +182,15 @@ func TestAggregator(t *testing.T) {
 
 // TestAggregatorWeekIsFileWeek: a flow at 23:30 UTC on Sunday 2022-03-13
 // (ISO week 10) read from Monday's file (week 11, Prague midnight is 23:00
-// UTC) lands in week 11, as in the aggregate job (schema.HourlyKey), not in
+// UTC) lands in week 11, as in the aggregate job (tablerow.HourlyKey), not in
 // the week of its UTC hour.
 func TestAggregatorWeekIsFileWeek(t *testing.T) {
 	monday := time.Date(2022, 3, 14, 0, 0, 0, 0, time.UTC)
-	f := schema.Flow{TimeFirst: time.Date(2022, 3, 13, 23, 30, 0, 0, time.UTC), App: "x", Category: "C", Week: schema.WeekLabel(monday)}
+	f := cesnet.Flow{TimeFirst: time.Date(2022, 3, 13, 23, 30, 0, 0, time.UTC), App: "x", Category: "C", Week: cesnet.WeekLabel(monday)}
 	a := NewAggregator()
 	a.Add(&f)
 	rows := a.Rows()
-	hour, week := schema.HourlyKey(f.TimeFirst, f.Week)
+	hour, week := tablerow.HourlyKey(f.TimeFirst, f.Week)
 	if len(rows) != 1 || rows[0].Week != "2022-W11" || rows[0].Week != week || !rows[0].Hour.Equal(hour) {
 		t.Fatalf("rows %+v, want one row in 2022-W11 at %s (the aggregate job's key)", rows, hour)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -26,14 +26,14 @@ type LakeSource struct {
 }
 
 // TrafficHourly implements Source.
-func (s *LakeSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, error) {
+func (s *LakeSource) TrafficHourly(ctx context.Context) ([]tablerow.TrafficHourly, error) {
 	t, snap, err := catalog.TrafficHourly.OpenAt(ctx, s.Lake, s.Version, s.Store, lakehouse.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("forecast: %w", err)
 	}
 	s.Resolved = snap.Version
-	var rows []schema.TrafficHourly
-	for r, err := range lakehouse.Rows[schema.TrafficHourly](ctx, t, snap) {
+	var rows []tablerow.TrafficHourly
+	for r, err := range lakehouse.Rows[tablerow.TrafficHourly](ctx, t, snap) {
 		if err != nil {
 			return nil, fmt.Errorf("forecast: %s@%d: %w", HourlyTable, snap.Version, err)
 		}
@@ -45,11 +45,11 @@ func (s *LakeSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly,
 // WriteForecasts writes one run's forecasts to the forecasts table,
 // replacing the run_date partition, so a retried run leaves the table as
 // one run would. It returns the committed version.
-func WriteForecasts(ctx context.Context, lake string, opts storage.Options, rows []schema.Forecast) (int64, error) {
+func WriteForecasts(ctx context.Context, lake string, opts storage.Options, rows []tablerow.Forecast) (int64, error) {
 	if len(rows) == 0 {
 		return 0, fmt.Errorf("forecast: no forecast rows to write")
 	}
-	t, err := catalog.OpenOrCreate[schema.Forecast](ctx, catalog.Forecasts, lake, opts, lakehouse.Options{EngineInfo: "telcotraffic-forecast"})
+	t, err := catalog.OpenOrCreate[tablerow.Forecast](ctx, catalog.Forecasts, lake, opts, lakehouse.Options{EngineInfo: "telcotraffic-forecast"})
 	if err != nil {
 		return 0, fmt.Errorf("forecast: %w", err)
 	}

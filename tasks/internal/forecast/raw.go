@@ -8,22 +8,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // RawSource aggregates the flow files of a raw dataset root (the layout of
-// package schema) into traffic_hourly rows, as the Beam aggregate job does,
+// package cesnet) into traffic_hourly rows, as the Beam aggregate job does,
 // so the task runs on a generated dataset before the lake exists.
 type RawSource struct {
 	Root     string
 	From, To time.Time     // day bounds, inclusive; zero: no bound
-	XZ       schema.XZMode // how .xz files are decompressed
+	XZ       cesnet.XZMode // how .xz files are decompressed
 	Progress io.Writer     // one line per day file; nil: quiet
 }
 
 // TrafficHourly decodes every day file and aggregates it.
-func (r RawSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, error) {
-	files, err := schema.FindDayFiles(r.Root, r.From, r.To)
+func (r RawSource) TrafficHourly(ctx context.Context) ([]tablerow.TrafficHourly, error) {
+	files, err := cesnet.FindDayFiles(r.Root, r.From, r.To)
 	if err != nil {
 		return nil, fmt.Errorf("forecast: %w", err)
 	}
@@ -34,7 +35,7 @@ func (r RawSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, e
 	t0 := time.Now()
 	var flows int64
 	for _, f := range files {
-		c, err := schema.DecodeFile(ctx, f.Path, r.XZ, func(fl *schema.Flow) error {
+		c, err := cesnet.DecodeFile(ctx, f.Path, r.XZ, func(fl *cesnet.Flow) error {
 			agg.Add(fl)
 			return nil
 		}, nil)
@@ -60,10 +61,10 @@ func (r RawSource) TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, e
 }
 
 // Aggregator sums flows into traffic_hourly rows keyed as the aggregate
-// job keys them (schema.HourlyKey): one row per week of the flow's day
+// job keys them (tablerow.HourlyKey): one row per week of the flow's day
 // file, UTC hour of TIME_FIRST, app and category.
 type Aggregator struct {
-	m map[aggKey]*schema.TrafficHourly
+	m map[aggKey]*tablerow.TrafficHourly
 }
 
 type aggKey struct {
@@ -73,15 +74,15 @@ type aggKey struct {
 }
 
 // NewAggregator returns an empty Aggregator.
-func NewAggregator() *Aggregator { return &Aggregator{m: map[aggKey]*schema.TrafficHourly{}} }
+func NewAggregator() *Aggregator { return &Aggregator{m: map[aggKey]*tablerow.TrafficHourly{}} }
 
 // Add counts one flow.
-func (a *Aggregator) Add(f *schema.Flow) {
-	h, week := schema.HourlyKey(f.TimeFirst, f.Week)
+func (a *Aggregator) Add(f *cesnet.Flow) {
+	h, week := tablerow.HourlyKey(f.TimeFirst, f.Week)
 	k := aggKey{week, h.Unix(), f.App, f.Category}
 	r, ok := a.m[k]
 	if !ok {
-		r = &schema.TrafficHourly{Hour: h, App: f.App, Category: f.Category, Week: week}
+		r = &tablerow.TrafficHourly{Hour: h, App: f.App, Category: f.Category, Week: week}
 		a.m[k] = r
 	}
 	r.Flows++
@@ -92,12 +93,12 @@ func (a *Aggregator) Add(f *schema.Flow) {
 }
 
 // Rows returns the rows sorted by hour, app and category.
-func (a *Aggregator) Rows() []schema.TrafficHourly {
-	out := make([]schema.TrafficHourly, 0, len(a.m))
+func (a *Aggregator) Rows() []tablerow.TrafficHourly {
+	out := make([]tablerow.TrafficHourly, 0, len(a.m))
 	for _, r := range a.m {
 		out = append(out, *r)
 	}
-	slices.SortFunc(out, func(x, y schema.TrafficHourly) int {
+	slices.SortFunc(out, func(x, y tablerow.TrafficHourly) int {
 		if c := x.Hour.Compare(y.Hour); c != 0 {
 			return c
 		}

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Config is the configuration of Run.
@@ -60,7 +60,7 @@ type Result struct {
 	Panel     *Panel
 	RunDate   string
 	Origin    time.Time
-	Forecasts []schema.Forecast // rows of the forecasts table
+	Forecasts []tablerow.Forecast // rows of the forecasts table
 	Alerts    []Alert
 	Backtest  *BacktestReport // nil when skipped
 }
@@ -164,7 +164,7 @@ func closeModels(ms []*Conformal) {
 // Forecast fits model on the data before origin and returns its forecast of
 // the 24 hours from origin as forecasts-table rows. Hours between the end of
 // the data and the origin are gaps.
-func Forecast(ctx context.Context, p *Panel, cal *Calendar, model *Conformal, origin time.Time) ([]schema.Forecast, error) {
+func Forecast(ctx context.Context, p *Panel, cal *Calendar, model *Conformal, origin time.Time) ([]tablerow.Forecast, error) {
 	o := p.Index(origin)
 	if o <= 0 {
 		return nil, fmt.Errorf("forecast: origin %s before the data", origin.Format(time.RFC3339))
@@ -178,10 +178,10 @@ func Forecast(ctx context.Context, p *Panel, cal *Calendar, model *Conformal, or
 		return nil, err
 	}
 	runDate := origin.In(cal.Location).Format(time.DateOnly)
-	var out []schema.Forecast
+	var out []tablerow.Forecast
 	for s, b := range bands[0] {
 		for h := range Horizon {
-			out = append(out, schema.Forecast{
+			out = append(out, tablerow.Forecast{
 				RunDate: runDate, Origin: origin.UTC(), Hour: p.Time(o + h).UTC(), Horizon: int32(h + 1),
 				Series: p.Series[s].Name, Metric: p.Series[s].Metric, Point: b.Point[h],
 				Lower80: b.Lower[0][h], Upper80: b.Upper[0][h], Lower95: b.Lower[1][h], Upper95: b.Upper[1][h],
@@ -213,7 +213,7 @@ func extend(p *Panel, n int) *Panel {
 // series' threshold and returns one alert per such series. A series'
 // threshold is thresholds[key], else headroom × its highest observed hour of
 // the last four weeks of p (headroom ≤ 0: no threshold).
-func Alerts(p *Panel, rows []schema.Forecast, thresholds map[string]float64, headroom float64) []Alert {
+func Alerts(p *Panel, rows []tablerow.Forecast, thresholds map[string]float64, headroom float64) []Alert {
 	limit := map[string]float64{}
 	for _, s := range p.Series {
 		if t, ok := thresholds[s.Key()]; ok {
@@ -286,7 +286,7 @@ func (r *Result) WriteFiles(dir string) error {
 }
 
 // WriteForecastsCSV writes forecasts-table rows with a header.
-func WriteForecastsCSV(w io.Writer, rows []schema.Forecast) error {
+func WriteForecastsCSV(w io.Writer, rows []tablerow.Forecast) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run_date", "origin", "hour", "horizon", "series", "metric", "point", "lower_80", "upper_80", "lower_95", "upper_95", "model", "alert"})
 	g := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }

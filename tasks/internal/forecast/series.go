@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Horizon is the number of hours forecast from each origin.
@@ -19,14 +19,14 @@ const Horizon = 24
 // memory and RawSource aggregates a raw dataset; a traffic_hourly reader
 // pinned at a Delta version implements the same interface.
 type Source interface {
-	TrafficHourly(ctx context.Context) ([]schema.TrafficHourly, error)
+	TrafficHourly(ctx context.Context) ([]tablerow.TrafficHourly, error)
 }
 
 // SliceSource is a Source over rows already in memory.
-type SliceSource []schema.TrafficHourly
+type SliceSource []tablerow.TrafficHourly
 
 // TrafficHourly returns the rows.
-func (s SliceSource) TrafficHourly(context.Context) ([]schema.TrafficHourly, error) { return s, nil }
+func (s SliceSource) TrafficHourly(context.Context) ([]tablerow.TrafficHourly, error) { return s, nil }
 
 // Series is one hourly series on its Panel's grid.
 type Series struct {
@@ -110,7 +110,7 @@ func (o *PanelOptions) defaults() {
 // An hour without any row is a gap (NaN in every series): in traffic of a
 // whole network an hour of silence means missing data, not zero traffic.
 // Within an observed hour, a service without a row had zero traffic.
-func BuildPanel(rows []schema.TrafficHourly, opts PanelOptions) (*Panel, error) {
+func BuildPanel(rows []tablerow.TrafficHourly, opts PanelOptions) (*Panel, error) {
 	opts.defaults()
 	for _, m := range opts.Metrics {
 		if m != "bytes" && m != "flows" {

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -46,7 +47,7 @@ type MeasureConfig struct {
 
 // Measured is the per-week table and its totals.
 type Measured struct {
-	Weeks                                              []schema.ReplayWeek
+	Weeks                                              []tablerow.ReplayWeek
 	Retrains, DriftRetrains, Promotions, FalseRetrains int64
 	FalseRetrainsGlobal                                int64 // drift retrains with no exporter update or peering change that week or the week before
 	PromotionsTagged                                   int64 // promoted versions carrying their flow_features Delta version
@@ -115,12 +116,12 @@ func Measure(ctx context.Context, c MeasureConfig) (*Measured, error) {
 	if frozen == nil {
 		return m, nil // no champion ever: nothing to compare
 	}
-	rows := map[string]*schema.ReplayWeek{}
+	rows := map[string]*tablerow.ReplayWeek{}
 	var weeks []string
 	for _, l := range labels {
 		if l > frozen.window {
 			weeks = append(weeks, l)
-			rows[l] = &schema.ReplayWeek{Week: l, FrozenVersion: frozen.mv.Version, FrozenMacroF1NoSNI: math.NaN(), FrozenAccuracy: math.NaN(),
+			rows[l] = &tablerow.ReplayWeek{Week: l, FrozenVersion: frozen.mv.Version, FrozenMacroF1NoSNI: math.NaN(), FrozenAccuracy: math.NaN(),
 				LoopMacroF1NoSNI: math.NaN(), LoopAccuracy: math.NaN(), ForecastMASE: math.NaN()}
 		}
 	}
@@ -136,7 +137,7 @@ func Measure(ctx context.Context, c MeasureConfig) (*Measured, error) {
 		rows[w].LoopVersion = champ.mv.Version
 		byChamp[champ] = append(byChamp[champ], w)
 	}
-	score := func(v *version, ws []string, set func(*schema.ReplayWeek, classify.WeekReport)) error {
+	score := func(v *version, ws []string, set func(*tablerow.ReplayWeek, classify.WeekReport)) error {
 		fmt.Fprintf(out, "replay: scoring %s version %s on %s\n", c.Model, v.mv.Version, strings.Join(ws, ","))
 		rep, err := evaluate(ctx, mc, src, v.mv, ws, c)
 		if err != nil {
@@ -155,7 +156,7 @@ func Measure(ctx context.Context, c MeasureConfig) (*Measured, error) {
 		return nil
 	}
 	if len(weeks) > 0 {
-		if err := score(frozen, weeks, func(r *schema.ReplayWeek, wr classify.WeekReport) {
+		if err := score(frozen, weeks, func(r *tablerow.ReplayWeek, wr classify.WeekReport) {
 			r.FrozenMacroF1NoSNI, r.FrozenAccuracy, r.Flows = wr.Ensemble.MacroF1, wr.Ensemble.Accuracy, int64(wr.Flows)
 		}); err != nil {
 			return nil, err
@@ -163,7 +164,7 @@ func Measure(ctx context.Context, c MeasureConfig) (*Measured, error) {
 	}
 	for _, v := range versions {
 		if ws := byChamp[v]; len(ws) > 0 {
-			if err := score(v, ws, func(r *schema.ReplayWeek, wr classify.WeekReport) {
+			if err := score(v, ws, func(r *tablerow.ReplayWeek, wr classify.WeekReport) {
 				r.LoopMacroF1NoSNI, r.LoopAccuracy = wr.Ensemble.MacroF1, wr.Ensemble.Accuracy
 			}); err != nil {
 				return nil, err
@@ -286,7 +287,7 @@ func eventWeeks(m *synth.Manifest) map[string][]string {
 		}
 		w := e.Week
 		if d, err := time.Parse(time.DateOnly, e.From); err == nil {
-			w = schema.WeekLabel(d)
+			w = cesnet.WeekLabel(d)
 		}
 		k := e.Kind
 		if e.App != "" {
@@ -351,7 +352,7 @@ func evaluate(ctx context.Context, c *mlflowclient.Client, src classify.Source, 
 
 // forecastMASE sets each week's mean backtest MASE of the forecast runs
 // made in it.
-func forecastMASE(ctx context.Context, c *mlflowclient.Client, rows map[string]*schema.ReplayWeek) error {
+func forecastMASE(ctx context.Context, c *mlflowclient.Client, rows map[string]*tablerow.ReplayWeek) error {
 	exp, err := c.Experiments.GetByName(ctx, ForecastExperiment)
 	if errors.Is(err, mlflowclient.ErrNotFound) {
 		return nil
@@ -373,7 +374,7 @@ func forecastMASE(ctx context.Context, c *mlflowclient.Client, rows map[string]*
 		if err != nil {
 			continue
 		}
-		w := schema.WeekLabel(d)
+		w := cesnet.WeekLabel(d)
 		sums[w] = append(sums[w], v)
 	}
 	for w, xs := range sums {
@@ -385,7 +386,7 @@ func forecastMASE(ctx context.Context, c *mlflowclient.Client, rows map[string]*
 }
 
 // driftAlerts sets each week's number of days with a drift alert.
-func driftAlerts(ctx context.Context, lake string, rows map[string]*schema.ReplayWeek) error {
+func driftAlerts(ctx context.Context, lake string, rows map[string]*tablerow.ReplayWeek) error {
 	t, snap, err := catalog.DriftMetrics.OpenAt(ctx, lake, catalog.Latest, storage.Options{}, lakehouse.Options{})
 	if errors.Is(err, lakehouse.ErrNotTable) {
 		return nil
@@ -394,7 +395,7 @@ func driftAlerts(ctx context.Context, lake string, rows map[string]*schema.Repla
 		return err
 	}
 	days := map[string]bool{}
-	for r, err := range lakehouse.Rows[schema.DriftMetric](ctx, t, snap) {
+	for r, err := range lakehouse.Rows[tablerow.DriftMetric](ctx, t, snap) {
 		if err != nil {
 			return err
 		}
@@ -407,7 +408,7 @@ func driftAlerts(ctx context.Context, lake string, rows map[string]*schema.Repla
 		if err != nil {
 			continue
 		}
-		if r, ok := rows[schema.WeekLabel(d)]; ok {
+		if r, ok := rows[cesnet.WeekLabel(d)]; ok {
 			r.DriftAlertDays++
 		}
 	}
@@ -415,8 +416,8 @@ func driftAlerts(ctx context.Context, lake string, rows map[string]*schema.Repla
 }
 
 // WriteWeeks replaces the replay_weekly table's rows with rows.
-func WriteWeeks(ctx context.Context, lake string, rows []schema.ReplayWeek) error {
-	t, err := catalog.OpenOrCreate[schema.ReplayWeek](ctx, catalog.ReplayWeekly, lake, storage.Options{}, lakehouse.Options{})
+func WriteWeeks(ctx context.Context, lake string, rows []tablerow.ReplayWeek) error {
+	t, err := catalog.OpenOrCreate[tablerow.ReplayWeek](ctx, catalog.ReplayWeekly, lake, storage.Options{}, lakehouse.Options{})
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // The DAGs a replay runs (telco_synth and telco_vacuum stay paused).
@@ -98,7 +98,7 @@ func (s Summary) Lines() string {
 // Result is a finished replay.
 type Result struct {
 	Summary Summary
-	Weeks   []schema.ReplayWeek
+	Weeks   []tablerow.ReplayWeek
 	Runs    []DAGRun
 	Stack   *Stack // running when Config.Keep
 	Lake    string

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // quarterData is the page data of a quarter of hourly traffic at the
@@ -26,15 +27,15 @@ func quarterData(b *testing.B) *Data {
 	apps := sortedKeys(cat)
 	start := time.Date(2022, 4, 4, 0, 0, 0, 0, time.UTC)
 	const days = 91
-	var hourly []schema.TrafficHourly
+	var hourly []tablerow.TrafficHourly
 	for h := range days * 24 {
 		hour := start.Add(time.Duration(h) * time.Hour)
 		diurnal := 1.2 + math.Sin(2*math.Pi*float64(h%24-6)/24)
 		for i, a := range apps {
 			scale := 1e9 / float64(i+1) // a long tail
 			v := int64(scale * diurnal * (1 + 0.1*math.Sin(float64(h*(i+3)))))
-			hourly = append(hourly, schema.TrafficHourly{Hour: hour, App: a, Category: cat[a], Flows: v / 50000,
-				Bytes: v / 5, BytesRev: v - v/5, Week: schema.WeekLabel(hour)})
+			hourly = append(hourly, tablerow.TrafficHourly{Hour: hour, App: a, Category: cat[a], Flows: v / 50000,
+				Bytes: v / 5, BytesRev: v - v/5, Week: cesnet.WeekLabel(hour)})
 		}
 	}
 	sums := map[string]map[string]map[time.Time]float64{"bytes": {}, "flows": {}}
@@ -49,7 +50,7 @@ func quarterData(b *testing.B) *Data {
 			}
 		}
 	}
-	var fc []schema.Forecast
+	var fc []tablerow.Forecast
 	series := []string{"total"}
 	for _, s := range sortedKeys(sums["bytes"]) {
 		if s[:4] == "cate" {
@@ -70,28 +71,28 @@ func quarterData(b *testing.B) *Data {
 				for h := 1; h <= 24; h++ {
 					hour := origin.Add(time.Duration(h-1) * time.Hour)
 					p := sums[m][s][hour.AddDate(0, 0, -7)]
-					fc = append(fc, schema.Forecast{RunDate: origin.Format(time.DateOnly), Origin: origin, Hour: hour, Horizon: int32(h),
+					fc = append(fc, tablerow.Forecast{RunDate: origin.Format(time.DateOnly), Origin: origin, Hour: hour, Horizon: int32(h),
 						Series: s, Metric: m, Point: p, Lower80: 0.9 * p, Upper80: 1.1 * p, Lower95: 0.75 * p, Upper95: 1.25 * p,
 						Model: "xgboost", Alert: s == "total" && hour.Hour() == 20})
 				}
 			}
 		}
 	}
-	var usage []schema.AppUsageDaily
+	var usage []tablerow.AppUsageDaily
 	for d := range days {
 		day := start.AddDate(0, 0, d).Format(time.DateOnly)
 		for i, a := range apps {
 			share := 0.2 / float64(i+1)
-			usage = append(usage, schema.AppUsageDaily{Day: day, App: a, Category: cat[a], Flows: int64(1e6 * share),
+			usage = append(usage, tablerow.AppUsageDaily{Day: day, App: a, Category: cat[a], Flows: int64(1e6 * share),
 				Share: share * (1 + 0.05*math.Sin(float64(d+i))), TrueShare: share})
 		}
 	}
-	var drift []schema.DriftMetric
+	var drift []tablerow.DriftMetric
 	for w := range 13 {
 		for _, m := range []string{"kl", "psi", "share_shift", "adwin", "unknown_rate"} {
 			for i, a := range apps[:50] {
 				v := 0.1 * (1 + math.Sin(float64(w*7+i)))
-				drift = append(drift, schema.DriftMetric{Window: fmt.Sprintf("2022-W%02d", 14+w), Reference: "2022-W13",
+				drift = append(drift, tablerow.DriftMetric{Window: fmt.Sprintf("2022-W%02d", 14+w), Reference: "2022-W13",
 					Scope: "app:" + a, Feature: "bytes", Metric: m, Value: v, Threshold: 0.19, Alert: v > 0.19})
 			}
 		}

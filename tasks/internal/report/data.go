@@ -1,7 +1,7 @@
 package report
 
 import (
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 )
 
@@ -54,7 +54,7 @@ type ReplayRow struct {
 	Events         string `json:"events"`
 }
 
-func replayRow(w schema.ReplayWeek) ReplayRow {
+func replayRow(w tablerow.ReplayWeek) ReplayRow {
 	return ReplayRow{Week: w.Week, Flows: w.Flows, FrozenMacroF1: Num(w.FrozenMacroF1NoSNI), FrozenAccuracy: Num(w.FrozenAccuracy),
 		LoopMacroF1: Num(w.LoopMacroF1NoSNI), LoopAccuracy: Num(w.LoopAccuracy), LoopVersion: w.LoopVersion,
 		ForecastMASE: Num(w.ForecastMASE), DriftAlertDays: w.DriftAlertDays, Retrains: w.Retrains,

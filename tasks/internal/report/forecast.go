@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Forecast windows: the actuals shown before the first forecast hour, the
@@ -22,7 +22,7 @@ const (
 
 // measure is the value of a traffic_hourly row for a forecast metric (as
 // the forecaster builds its series).
-func measure(r *schema.TrafficHourly, metric string) float64 {
+func measure(r *tablerow.TrafficHourly, metric string) float64 {
 	if metric == "flows" {
 		return float64(r.Flows)
 	}
@@ -31,7 +31,7 @@ func measure(r *schema.TrafficHourly, metric string) float64 {
 
 // seriesOf reports whether a traffic_hourly row belongs to a forecast
 // series ("total", "category:<c>" or "app:<a>").
-func seriesOf(r *schema.TrafficHourly, series string) bool {
+func seriesOf(r *tablerow.TrafficHourly, series string) bool {
 	switch {
 	case series == "total":
 		return true
@@ -45,7 +45,7 @@ func seriesOf(r *schema.TrafficHourly, series string) bool {
 
 // buildForecast lays the forecasts of the total and each category over the
 // actual traffic, and lists the latest run's capacity alerts.
-func buildForecast(fc []schema.Forecast, hourly []schema.TrafficHourly) Forecast {
+func buildForecast(fc []tablerow.Forecast, hourly []tablerow.TrafficHourly) Forecast {
 	var out Forecast
 	if len(fc) == 0 {
 		out.Absent = "forecasts has no rows."
@@ -70,7 +70,7 @@ func buildForecast(fc []schema.Forecast, hourly []schema.TrafficHourly) Forecast
 	from := origin.Add(-pastFcDays * 24 * time.Hour)
 
 	// Per series and hour, the forecast of the latest origin.
-	best := map[string]map[int64]*schema.Forecast{}
+	best := map[string]map[int64]*tablerow.Forecast{}
 	for i := range fc {
 		r := &fc[i]
 		if r.Metric != out.Metric || r.Hour.Before(from) {
@@ -78,7 +78,7 @@ func buildForecast(fc []schema.Forecast, hourly []schema.TrafficHourly) Forecast
 		}
 		m := best[r.Series]
 		if m == nil {
-			m = map[int64]*schema.Forecast{}
+			m = map[int64]*tablerow.Forecast{}
 			best[r.Series] = m
 		}
 		if p := m[r.Hour.UnixMilli()]; p == nil || r.Origin.After(p.Origin) {
@@ -107,7 +107,7 @@ func seriesRank(s string) int {
 	return 2
 }
 
-func fcSeries(name, metric string, byHour map[int64]*schema.Forecast, hourly []schema.TrafficHourly) FcSeries {
+func fcSeries(name, metric string, byHour map[int64]*tablerow.Forecast, hourly []tablerow.TrafficHourly) FcSeries {
 	fcHours := slices.Sorted(maps.Keys(byHour))
 	start := fcHours[0] - actualDays*24*int64(time.Hour/time.Millisecond)
 	actual := map[int64]float64{}
@@ -149,7 +149,7 @@ func fcSeries(name, metric string, byHour map[int64]*schema.Forecast, hourly []s
 
 // alerts returns one alert per series and metric with alert rows in the
 // run, most severe first.
-func alerts(fc []schema.Forecast, runDate string, origin time.Time, hourly []schema.TrafficHourly) []Alert {
+func alerts(fc []tablerow.Forecast, runDate string, origin time.Time, hourly []tablerow.TrafficHourly) []Alert {
 	type key struct{ series, metric string }
 	byKey := map[key]*Alert{}
 	for _, r := range fc {

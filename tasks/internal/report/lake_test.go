@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/forecast"
@@ -27,7 +27,7 @@ const lakeDays = 10
 
 // generatedHourly generates the raw days once per test binary and
 // aggregates them into traffic_hourly rows.
-func generatedHourly(t testing.TB) []schema.TrafficHourly {
+func generatedHourly(t testing.TB) []tablerow.TrafficHourly {
 	t.Helper()
 	hourlyOnce.Do(func() {
 		raw := filepath.Join(t.TempDir(), "raw")
@@ -46,7 +46,7 @@ func generatedHourly(t testing.TB) []schema.TrafficHourly {
 
 var (
 	hourlyOnce sync.Once
-	hourlyRows []schema.TrafficHourly
+	hourlyRows []tablerow.TrafficHourly
 	hourlyErr  error
 )
 
@@ -100,7 +100,7 @@ func writeLake(t testing.TB, lake string, opts storage.Options, which lakeTables
 // ±25 % for the total and three categories in bytes: one for the last data
 // day (actuals exist) and one for the day after it. Hours 18–20 of the
 // total alert.
-func testForecasts(hourly []schema.TrafficHourly) []schema.Forecast {
+func testForecasts(hourly []tablerow.TrafficHourly) []tablerow.Forecast {
 	sums := map[string]map[time.Time]float64{}
 	for i := range hourly {
 		r := &hourly[i]
@@ -111,14 +111,14 @@ func testForecasts(hourly []schema.TrafficHourly) []schema.Forecast {
 			sums[s][r.Hour] += measure(r, "bytes")
 		}
 	}
-	var out []schema.Forecast
+	var out []tablerow.Forecast
 	for _, runDay := range []int{lakeDays - 1, lakeDays} {
 		origin := lakeStart.AddDate(0, 0, runDay)
 		for _, s := range append([]string{"total"}, sortedKeys(sums)[:3]...) { // "category:…" sort first
 			for h := 1; h <= 24; h++ {
 				hour := origin.Add(time.Duration(h-1) * time.Hour)
 				p := sums[s][hour.AddDate(0, 0, -7)]
-				out = append(out, schema.Forecast{RunDate: origin.Format(time.DateOnly), Origin: origin, Hour: hour, Horizon: int32(h),
+				out = append(out, tablerow.Forecast{RunDate: origin.Format(time.DateOnly), Origin: origin, Hour: hour, Horizon: int32(h),
 					Series: s, Metric: "bytes", Point: p, Lower80: 0.9 * p, Upper80: 1.1 * p, Lower95: 0.75 * p, Upper95: 1.25 * p,
 					Model: "snaive168", Alert: s == "total" && hour.Hour() >= 18 && hour.Hour() <= 20})
 			}
@@ -129,7 +129,7 @@ func testForecasts(hourly []schema.TrafficHourly) []schema.Forecast {
 
 // testUsage estimates each day's app shares of the last week as the true
 // shares bent by a fixed per-app factor; the last day is unlabelled.
-func testUsage(hourly []schema.TrafficHourly) []schema.AppUsageDaily {
+func testUsage(hourly []tablerow.TrafficHourly) []tablerow.AppUsageDaily {
 	type key struct{ day, app string }
 	flows, total, cat := map[key]int64{}, map[string]int64{}, map[string]string{}
 	for _, r := range hourly {
@@ -152,7 +152,7 @@ func testUsage(hourly []schema.TrafficHourly) []schema.AppUsageDaily {
 		return strings.Compare(a.app, b.app)
 	})
 	last := lakeStart.AddDate(0, 0, lakeDays-1).Format(time.DateOnly)
-	var out []schema.AppUsageDaily
+	var out []tablerow.AppUsageDaily
 	for i, k := range keys {
 		share := float64(flows[k]) / float64(total[k.day])
 		est := share * (1 + 0.1*math.Sin(float64(len(k.app))))
@@ -160,7 +160,7 @@ func testUsage(hourly []schema.TrafficHourly) []schema.AppUsageDaily {
 		if k.day == last {
 			trueShare = -1
 		}
-		out = append(out, schema.AppUsageDaily{Day: k.day, App: k.app, Category: cat[k.app], Flows: flows[k], Bytes: int64(1000 * (i + 1)),
+		out = append(out, tablerow.AppUsageDaily{Day: k.day, App: k.app, Category: cat[k.app], Flows: flows[k], Bytes: int64(1000 * (i + 1)),
 			Share: est, TrueShare: trueShare, MeanConfidence: 0.9, UnknownShare: 0.01, ModelName: DefaultModel, ModelVersion: "1", FeaturesVersion: 3})
 	}
 	return out
@@ -168,8 +168,8 @@ func testUsage(hourly []schema.TrafficHourly) []schema.AppUsageDaily {
 
 // testDrift is three weekly windows of three metrics, in scope all and for
 // one app; the app's share shift alerts in the last window.
-func testDrift() []schema.DriftMetric {
-	var out []schema.DriftMetric
+func testDrift() []tablerow.DriftMetric {
+	var out []tablerow.DriftMetric
 	for w, window := range []string{"2022-W07", "2022-W08", "2022-W09"} {
 		for m, metric := range []string{"kl", "psi", "share_shift"} {
 			for _, scope := range []string{"all", "app:google-www"} {
@@ -177,7 +177,7 @@ func testDrift() []schema.DriftMetric {
 				if scope != "all" && metric == "share_shift" && w == 2 {
 					v = 0.4
 				}
-				out = append(out, schema.DriftMetric{RunDate: fmt.Sprintf("2022-03-%02d", w+1), Window: window, Reference: "2022-W06",
+				out = append(out, tablerow.DriftMetric{RunDate: fmt.Sprintf("2022-03-%02d", w+1), Window: window, Reference: "2022-W06",
 					Scope: scope, Feature: "bytes", Metric: metric, Value: v, Threshold: 0.2, Alert: v > 0.2})
 			}
 		}

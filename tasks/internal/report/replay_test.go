@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/replay"
 )
@@ -24,7 +24,7 @@ func TestReplaySection(t *testing.T) {
 	if d.Replay != nil {
 		t.Fatalf("no replay_weekly, but a Replay section: %+v", d.Replay)
 	}
-	weeks := []schema.ReplayWeek{
+	weeks := []tablerow.ReplayWeek{
 		{Week: "2022-W05", FrozenVersion: "1", LoopVersion: "1", Flows: 900, FrozenMacroF1NoSNI: 0.8, FrozenAccuracy: 0.9,
 			LoopMacroF1NoSNI: 0.8, LoopAccuracy: 0.9, ForecastMASE: math.NaN()},
 		{Week: "2022-W06", FrozenVersion: "1", LoopVersion: "2", Flows: 950, FrozenMacroF1NoSNI: 0.5, FrozenAccuracy: 0.6,

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/mlflowclient"
 )
@@ -100,24 +100,24 @@ func Build(ctx context.Context, cfg Config) (*Data, error) {
 		}
 	}
 	t0 := time.Now()
-	hourly, hRef, err := readTable[schema.TrafficHourly](ctx, cfg.Lake, HourlyTable, version(HourlyTable), cfg.Store)
+	hourly, hRef, err := readTable[tablerow.TrafficHourly](ctx, cfg.Lake, HourlyTable, version(HourlyTable), cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	fc, fRef, err := readTable[schema.Forecast](ctx, cfg.Lake, ForecastsTable, version(ForecastsTable), cfg.Store)
+	fc, fRef, err := readTable[tablerow.Forecast](ctx, cfg.Lake, ForecastsTable, version(ForecastsTable), cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	usage, uRef, err := readTable[schema.AppUsageDaily](ctx, cfg.Lake, UsageTable, version(UsageTable), cfg.Store)
+	usage, uRef, err := readTable[tablerow.AppUsageDaily](ctx, cfg.Lake, UsageTable, version(UsageTable), cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	drift, dRef, err := readTable[schema.DriftMetric](ctx, cfg.Lake, DriftTable, version(DriftTable), cfg.Store)
+	drift, dRef, err := readTable[tablerow.DriftMetric](ctx, cfg.Lake, DriftTable, version(DriftTable), cfg.Store)
 	if err != nil {
 		return nil, err
 	}
 	d.Tables = []TableRef{hRef, fRef, uRef, dRef}
-	replay, rRef, err := readTable[schema.ReplayWeek](ctx, cfg.Lake, ReplayTable, -1, cfg.Store)
+	replay, rRef, err := readTable[tablerow.ReplayWeek](ctx, cfg.Lake, ReplayTable, -1, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func Build(ctx context.Context, cfg Config) (*Data, error) {
 
 // lastDays returns the rows of the last days days before the latest hour
 // (days ≤ 0: all rows).
-func lastDays(rows []schema.TrafficHourly, days int) []schema.TrafficHourly {
+func lastDays(rows []tablerow.TrafficHourly, days int) []tablerow.TrafficHourly {
 	if days <= 0 || len(rows) == 0 {
 		return rows
 	}
@@ -211,7 +211,7 @@ func lastDays(rows []schema.TrafficHourly, days int) []schema.TrafficHourly {
 		}
 	}
 	from := last.Add(-time.Duration(days)*24*time.Hour + time.Hour)
-	out := make([]schema.TrafficHourly, 0, len(rows))
+	out := make([]tablerow.TrafficHourly, 0, len(rows))
 	for _, r := range rows {
 		if !r.Hour.Before(from) {
 			out = append(out, r)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 )
 
@@ -157,7 +157,7 @@ func TestPinnedVersions(t *testing.T) {
 	ctx := t.Context()
 	lake := t.TempDir()
 	writeLake(t, lake, storage.Options{}, lakeTables{hourly: true})
-	extra := []schema.TrafficHourly{{Hour: lakeStart.AddDate(0, 0, lakeDays), App: "new-app", Category: "Other", Flows: 1, Bytes: 5, Week: "2022-W09"}}
+	extra := []tablerow.TrafficHourly{{Hour: lakeStart.AddDate(0, 0, lakeDays), App: "new-app", Category: "Other", Flows: 1, Bytes: 5, Week: "2022-W09"}}
 	if v := writeTable(t, lake, storage.Options{}, HourlyTable, []string{"week"}, extra); v != 2 {
 		t.Fatalf("second commit is version %d", v)
 	}
@@ -183,12 +183,12 @@ func TestPinnedVersions(t *testing.T) {
 }
 
 func TestEmerging(t *testing.T) {
-	var rows []schema.TrafficHourly
+	var rows []tablerow.TrafficHourly
 	for w := range 4 {
 		h := lakeStart.AddDate(0, 0, 7*w)
-		rows = append(rows, schema.TrafficHourly{Hour: h, App: "old", Category: "A", Bytes: 100})
+		rows = append(rows, tablerow.TrafficHourly{Hour: h, App: "old", Category: "A", Bytes: 100})
 		if w >= 2 {
-			rows = append(rows, schema.TrafficHourly{Hour: h, App: "new", Category: "B", Bytes: 50, BytesRev: 50})
+			rows = append(rows, tablerow.TrafficHourly{Hour: h, App: "new", Category: "B", Bytes: 50, BytesRev: 50})
 		}
 	}
 	got := emerging(rows)

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // OtherApps names the sum of the apps outside the top apps.
@@ -20,7 +21,7 @@ const wowApps = 10
 // buildTraffic sums traffic_hourly into bytes per hour per category and for
 // the topApps apps with the most bytes (the rest as OtherApps), and
 // compares the shares of the last two weeks.
-func buildTraffic(rows []schema.TrafficHourly, topApps int) Traffic {
+func buildTraffic(rows []tablerow.TrafficHourly, topApps int) Traffic {
 	var tr Traffic
 	if len(rows) == 0 {
 		tr.Absent = "traffic_hourly has no rows."
@@ -62,8 +63,8 @@ func buildTraffic(rows []schema.TrafficHourly, topApps int) Traffic {
 
 // weekOverWeek returns the byte shares of every category and of the apps
 // that moved most between the last two weeks of rows.
-func weekOverWeek(rows []schema.TrafficHourly) ([]ShareChange, [2]string) {
-	weekOf := func(t time.Time) string { return schema.WeekLabel(t.UTC()) }
+func weekOverWeek(rows []tablerow.TrafficHourly) ([]ShareChange, [2]string) {
+	weekOf := func(t time.Time) string { return cesnet.WeekLabel(t.UTC()) }
 	weeks := map[string]bool{}
 	for _, r := range rows {
 		weeks[weekOf(r.Hour)] = true

@@ -7,13 +7,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // buildUsage lays out app_usage_daily: per day, the topApps apps' shares
 // estimated by the score task and their true shares, and the day's mean
 // absolute share error over all apps where labels exist.
-func buildUsage(rows []schema.AppUsageDaily, topApps int) Usage {
+func buildUsage(rows []tablerow.AppUsageDaily, topApps int) Usage {
 	var u Usage
 	if len(rows) == 0 {
 		u.Absent = "app_usage_daily has no rows."
@@ -69,7 +70,7 @@ const maxDriftAlerts = 50
 
 // buildDrift lays out drift_metrics: per metric the highest
 // value/threshold ratio of each window, and the alerts, newest first.
-func buildDrift(rows []schema.DriftMetric) Drift {
+func buildDrift(rows []tablerow.DriftMetric) Drift {
 	var d Drift
 	if len(rows) == 0 {
 		d.Absent = "drift_metrics has no rows."
@@ -114,8 +115,8 @@ func buildDrift(rows []schema.DriftMetric) Drift {
 
 // emerging lists the services traffic_hourly first shows after its first
 // two weeks, with their bytes in the last week.
-func emerging(rows []schema.TrafficHourly) []Emerging {
-	weekOf := func(t time.Time) string { return schema.WeekLabel(t.UTC()) }
+func emerging(rows []tablerow.TrafficHourly) []Emerging {
+	weekOf := func(t time.Time) string { return cesnet.WeekLabel(t.UTC()) }
 	first, cat := map[string]string{}, map[string]string{}
 	weeks := map[string]bool{}
 	for _, r := range rows {

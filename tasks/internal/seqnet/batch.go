@@ -3,13 +3,14 @@ package seqnet
 import (
 	"fmt"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // SeqLen is the number of packets in a PPI sequence.
 const SeqLen = 30
 
-// The channels of schema.FlowFeatures.PPI, in order.
+// The channels of tablerow.FlowFeatures.PPI, in order.
 const (
 	ChanIPT  = 0 // inter-packet time, ms
 	ChanDir  = 1 // +1 / -1, 0 = padding
@@ -24,12 +25,12 @@ const (
 )
 
 // rowPPI is the number of PPI values per flow.
-const rowPPI = SeqLen * schema.PPIChannels
+const rowPPI = SeqLen * featuredef.PPIChannels
 
 // Batch holds the inputs of N flows.
 type Batch struct {
 	// PPI has N × 30 × 4 values, packet-major per flow as in
-	// schema.FlowFeatures.PPI.
+	// tablerow.FlowFeatures.PPI.
 	PPI []float32
 	// Flow has N × FlowDim flow-level values (unscaled), row-major.
 	Flow    []float32
@@ -61,18 +62,18 @@ type Dataset struct {
 }
 
 // FeaturesBatch builds a Batch from flow_features rows: the flow vector is
-// Stats (len(schema.FeatureStats) values), followed by PHist (32 values) when
+// Stats (len(featuredef.FeatureStats) values), followed by PHist (32 values) when
 // withPHist is set. FlowNames returns the matching column names.
-func FeaturesBatch(rows []schema.FlowFeatures, withPHist bool) (Batch, error) {
-	dim := len(schema.FeatureStats)
+func FeaturesBatch(rows []tablerow.FlowFeatures, withPHist bool) (Batch, error) {
+	dim := len(featuredef.FeatureStats)
 	if withPHist {
 		dim += phistLen
 	}
 	b := Batch{PPI: make([]float32, 0, len(rows)*rowPPI), Flow: make([]float32, 0, len(rows)*dim), FlowDim: dim}
 	for i, r := range rows {
-		if len(r.PPI) != rowPPI || len(r.Stats) != len(schema.FeatureStats) || (withPHist && len(r.PHist) != phistLen) {
+		if len(r.PPI) != rowPPI || len(r.Stats) != len(featuredef.FeatureStats) || (withPHist && len(r.PHist) != phistLen) {
 			return Batch{}, fmt.Errorf("seqnet: row %d (id %d): ppi %d, stats %d, phist %d values; want %d, %d, %d",
-				i, r.ID, len(r.PPI), len(r.Stats), len(r.PHist), rowPPI, len(schema.FeatureStats), phistLen)
+				i, r.ID, len(r.PPI), len(r.Stats), len(r.PHist), rowPPI, len(featuredef.FeatureStats), phistLen)
 		}
 		b.PPI = append(b.PPI, r.PPI...)
 		b.Flow = append(b.Flow, r.Stats...)
@@ -87,7 +88,7 @@ const phistLen = 32
 
 // FlowNames names the flow vector columns built by FeaturesBatch.
 func FlowNames(withPHist bool) []string {
-	names := append([]string(nil), schema.FeatureStats...)
+	names := append([]string(nil), featuredef.FeatureStats...)
 	if withPHist {
 		for _, h := range []string{"phist_src_size", "phist_dst_size", "phist_src_ipt", "phist_dst_ipt"} {
 			for i := range 8 {

@@ -6,22 +6,23 @@ import (
 	"log"
 	"os"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
 
 // Two services that differ in the size of their first packet.
 func Example() {
-	var rows []schema.FlowFeatures
+	var rows []tablerow.FlowFeatures
 	var labels []int
 	for i := range 200 {
-		ppi := make([]float32, seqnet.SeqLen*schema.PPIChannels)
+		ppi := make([]float32, seqnet.SeqLen*featuredef.PPIChannels)
 		for p := range 5 {
 			ppi[4*p+seqnet.ChanDir] = 1
 			ppi[4*p+seqnet.ChanSize] = float32(100 + 50*p)
 		}
 		ppi[seqnet.ChanSize] = float32(200 + 800*(i%2)) // the class
-		rows = append(rows, schema.FlowFeatures{PPI: ppi, Stats: make([]float32, len(schema.FeatureStats)), PHist: make([]float32, 32)})
+		rows = append(rows, tablerow.FlowFeatures{PPI: ppi, Stats: make([]float32, len(featuredef.FeatureStats)), PHist: make([]float32, 32)})
 		labels = append(labels, i%2)
 	}
 	b, err := seqnet.FeaturesBatch(rows, true)

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 )
 
 // File names used by Save and Load.
@@ -70,7 +70,7 @@ func (m *Model) WriteConfig(w io.Writer) error {
 	}
 	sum := sha256.Sum256(b)
 	fc := fileConfig{
-		Format: formatVersion, Arch: m.cfg, SeqLen: SeqLen, PPIChannels: schema.PPIChannels,
+		Format: formatVersion, Arch: m.cfg, SeqLen: SeqLen, PPIChannels: featuredef.PPIChannels,
 		FlowDim: m.flowDim, FlowNames: m.flowNames, Classes: m.classes, Scalers: m.scalers, Train: m.info,
 		WeightsSHA256: hex.EncodeToString(sum[:]),
 	}
@@ -111,8 +111,8 @@ func Read(weights, config io.Reader) (*Model, error) {
 	if fc.Format != formatVersion {
 		return nil, fmt.Errorf("%w: config format %q, want %q", ErrFormat, fc.Format, formatVersion)
 	}
-	if fc.SeqLen != SeqLen || fc.PPIChannels != schema.PPIChannels {
-		return nil, fmt.Errorf("%w: config for %d×%d PPI, want %d×%d", ErrFormat, fc.SeqLen, fc.PPIChannels, SeqLen, schema.PPIChannels)
+	if fc.SeqLen != SeqLen || fc.PPIChannels != featuredef.PPIChannels {
+		return nil, fmt.Errorf("%w: config for %d×%d PPI, want %d×%d", ErrFormat, fc.SeqLen, fc.PPIChannels, SeqLen, featuredef.PPIChannels)
 	}
 	if sum := sha256.Sum256(wb); hex.EncodeToString(sum[:]) != fc.WeightsSHA256 {
 		return nil, fmt.Errorf("%w: weights do not match the config (sha256)", ErrFormat)

@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // task says which inputs carry the class in synthetic data.
@@ -24,9 +25,9 @@ var dirPatterns = [][3]float32{{1, -1, 1}, {1, 1, -1}, {1, -1, -1}, {-1, 1, 1}}
 // synth makes n flow_features rows of k ≤ 4 classes (class i with weight
 // props[i], uniform when props is nil). Every flow has 3–30 packets of random
 // sizes, directions and gaps; the class shows only where t says.
-func synth(seed uint64, n, k int, t task, props []float64) ([]schema.FlowFeatures, []int) {
+func synth(seed uint64, n, k int, t task, props []float64) ([]tablerow.FlowFeatures, []int) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	rows := make([]schema.FlowFeatures, n)
+	rows := make([]tablerow.FlowFeatures, n)
 	labels := make([]int, n)
 	for i := range rows {
 		c := rng.IntN(k)
@@ -52,7 +53,7 @@ func synth(seed uint64, n, k int, t task, props []float64) ([]schema.FlowFeature
 				pk[ChanSize] = float32(math.Round(100 + 350*float64(c) + 60*rng.NormFloat64()))
 			}
 		}
-		stats := make([]float32, len(schema.FeatureStats))
+		stats := make([]float32, len(featuredef.FeatureStats))
 		for j := range stats {
 			stats[j] = float32(rng.NormFloat64()*3 + 5)
 		}
@@ -66,13 +67,13 @@ func synth(seed uint64, n, k int, t task, props []float64) ([]schema.FlowFeature
 		for j := range phist {
 			phist[j] = float32(rng.Float64() / 8)
 		}
-		rows[i] = schema.FlowFeatures{ID: int64(i), Stats: stats, PHist: phist, PPI: ppi, PPILen: int32(np)}
+		rows[i] = tablerow.FlowFeatures{ID: int64(i), Stats: stats, PHist: phist, PPI: ppi, PPILen: int32(np)}
 	}
 	return rows, labels
 }
 
 // dataset builds a Dataset from synthetic rows.
-func dataset(t testing.TB, rows []schema.FlowFeatures, labels []int) Dataset {
+func dataset(t testing.TB, rows []tablerow.FlowFeatures, labels []int) Dataset {
 	t.Helper()
 	b, err := FeaturesBatch(rows, true)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 )
 
 // File names used by LSTM.Save and LoadLSTM.
@@ -43,7 +43,7 @@ func (m *LSTM) Save(dir string) error {
 		return err
 	}
 	sum := sha256.Sum256(w.Bytes())
-	fc := lstmFileConfig{Format: lstmFormatVersion, Arch: m.cfg, SeqLen: SeqLen, PPIChannels: schema.PPIChannels,
+	fc := lstmFileConfig{Format: lstmFormatVersion, Arch: m.cfg, SeqLen: SeqLen, PPIChannels: featuredef.PPIChannels,
 		Classes: m.classes, Scalers: m.scalers, Train: m.info, WeightsSHA256: hex.EncodeToString(sum[:])}
 	fc.Train = sanitize(fileConfig{Train: m.info}).Train
 	c, err := json.MarshalIndent(fc, "", "  ")
@@ -83,8 +83,8 @@ func loadLSTM(dir string) (*LSTM, error) {
 	if fc.Format != lstmFormatVersion {
 		return nil, fmt.Errorf("%w: lstm config format %q, want %q", ErrFormat, fc.Format, lstmFormatVersion)
 	}
-	if fc.SeqLen != SeqLen || fc.PPIChannels != schema.PPIChannels {
-		return nil, fmt.Errorf("%w: lstm config for %d×%d PPI, want %d×%d", ErrFormat, fc.SeqLen, fc.PPIChannels, SeqLen, schema.PPIChannels)
+	if fc.SeqLen != SeqLen || fc.PPIChannels != featuredef.PPIChannels {
+		return nil, fmt.Errorf("%w: lstm config for %d×%d PPI, want %d×%d", ErrFormat, fc.SeqLen, fc.PPIChannels, SeqLen, featuredef.PPIChannels)
 	}
 	if sum := sha256.Sum256(wb); hex.EncodeToString(sum[:]) != fc.WeightsSHA256 {
 		return nil, fmt.Errorf("%w: lstm weights do not match the config (sha256)", ErrFormat)

@@ -20,7 +20,9 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
@@ -65,10 +67,10 @@ func peakMiB() float64 {
 }
 
 // benchLake writes one generated day's flow_features (computed with
-// schema.Features, as the features job does) into a lake, in files of
+// featuredef.Features, as the features job does) into a lake, in files of
 // 200000 rows, and returns the day and its flows.
 func benchLake(b *testing.B, ctx context.Context, raw, lake string) (time.Time, int64) {
-	src, err := classify.NewRawSource(raw, schema.FeatureConfig{})
+	src, err := classify.NewRawSource(raw, featuredef.FeatureConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,17 +79,17 @@ func benchLake(b *testing.B, ctx context.Context, raw, lake string) (time.Time, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{Name: classify.FeaturesTable, PartitionColumns: []string{"week"}}, lakehouse.Options{})
+	t, err := lakehouse.Create[tablerow.FlowFeatures](ctx, store, lakehouse.CreateOptions{Name: classify.FeaturesTable, PartitionColumns: []string{"week"}}, lakehouse.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, t)
+	w, err := lakehouse.NewWriter[tablerow.FlowFeatures](ctx, t)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var adds []lakehouse.Add
 	var n int64
-	chunk := make([]schema.FlowFeatures, 0, 200000)
+	chunk := make([]tablerow.FlowFeatures, 0, 200000)
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -98,7 +100,7 @@ func benchLake(b *testing.B, ctx context.Context, raw, lake string) (time.Time, 
 		return err
 	}
 	b2 := &batch{rows: chunk}
-	err = src.Scan(ctx, days[0], days[len(days)-1], func(r *schema.FlowFeatures) error {
+	err = src.Scan(ctx, days[0], days[len(days)-1], func(r *tablerow.FlowFeatures) error {
 		b2.add(r)
 		n++
 		if len(b2.rows) == cap(b2.rows) {
@@ -140,7 +142,7 @@ func BenchmarkScoreDay(b *testing.B) {
 		Days: 21, FlowsPerDay: 3000, Seed: 1, Compress: "gz"}); err != nil {
 		b.Fatal(err)
 	}
-	src, err := classify.NewRawSource(filepath.Join(dir, "train-raw"), schema.FeatureConfig{})
+	src, err := classify.NewRawSource(filepath.Join(dir, "train-raw"), featuredef.FeatureConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,7 +169,7 @@ func BenchmarkScoreDay(b *testing.B) {
 	if err := os.RemoveAll(bigRaw); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("setup: %s, %d flows generated into flow_features in %.0fs", day.Format(schema.DayLayout), flows, time.Since(t1).Seconds())
+	b.Logf("setup: %s, %d flows generated into flow_features in %.0fs", day.Format(cesnet.DayLayout), flows, time.Since(t1).Seconds())
 
 	for _, v := range []struct {
 		name  string
@@ -225,14 +227,14 @@ func BenchmarkScoreDay(b *testing.B) {
 }
 
 // peerRows reads the day's first -score-peer-rows flows.
-func peerRows(b *testing.B, ctx context.Context, lake string, day time.Time) []schema.FlowFeatures {
+func peerRows(b *testing.B, ctx context.Context, lake string, day time.Time) []tablerow.FlowFeatures {
 	src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	bt := &batch{}
 	errStop := errors.New("enough rows")
-	err = src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error {
+	err = src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error {
 		bt.add(r)
 		if len(bt.rows) == *benchPeer {
 			return errStop
@@ -247,7 +249,7 @@ func peerRows(b *testing.B, ctx context.Context, lake string, day time.Time) []s
 
 // pythonPeer writes the no-SNI tree inputs of rows and times Python
 // xgboost's predict on them.
-func pythonPeer(b *testing.B, rows []schema.FlowFeatures, bundleDir string, bd *classify.Bundle) (int, float64) {
+func pythonPeer(b *testing.B, rows []tablerow.FlowFeatures, bundleDir string, bd *classify.Bundle) (int, float64) {
 	py := testenv.Python(b)
 	x := bd.Transforms.NewInputs(rows, nil).Tree()
 	var buf bytes.Buffer

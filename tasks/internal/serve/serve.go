@@ -38,7 +38,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -101,10 +102,10 @@ func (f *Flags) Resolve() (Config, error) {
 		return c, errors.New("serve: give --day DAY or --from DAY --to DAY")
 	}
 	var err error
-	if c.From, err = time.Parse(schema.DayLayout, from); err != nil {
+	if c.From, err = time.Parse(cesnet.DayLayout, from); err != nil {
 		return c, fmt.Errorf("serve: day %q: %w", from, err)
 	}
-	if c.To, err = time.Parse(schema.DayLayout, to); err != nil {
+	if c.To, err = time.Parse(cesnet.DayLayout, to); err != nil {
 		return c, fmt.Errorf("serve: day %q: %w", to, err)
 	}
 	if c.To.Before(c.From) {
@@ -204,18 +205,18 @@ func Score(ctx context.Context, cfg Config, m *Model, progress io.Writer) (*Resu
 	var days []string
 	for _, d := range all {
 		if !d.Before(cfg.From) && !d.After(cfg.To) {
-			days = append(days, d.Format(schema.DayLayout))
+			days = append(days, d.Format(cesnet.DayLayout))
 		}
 	}
 	if len(days) == 0 {
 		return nil, fmt.Errorf("serve: %s@%d has no flows from %s to %s", classify.FeaturesTableURI(cfg.Lake), fv,
-			cfg.From.Format(schema.DayLayout), cfg.To.Format(schema.DayLayout))
+			cfg.From.Format(cesnet.DayLayout), cfg.To.Format(cesnet.DayLayout))
 	}
-	preds, err := openTable[schema.FlowPrediction](ctx, cfg.Lake, PredictionsTable, cfg.Store)
+	preds, err := openTable[tablerow.FlowPrediction](ctx, cfg.Lake, PredictionsTable, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	usage, err := openTable[schema.AppUsageDaily](ctx, cfg.Lake, UsageTable, cfg.Store)
+	usage, err := openTable[tablerow.AppUsageDaily](ctx, cfg.Lake, UsageTable, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -239,13 +240,13 @@ func Score(ctx context.Context, cfg Config, m *Model, progress io.Writer) (*Resu
 	}
 	var total usageCounts
 	for _, day := range days {
-		d, _ := time.Parse(schema.DayLayout, day)
+		d, _ := time.Parse(cesnet.DayLayout, day)
 		t1 := time.Now()
 		txn := &lakehouse.Txn{AppID: txnID(m, day), Version: fv}
 		if cfg.Force {
 			txn = nil // the txn of these inputs is there already
 		}
-		pw, err := newChunkWriter[schema.FlowPrediction](ctx, preds, day, predictionFileRows)
+		pw, err := newChunkWriter[tablerow.FlowPrediction](ctx, preds, day, predictionFileRows)
 		if err != nil {
 			return nil, err
 		}
@@ -299,7 +300,7 @@ func scoredBefore(ctx context.Context, preds, usage *lakehouse.Table, m *Model, 
 
 // hasSNI says whether a flow goes to the with-SNI bundle, and whether its
 // SNI is an ECH outer name.
-func hasSNI(r *schema.FlowFeatures) (sni, ech bool) {
+func hasSNI(r *tablerow.FlowFeatures) (sni, ech bool) {
 	if r.SNIDomain == "" {
 		return false, false
 	}
@@ -315,15 +316,15 @@ func hasSNI(r *schema.FlowFeatures) (sni, ech bool) {
 type batch struct {
 	variant string
 	bundle  *classify.Bundle
-	rows    []schema.FlowFeatures
+	rows    []tablerow.FlowFeatures
 }
 
-func (b *batch) add(r *schema.FlowFeatures) {
+func (b *batch) add(r *tablerow.FlowFeatures) {
 	n := len(b.rows)
 	if n < cap(b.rows) {
 		b.rows = b.rows[:n+1]
 	} else {
-		b.rows = append(b.rows, schema.FlowFeatures{})
+		b.rows = append(b.rows, tablerow.FlowFeatures{})
 	}
 	dst := &b.rows[n]
 	stats, phist, ppi := dst.Stats, dst.PHist, dst.PPI
@@ -334,7 +335,7 @@ func (b *batch) add(r *schema.FlowFeatures) {
 }
 
 // scoreDay predicts every flow of one day.
-func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *Model, fv int64, size int, res *Result, out *chunkWriter[schema.FlowPrediction]) (int, *usageCounts, error) {
+func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *Model, fv int64, size int, res *Result, out *chunkWriter[tablerow.FlowPrediction]) (int, *usageCounts, error) {
 	counts := newUsageCounts()
 	n := 0
 	sni, nosni := m.SNI, m.NoSNI
@@ -345,8 +346,8 @@ func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *M
 		nosni = sni
 	}
 	batches := []*batch{
-		{variant: string(sni.Manifest.FeatureSet), bundle: sni, rows: make([]schema.FlowFeatures, 0, size)},
-		{variant: string(nosni.Manifest.FeatureSet), bundle: nosni, rows: make([]schema.FlowFeatures, 0, size)},
+		{variant: string(sni.Manifest.FeatureSet), bundle: sni, rows: make([]tablerow.FlowFeatures, 0, size)},
+		{variant: string(nosni.Manifest.FeatureSet), bundle: nosni, rows: make([]tablerow.FlowFeatures, 0, size)},
 	}
 	flush := func(b *batch) error {
 		if len(b.rows) == 0 {
@@ -360,7 +361,7 @@ func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *M
 		for i := range b.rows {
 			r := &b.rows[i]
 			c := p.Class[i]
-			fp := schema.FlowPrediction{Day: r.Day, ID: r.ID, Prob: p.Confidence[i], Unknown: p.Unknown[i], Variant: b.variant,
+			fp := tablerow.FlowPrediction{Day: r.Day, ID: r.ID, Prob: p.Confidence[i], Unknown: p.Unknown[i], Variant: b.variant,
 				TrueApp: r.App, TrueCategory: r.Category, SNIDomain: r.SNIDomain, JA3Bucket: r.JA3Bucket, Bytes: flowBytes(r),
 				ModelName: m.Name, ModelVersion: m.Version, FeaturesVersion: fv}
 			if !fp.Unknown {
@@ -375,7 +376,7 @@ func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *M
 		b.rows = b.rows[:0]
 		return nil
 	}
-	err := src.Scan(ctx, day, day, func(r *schema.FlowFeatures) error {
+	err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error {
 		useSNI, ech := hasSNI(r)
 		b := batches[1]
 		if useSNI {
@@ -397,7 +398,7 @@ func scoreDay(ctx context.Context, src *classify.LakeSource, day time.Time, m *M
 		err = errors.Join(flush(batches[0]), flush(batches[1]))
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("serve: day %s: %w", day.Format(schema.DayLayout), err)
+		return 0, nil, fmt.Errorf("serve: day %s: %w", day.Format(cesnet.DayLayout), err)
 	}
 	return n, counts, nil
 }
@@ -462,7 +463,7 @@ func (c *chunkWriter[T]) commit(ctx context.Context, txn *lakehouse.Txn) (lakeho
 }
 
 // flowBytes recovers the flow's bytes both ways from its log1p features.
-func flowBytes(r *schema.FlowFeatures) int64 {
+func flowBytes(r *tablerow.FlowFeatures) int64 {
 	return int64(math.Round(math.Expm1(float64(r.Stats[0])) + math.Expm1(float64(r.Stats[1]))))
 }
 
@@ -496,7 +497,7 @@ func (u *usageCounts) app(name, category string) *appCount {
 	return a
 }
 
-func (u *usageCounts) add(p *schema.FlowPrediction, top, topCategory string) {
+func (u *usageCounts) add(p *tablerow.FlowPrediction, top, topCategory string) {
 	u.flows++
 	if p.TrueApp != "" {
 		u.labelled++
@@ -538,14 +539,14 @@ func (u *usageCounts) addAll(o *usageCounts) {
 }
 
 // rows renders the day's app_usage_daily rows, sorted by app.
-func (u *usageCounts) rows(day string, m *Model, fv int64) []schema.AppUsageDaily {
-	var out []schema.AppUsageDaily
+func (u *usageCounts) rows(day string, m *Model, fv int64) []tablerow.AppUsageDaily {
+	var out []tablerow.AppUsageDaily
 	for _, name := range sortedKeys(u.apps) {
 		a := u.apps[name]
 		if a.flows == 0 && a.unknownTopApp == 0 {
 			continue
 		}
-		r := schema.AppUsageDaily{Day: day, App: name, Category: a.category, Flows: a.flows, Bytes: a.bytes,
+		r := tablerow.AppUsageDaily{Day: day, App: name, Category: a.category, Flows: a.flows, Bytes: a.bytes,
 			Share: ratio(a.flows, u.flows), TrueShare: -1, ModelName: m.Name, ModelVersion: m.Version, FeaturesVersion: fv}
 		if a.flows > 0 {
 			r.MeanConfidence = a.confidence / float64(a.flows)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
 	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
@@ -113,8 +113,8 @@ func TestScore(t *testing.T) {
 			if mae := float64(res.UsageShareMAE); math.IsNaN(mae) || mae < 0 || mae > 0.5 || math.IsNaN(float64(res.UsageShareMAETop20)) {
 				t.Errorf("usage share MAE %v, top 20 %v", res.UsageShareMAE, res.UsageShareMAETop20)
 			}
-			preds := readTable[schema.FlowPrediction](t, lake, PredictionsTable, s3opts)
-			usage := readTable[schema.AppUsageDaily](t, lake, UsageTable, s3opts)
+			preds := readTable[tablerow.FlowPrediction](t, lake, PredictionsTable, s3opts)
+			usage := readTable[tablerow.AppUsageDaily](t, lake, UsageTable, s3opts)
 			check := func(when string) {
 				ids := map[int64]bool{}
 				variants := map[string]int64{}
@@ -155,8 +155,8 @@ func TestScore(t *testing.T) {
 			if err != nil || forced.FlowPredictionsVersion <= res.FlowPredictionsVersion {
 				t.Fatalf("forced: %+v, %v", forced, err)
 			}
-			preds = readTable[schema.FlowPrediction](t, lake, PredictionsTable, s3opts)
-			usage = readTable[schema.AppUsageDaily](t, lake, UsageTable, s3opts)
+			preds = readTable[tablerow.FlowPrediction](t, lake, PredictionsTable, s3opts)
+			usage = readTable[tablerow.AppUsageDaily](t, lake, UsageTable, s3opts)
 			check("forced run")
 			if name == "local" {
 				deltaRSCount(t, lake, len(preds), len(usage))
@@ -174,7 +174,7 @@ func TestShareMAE(t *testing.T) {
 	u := newUsageCounts()
 	add := func(pred, truth string, unknown bool, n int) {
 		for range n {
-			p := schema.FlowPrediction{App: pred, TrueApp: truth, Unknown: unknown}
+			p := tablerow.FlowPrediction{App: pred, TrueApp: truth, Unknown: unknown}
 			if unknown {
 				p.App = ""
 			}
@@ -211,7 +211,7 @@ func TestHasSNI(t *testing.T) {
 		{"cloudflare-ech.com", false, true},
 		{"x|cloudflare-ech.com", false, true},
 	} {
-		sni, ech := hasSNI(&schema.FlowFeatures{SNIDomain: tt.domain})
+		sni, ech := hasSNI(&tablerow.FlowFeatures{SNIDomain: tt.domain})
 		if sni != tt.sni || ech != tt.ech {
 			t.Errorf("hasSNI(%q) = %v, %v; want %v, %v", tt.domain, sni, ech, tt.sni, tt.ech)
 		}

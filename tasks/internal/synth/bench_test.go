@@ -4,7 +4,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // BenchmarkFlows measures generation and encoding of one day's flows, rows/s
@@ -26,7 +26,7 @@ func BenchmarkFlows(b *testing.B) {
 	for range b.N {
 		g.r = daySeed(cfg.Seed, d)
 		evs, _ = planDay(cfg, cal, g.r, d, evs)
-		enc := schema.NewEncoder(io.Discard)
+		enc := cesnet.NewEncoder(io.Discard)
 		for i, e := range evs {
 			if err := enc.Write(g.flow(w.apps[e.app], ds, int64(i+1), e.t)); err != nil {
 				b.Fatal(err)

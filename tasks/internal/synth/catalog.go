@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // The world is everything about the traffic that does not change from seed
@@ -468,7 +468,7 @@ func makeProvider(name string, asns []weighted[int64], cert int32, tls13 float64
 type app struct {
 	name     string
 	category string
-	index    int // position in schema.Apps()
+	index    int // position in cesnet.Apps()
 	active   bool
 	share    float64 // base share of a day, percent
 	fam      family
@@ -519,7 +519,7 @@ func buildWorld() *world {
 		}
 		rows[f[0]] = f
 	}
-	for i, sa := range schema.Apps() {
+	for i, sa := range cesnet.Apps() {
 		f, ok := rows[sa.Name]
 		if !ok {
 			panic("synth: app table misses " + sa.Name)

@@ -1,5 +1,5 @@
 // Package synth generates synthetic CESNET-TLS-Year22 data: day files in
-// the published layout and format (written with beam/schema's encoder), the
+// the published layout and format (written with beam/cesnet's encoder), the
 // stats-*.json files that count them, and a ground-truth manifest of the
 // scripted changes, so every later stage runs the same code on generated
 // and on real data.

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
@@ -59,7 +59,7 @@ type Share struct {
 // Describe reads every day file under root through the schema decoder.
 // holidayDays marks days off besides weekends (nil: Czech holidays).
 func Describe(ctx context.Context, root string, holidayDays []time.Time) (Profile, error) {
-	files, err := schema.FindDayFiles(root, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(root, time.Time{}, time.Time{})
 	if err != nil {
 		return Profile{}, err
 	}
@@ -78,12 +78,12 @@ func Describe(ctx context.Context, root string, holidayDays []time.Time) (Profil
 	var hours [24]int64
 	var prev, sniOK, len30, lenLT5 int64
 	var ends [4]int64
-	lens := make([]int64, schema.PPIMaxLen+1)
+	lens := make([]int64, cesnet.PPIMaxLen+1)
 	month := map[string][2]float64{}
 	for _, fi := range files {
 		dayStart := fi.Day.Unix()
 		var rows int64
-		c, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+		c, err := cesnet.DecodeFile(ctx, fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
 			rows++
 			apps[f.App]++
 			cats[f.Category]++
@@ -97,7 +97,7 @@ func Describe(ctx context.Context, root string, holidayDays []time.Time) (Profil
 				sniOK++
 			}
 			lens[f.PPILen]++
-			if f.PPILen == schema.PPIMaxLen {
+			if f.PPILen == cesnet.PPIMaxLen {
 				len30++
 			}
 			if f.PPILen < 5 {

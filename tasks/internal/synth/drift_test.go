@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // TestDriftCalendar checks the per-app drift calendar: deterministic,
@@ -76,7 +76,7 @@ func TestClientUpdateApplies(t *testing.T) {
 		t.Fatal("no sudden client update of a large service in the calendar")
 	}
 	count := func(d time.Time) (flows, updated int) {
-		flowsOf(t, d, 20000, func(f *schema.Flow) {
+		flowsOf(t, d, 20000, func(f *cesnet.Flow) {
 			if f.App == ev.App {
 				flows++
 				if f.TLSJA3 == ev.JA3 {

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // A flow is simulated packet by packet from the TCP handshake until the
@@ -48,7 +48,7 @@ const slowPeeringFactor = 1.8
 type flowGen struct {
 	r *rand.Rand
 	w *world
-	f schema.Flow
+	f cesnet.Flow
 
 	// per-flow state
 	t        int64 // µs since TIME_FIRST (the SYN)
@@ -61,8 +61,8 @@ type flowGen struct {
 	ppiSum   int64
 	nPay     [2]int64
 	payBytes [2]int64
-	sizeH    [2][schema.PHistBins]int64
-	iptH     [2][schema.PHistBins]int64
+	sizeH    [2][cesnet.PHistBins]int64
+	iptH     [2][cesnet.PHistBins]int64
 	push     [2]bool
 	mss      int64
 	rtt      float64 // µs, client ↔ server (paces the congestion window)
@@ -78,14 +78,14 @@ type flowGen struct {
 func newFlowGen(w *world) *flowGen {
 	g := &flowGen{w: w}
 	f := &g.f
-	f.PPIIPT = make([]int32, 0, schema.PPIMaxLen)
-	f.PPIDir = make([]int32, 0, schema.PPIMaxLen)
-	f.PPISize = make([]int32, 0, schema.PPIMaxLen)
-	f.PPIPush = make([]int32, 0, schema.PPIMaxLen)
-	f.PHistSrcSizes = make([]int32, schema.PHistBins)
-	f.PHistDstSizes = make([]int32, schema.PHistBins)
-	f.PHistSrcIPT = make([]int32, schema.PHistBins)
-	f.PHistDstIPT = make([]int32, schema.PHistBins)
+	f.PPIIPT = make([]int32, 0, cesnet.PPIMaxLen)
+	f.PPIDir = make([]int32, 0, cesnet.PPIMaxLen)
+	f.PPISize = make([]int32, 0, cesnet.PPIMaxLen)
+	f.PPIPush = make([]int32, 0, cesnet.PPIMaxLen)
+	f.PHistSrcSizes = make([]int32, cesnet.PHistBins)
+	f.PHistDstSizes = make([]int32, cesnet.PHistBins)
+	f.PHistSrcIPT = make([]int32, cesnet.PHistBins)
+	f.PHistDstIPT = make([]int32, cesnet.PHistBins)
 	return g
 }
 
@@ -164,7 +164,7 @@ func (g *flowGen) send(d int, size int64, push, retx bool) {
 	f.PPIDir = append(f.PPIDir, dir)
 	f.PPISize = append(f.PPISize, int32(size))
 	f.PPIPush = append(f.PPIPush, p)
-	g.full = len(f.PPIDir) == schema.PPIMaxLen
+	g.full = len(f.PPIDir) == cesnet.PPIMaxLen
 }
 
 // burst sends a message of n bytes in MSS segments, paced by the
@@ -293,7 +293,7 @@ func (g *flowGen) run(d int, n, size, gap int64, advance bool) {
 
 // flow generates one flow of app a starting at startUs (unix µs, UTC) into
 // g.f.
-func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
+func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *cesnet.Flow {
 	r := g.r
 	modes, pops := a.modes, a.pops
 	if a.changed != nil && ds.changed {
@@ -324,13 +324,13 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	f := &g.f
 	ipt, dir, size, push := f.PPIIPT[:0], f.PPIDir[:0], f.PPISize[:0], f.PPIPush[:0]
 	h := [4][]int32{f.PHistSrcSizes, f.PHistDstSizes, f.PHistSrcIPT, f.PHistDstIPT}
-	*f = schema.Flow{PPIIPT: ipt, PPIDir: dir, PPISize: size, PPIPush: push,
+	*f = cesnet.Flow{PPIIPT: ipt, PPIDir: dir, PPISize: size, PPIPush: push,
 		PHistSrcSizes: h[0], PHistDstSizes: h[1], PHistSrcIPT: h[2], PHistDstIPT: h[3]}
 	g.t, g.full, g.cut, g.idled, g.oldExp = 0, false, false, false, ds.oldExporter
 	g.lastT = [2]int64{-1, -1}
 	g.lastPPI, g.ppiSum = 0, 0
 	g.nPay, g.payBytes = [2]int64{}, [2]int64{}
-	g.sizeH, g.iptH = [2][schema.PHistBins]int64{}, [2][schema.PHistBins]int64{}
+	g.sizeH, g.iptH = [2][cesnet.PHistBins]int64{}, [2][cesnet.PHistBins]int64{}
 	g.push = [2]bool{}
 
 	// Path.
@@ -517,7 +517,7 @@ func (g *flowGen) flow(a *app, ds dayState, id, startUs int64) *schema.Flow {
 	f.FlagFIN, f.FlagFINRev = finC, finS
 	f.FlagRST, f.FlagRSTRev = rstC, rstS
 	f.EndReasonIdle, f.EndReasonActive, f.EndReasonEnd, f.EndReasonOther = end == 0, end == 1, end == 2, end == 3
-	for b := range schema.PHistBins {
+	for b := range cesnet.PHistBins {
 		f.PHistSrcSizes[b] = int32(g.sizeH[cli][b])
 		f.PHistDstSizes[b] = int32(g.sizeH[srv][b])
 		f.PHistSrcIPT[b] = int32(g.iptH[cli][b])

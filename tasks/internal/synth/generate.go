@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 	"github.com/ulikunitz/xz"
 )
 
@@ -259,7 +259,7 @@ func dayStateOf(s *Script, day time.Time) dayState {
 // its stats file.
 func writeDay(ctx context.Context, cfg Config, cal *calendar, g *flowGen, day time.Time) (rows, size int64, empty bool, err error) {
 	w := getWorld()
-	path := filepath.Join(cfg.Out, filepath.FromSlash(schema.DayFile(day, ext(cfg.Compress))))
+	path := filepath.Join(cfg.Out, filepath.FromSlash(cesnet.DayFile(day, ext(cfg.Compress))))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, 0, false, fmt.Errorf("synth: %w", err)
 	}
@@ -267,7 +267,7 @@ func writeDay(ctx context.Context, cfg Config, cal *calendar, g *flowGen, day ti
 	// encodings of one day would be read twice.
 	for _, c := range []string{"xz", "gz", "none"} {
 		if c != cfg.Compress {
-			old := filepath.Join(cfg.Out, filepath.FromSlash(schema.DayFile(day, ext(c))))
+			old := filepath.Join(cfg.Out, filepath.FromSlash(cesnet.DayFile(day, ext(c))))
 			if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return 0, 0, false, fmt.Errorf("synth: %w", err)
 			}
@@ -276,7 +276,7 @@ func writeDay(ctx context.Context, cfg Config, cal *calendar, g *flowGen, day ti
 	r := daySeed(cfg.Seed, day)
 	g.r = r
 	evs, counts := planDay(cfg, cal, r, day, nil)
-	stats := schema.Stats{Apps: map[string]int64{}}
+	stats := cesnet.Stats{Apps: map[string]int64{}}
 	for i, c := range counts {
 		if c > 0 {
 			stats.Apps[w.apps[i].name] = c
@@ -300,7 +300,7 @@ func writeDay(ctx context.Context, cfg Config, cal *calendar, g *flowGen, day ti
 	if err := os.Rename(tmp, path); err != nil {
 		return 0, 0, false, fmt.Errorf("synth: %w", err)
 	}
-	sp := filepath.Join(cfg.Out, filepath.FromSlash(schema.DayStatsFile(day)))
+	sp := filepath.Join(cfg.Out, filepath.FromSlash(cesnet.DayStatsFile(day)))
 	if err := writeStats(sp, stats); err != nil {
 		return 0, 0, false, err
 	}
@@ -321,7 +321,7 @@ func writeFlows(ctx context.Context, cfg Config, path string, g *flowGen, day ti
 	if err != nil {
 		return err
 	}
-	enc := schema.NewEncoder(cw)
+	enc := cesnet.NewEncoder(cw)
 	ds := dayStateOf(cfg.Script, day)
 	w := getWorld()
 	for i, e := range evs {
@@ -425,7 +425,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 
 func (l *limitedBuffer) String() string { return string(l.b) }
 
-func writeStats(path string, s schema.Stats) error {
+func writeStats(path string, s cesnet.Stats) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
@@ -435,7 +435,7 @@ func writeStats(path string, s schema.Stats) error {
 		return fmt.Errorf("synth: %w", err)
 	}
 	bw := bufio.NewWriter(f)
-	if err := schema.WriteStats(bw, s); err != nil {
+	if err := cesnet.WriteStats(bw, s); err != nil {
 		f.Close()
 		return err
 	}
@@ -469,14 +469,14 @@ func writeAggregateStats(cfg Config) error {
 		return fmt.Errorf("synth: %w", err)
 	}
 	sort.Strings(paths)
-	weeks := map[string]*schema.Stats{}
-	total := schema.Stats{Apps: map[string]int64{}}
+	weeks := map[string]*cesnet.Stats{}
+	total := cesnet.Stats{Apps: map[string]int64{}}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			return fmt.Errorf("synth: %w", err)
 		}
-		s, err := schema.ReadStats(bufio.NewReader(f), p)
+		s, err := cesnet.ReadStats(bufio.NewReader(f), p)
 		f.Close()
 		if err != nil {
 			return err
@@ -484,10 +484,10 @@ func writeAggregateStats(cfg Config) error {
 		wk := filepath.Dir(filepath.Dir(p))
 		ws, ok := weeks[wk]
 		if !ok {
-			ws = &schema.Stats{Apps: map[string]int64{}}
+			ws = &cesnet.Stats{Apps: map[string]int64{}}
 			weeks[wk] = ws
 		}
-		for _, acc := range []*schema.Stats{ws, &total} {
+		for _, acc := range []*cesnet.Stats{ws, &total} {
 			acc.Global.TotalSaved += s.Global.TotalSaved
 			for a, n := range s.Apps {
 				acc.Apps[a] += n

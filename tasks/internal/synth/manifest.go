@@ -4,7 +4,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 // Manifest is the ground truth of a generated dataset (manifest.json):
@@ -74,7 +74,7 @@ func buildManifest(cfg Config, w *world) Manifest {
 	step := func(from time.Time) bool { return from.After(first) && !from.After(last) }
 	ev := func(kind, app string, from time.Time, inRange bool, desc string, det map[string]any) {
 		m.Events = append(m.Events, Event{Kind: kind, App: app, From: from.Format(dayLayout),
-			Week: schema.WeekLabel(from), InRange: inRange, Description: desc, Details: det})
+			Week: cesnet.WeekLabel(from), InRange: inRange, Description: desc, Details: det})
 	}
 	ev(KindExporterUpdate, "", s.ExporterUpdate, step(s.ExporterUpdate),
 		"flow exporter update: retransmitted packets appear in the PPI before this day (duplicate sizes) and are left out from it on; PACKETS, BYTES and PHIST count them throughout",
@@ -95,7 +95,7 @@ func buildManifest(cfg Config, w *world) Manifest {
 		})
 	for _, d := range s.Declines {
 		m.Events = append(m.Events, Event{Kind: KindShareDecline, App: d.App, From: d.From.Format(dayLayout),
-			Week: schema.WeekLabel(d.From), To: d.To.Format(dayLayout),
+			Week: cesnet.WeekLabel(d.From), To: d.To.Format(dayLayout),
 			InRange:     !d.From.After(last) && !d.To.Before(first),
 			Description: "share of the day's flows falls exponentially from start_pct to end_pct",
 			Details:     map[string]any{"start_pct": d.StartPct, "end_pct": d.EndPct}})
@@ -132,7 +132,7 @@ func driftEvent(d AppDrift, first, last time.Time) Event {
 	add("cert_delta", d.CertDelta, d.CertDelta == 0)
 	add("asn", d.ASN, d.ASN == 0)
 	add("share_factor", d.ShareFactor, d.ShareFactor == 0)
-	ev := Event{Kind: d.Kind, App: d.App, From: d.From.Format(dayLayout), Week: schema.WeekLabel(d.From),
+	ev := Event{Kind: d.Kind, App: d.App, From: d.From.Format(dayLayout), Week: cesnet.WeekLabel(d.From),
 		InRange:     d.From.After(first) && !d.From.After(last),
 		Description: driftDescriptions[d.Kind], Details: det}
 	if d.To.After(d.From) {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/holidays"
 )
@@ -81,7 +81,7 @@ func TestDeterministic(t *testing.T) {
 			c.Seed = 8
 			dirC, _ := generate(t, c)
 			treeC := readTree(t, dirC)
-			name := schema.DayFile(day("2022-03-07"), ext(comp))
+			name := cesnet.DayFile(day("2022-03-07"), ext(comp))
 			if bytes.Equal(treeA[name], treeC[name]) {
 				t.Errorf("%s is the same for seeds 7 and 8", name)
 			}
@@ -117,7 +117,7 @@ func TestDecodesAndMatchesStats(t *testing.T) {
 	if res.Files != 5 || res.EmptyDays != 3 {
 		t.Fatalf("files %d empty %d, want 5 and 3", res.Files, res.EmptyDays)
 	}
-	files, err := schema.FindDayFiles(dir, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(dir, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +125,10 @@ func TestDecodesAndMatchesStats(t *testing.T) {
 	var rows int64
 	for _, fi := range files {
 		got := map[string]int64{}
-		c, err := schema.DecodeFile(context.Background(), fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+		c, err := cesnet.DecodeFile(context.Background(), fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
 			got[f.App]++
 			return nil
-		}, func(r *schema.Reject) error {
+		}, func(r *cesnet.Reject) error {
 			t.Errorf("reject: %v (%s)", r, r.Raw[:min(200, len(r.Raw))])
 			return nil
 		})
@@ -180,14 +180,14 @@ func requireXZ(t *testing.T) {
 	}
 }
 
-func readStats(t *testing.T, path string) schema.Stats {
+func readStats(t *testing.T, path string) cesnet.Stats {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s, err := schema.ReadStats(f, path)
+	s, err := cesnet.ReadStats(f, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func readStats(t *testing.T, path string) schema.Stats {
 }
 
 // flowsOf generates n flows of one day in memory, in file order.
-func flowsOf(t testing.TB, d time.Time, k int, fn func(*schema.Flow)) {
+func flowsOf(t testing.TB, d time.Time, k int, fn func(*cesnet.Flow)) {
 	t.Helper()
 	cfg, err := Config{Out: "x", Start: d, Days: 1, FlowsPerDay: k, Seed: 5}.withDefaults()
 	if err != nil {
@@ -215,7 +215,7 @@ func TestFlowInvariants(t *testing.T) {
 	for _, d := range []string{"2022-02-01", "2022-09-14"} { // old and new exporter
 		t.Run(d, func(t *testing.T) {
 			n, bad := 0, 0
-			flowsOf(t, day(d), 20000, func(f *schema.Flow) {
+			flowsOf(t, day(d), 20000, func(f *cesnet.Flow) {
 				n++
 				if err := checkFlow(f); err != "" {
 					if bad++; bad <= 10 {
@@ -231,10 +231,10 @@ func TestFlowInvariants(t *testing.T) {
 }
 
 // checkFlow returns what is wrong with a generated flow, or "".
-func checkFlow(f *schema.Flow) string {
+func checkFlow(f *cesnet.Flow) string {
 	n := int(f.PPILen)
 	switch {
-	case n < 2 || n > schema.PPIMaxLen || len(f.PPIIPT) != n || len(f.PPIDir) != n || len(f.PPISize) != n || len(f.PPIPush) != n:
+	case n < 2 || n > cesnet.PPIMaxLen || len(f.PPIIPT) != n || len(f.PPIDir) != n || len(f.PPISize) != n || len(f.PPIPush) != n:
 		return "PPI lengths"
 	case f.DstPort != 443 || f.Protocol != 6:
 		return "port/protocol"
@@ -316,8 +316,8 @@ func b2i(b bool) int {
 // its PPI; after it retransmissions are left out (PHIST still counts them).
 func TestExporterUpdate(t *testing.T) {
 	count := func(d string) (flows, gaps int) {
-		flowsOf(t, day(d), 20000, func(f *schema.Flow) {
-			if f.PPILen == schema.PPIMaxLen {
+		flowsOf(t, day(d), 20000, func(f *cesnet.Flow) {
+			if f.PPILen == cesnet.PPIMaxLen {
 				return
 			}
 			flows++
@@ -326,7 +326,7 @@ func TestExporterUpdate(t *testing.T) {
 				c[(1-x)/2]++
 			}
 			var h [2]int64
-			for i := range schema.PHistBins {
+			for i := range cesnet.PHistBins {
 				h[0] += int64(f.PHistSrcSizes[i])
 				h[1] += int64(f.PHistDstSizes[i])
 			}
@@ -522,7 +522,7 @@ func TestSNIRules(t *testing.T) {
 	var rows, ok int
 	domApps := map[string]map[string]bool{}
 	ja3Apps := map[string]map[string]bool{}
-	flowsOf(t, day("2022-10-04"), 20000, func(f *schema.Flow) {
+	flowsOf(t, day("2022-10-04"), 20000, func(f *cesnet.Flow) {
 		rows++
 		if app, _ := LabelBySNI(f.TLSSNI); app == f.App {
 			ok++
@@ -591,11 +591,11 @@ func TestManifestAndScriptedChanges(t *testing.T) {
 	// docker-registry's server replies and JA3s, day by day.
 	sizes := map[string][2]int{}
 	ja3 := map[string]map[string]bool{}
-	files, _ := schema.FindDayFiles(dir, time.Time{}, time.Time{})
+	files, _ := cesnet.FindDayFiles(dir, time.Time{}, time.Time{})
 	for _, fi := range files {
 		d := fi.Day.Format(dayLayout)
 		ja3[d] = map[string]bool{}
-		_, err := schema.DecodeFile(context.Background(), fi.Path, schema.XZAuto, func(f *schema.Flow) error {
+		_, err := cesnet.DecodeFile(context.Background(), fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
 			if f.App != "docker-registry" {
 				return nil
 			}
@@ -683,7 +683,7 @@ func TestRegenerateOtherCompression(t *testing.T) {
 	dir := t.TempDir()
 	generate(t, Config{Out: dir, Start: day("2022-04-05"), Days: 1, FlowsPerDay: 300, Compress: "none"})
 	generate(t, Config{Out: dir, Start: day("2022-04-05"), Days: 1, FlowsPerDay: 300, Compress: "gz"})
-	files, err := schema.FindDayFiles(dir, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(dir, time.Time{}, time.Time{})
 	if err != nil || len(files) != 1 || !strings.HasSuffix(files[0].Path, ".csv.gz") {
 		t.Errorf("files %v, err %v: want the one .csv.gz", files, err)
 	}
@@ -694,11 +694,11 @@ func TestXZFallback(t *testing.T) {
 	defer func(p string) { xzProgram = p }(xzProgram)
 	xzProgram = "no-such-xz-program"
 	dir, res := generate(t, Config{Start: day("2022-04-06"), Days: 1, FlowsPerDay: 400, Compress: "xz"})
-	files, err := schema.FindDayFiles(dir, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(dir, time.Time{}, time.Time{})
 	if err != nil || len(files) != 1 {
 		t.Fatalf("files %v, err %v", files, err)
 	}
-	c, err := schema.DecodeFile(context.Background(), files[0].Path, schema.XZGo, nil, nil)
+	c, err := cesnet.DecodeFile(context.Background(), files[0].Path, cesnet.XZGo, nil, nil)
 	if err != nil || c.Good != res.Rows || c.Rejects != 0 || res.Rows == 0 {
 		t.Errorf("decoded %+v, err %v, generated %d", c, err, res.Rows)
 	}

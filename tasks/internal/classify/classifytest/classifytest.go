@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
 // Options shape the generated traffic (flowgen.Options).
@@ -27,13 +29,13 @@ var (
 
 // Rows returns n flow_features rows of the apps (drawn uniformly, or with
 // weights when given) on day.
-func Rows(seed uint64, apps []string, weights []float64, n int, day time.Time, o Options) []schema.FlowFeatures {
+func Rows(seed uint64, apps []string, weights []float64, n int, day time.Time, o Options) []tablerow.FlowFeatures {
 	rng := rand.New(rand.NewPCG(seed, 0xfeed))
-	out := make([]schema.FlowFeatures, n)
-	var f schema.Flow
+	out := make([]tablerow.FlowFeatures, n)
+	var f cesnet.Flow
 	for i := range out {
 		flowgen.AppFlow(rng, apps, pick(rng, len(apps), weights), day, int64(i), o, &f)
-		schema.Features(&f, schema.FeatureConfig{}, &out[i])
+		featuredef.Features(&f, featuredef.FeatureConfig{}, &out[i])
 	}
 	return out
 }

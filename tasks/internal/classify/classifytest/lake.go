@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/telcotraffic/telcotraffic/beam/schema"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/featuredef"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -13,7 +15,7 @@ import (
 
 // LakeOptions shape the table WriteLake writes.
 type LakeOptions struct {
-	Features schema.FeatureConfig // bucket counts (zero: defaults)
+	Features featuredef.FeatureConfig // bucket counts (zero: defaults)
 	// FilePerDay writes one data file per day; otherwise a week is one data
 	// file holding all its days (as the features job's week units do).
 	FilePerDay bool
@@ -24,14 +26,14 @@ type LakeOptions struct {
 }
 
 // WriteLake computes the flow_features rows of the raw dataset under raw
-// with schema.Features, and appends them to the flow_features table under
+// with featuredef.Features, and appends them to the flow_features table under
 // the lake root the way the Beam features job lays it out: created at
 // version 0, partitioned by week, one commit per week (so version i holds the
 // first i weeks), each recording the bucket counts in its commitInfo. It
 // returns the last version.
 func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, error) {
 	cfg := o.Features.WithDefaults()
-	files, err := schema.FindDayFiles(raw, time.Time{}, time.Time{})
+	files, err := cesnet.FindDayFiles(raw, time.Time{}, time.Time{})
 	if err != nil {
 		return 0, err
 	}
@@ -39,17 +41,17 @@ func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	t, err := lakehouse.Create[schema.FlowFeatures](ctx, store, lakehouse.CreateOptions{
+	t, err := lakehouse.Create[tablerow.FlowFeatures](ctx, store, lakehouse.CreateOptions{
 		Name: catalog.FlowFeatures.Name, PartitionColumns: catalog.FlowFeatures.PartitionBy}, lakehouse.Options{RowGroupRows: o.RowGroupRows})
 	if err != nil {
 		return 0, err
 	}
 	var version int64
-	commit := func(rows []schema.FlowFeatures) error {
+	commit := func(rows []tablerow.FlowFeatures) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		w, err := lakehouse.NewWriter[schema.FlowFeatures](ctx, t)
+		w, err := lakehouse.NewWriter[tablerow.FlowFeatures](ctx, t)
 		if err != nil {
 			return err
 		}
@@ -70,17 +72,17 @@ func WriteLake(ctx context.Context, lake, raw string, o LakeOptions) (int64, err
 		version = res.Version
 		return err
 	}
-	var week []schema.FlowFeatures
+	var week []tablerow.FlowFeatures
 	for _, fi := range files {
-		if len(week) > 0 && week[0].Week != schema.WeekLabel(fi.Day) {
+		if len(week) > 0 && week[0].Week != cesnet.WeekLabel(fi.Day) {
 			if err := commit(week); err != nil {
 				return 0, err
 			}
 			week = nil
 		}
-		_, err := schema.DecodeFile(ctx, fi.Path, schema.XZAuto, func(f *schema.Flow) error {
-			var ff schema.FlowFeatures
-			schema.Features(f, cfg, &ff)
+		_, err := cesnet.DecodeFile(ctx, fi.Path, cesnet.XZAuto, func(f *cesnet.Flow) error {
+			var ff tablerow.FlowFeatures
+			featuredef.Features(f, cfg, &ff)
 			week = append(week, ff)
 			return nil
 		}, nil)

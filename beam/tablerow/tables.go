@@ -1,4 +1,8 @@
-package schema
+// Package tablerow holds the row types of the project's Delta tables (beyond
+// flows and rejects, whose rows are the file format's cesnet.Flow and
+// cesnet.Reject) and the traffic_hourly key; lakehouse/catalog names the
+// tables they are rows of.
+package tablerow
 
 import "time"
 
@@ -25,20 +29,6 @@ type TrafficHourly struct {
 	PacketsRev int64     `parquet:"packets_rev"`
 	Week       string    `parquet:"week"`
 }
-
-// FeatureStats names the entries of FlowFeatures.Stats, in order.
-var FeatureStats = []string{
-	"log1p_bytes", "log1p_bytes_rev", "log1p_packets", "log1p_packets_rev", "log1p_duration",
-	"ppi_len", "ppi_roundtrips", "log1p_ppi_duration",
-	"flag_cwr", "flag_cwr_rev", "flag_ece", "flag_ece_rev", "flag_urg", "flag_urg_rev",
-	"flag_ack", "flag_ack_rev", "flag_psh", "flag_psh_rev", "flag_rst", "flag_rst_rev",
-	"flag_syn", "flag_syn_rev", "flag_fin", "flag_fin_rev",
-	"endreason_idle", "endreason_active", "endreason_end", "endreason_other",
-}
-
-// PPIChannels is the number of per-packet channels in FlowFeatures.PPI:
-// ipt (ms), direction (+1/-1, 0 = padding), size (bytes), push flag.
-const PPIChannels = 4
 
 // FlowFeatures is one row of the flow_features table: the model inputs of
 // one flow and its label. The column meanings are a contract with the

@@ -1,4 +1,4 @@
-package schema
+package tablerow
 
 // ReplayWeek is one row of replay_weekly: one week of a replayed quarter
 // (`make replay`), the two classifier policies side by side on that week's

@@ -1,10 +1,14 @@
-package schema
+package featuredef
 
 import (
 	"math"
+	"os"
 	"testing"
 
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
+
 	"github.com/google/go-cmp/cmp"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
 )
 
 func TestReduceSNI(t *testing.T) {
@@ -25,10 +29,10 @@ func TestReduceSNI(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	f := shortFlow()
-	var ff FlowFeatures
+	f := shortFlow(t)
+	var ff tablerow.FlowFeatures
 	Features(&f, FeatureConfig{}, &ff)
-	if len(ff.Stats) != len(FeatureStats) || len(ff.PHist) != 4*PHistBins || len(ff.PPI) != PPIMaxLen*PPIChannels {
+	if len(ff.Stats) != len(FeatureStats) || len(ff.PHist) != 4*cesnet.PHistBins || len(ff.PPI) != cesnet.PPIMaxLen*PPIChannels {
 		t.Fatalf("lengths %d/%d/%d", len(ff.Stats), len(ff.PHist), len(ff.PPI))
 	}
 	if got, want := ff.Stats[0], float32(math.Log1p(761)); got != want {
@@ -55,7 +59,7 @@ func TestFeatures(t *testing.T) {
 		t.Errorf("sni %q bucket %d ja3 %d", ff.SNIDomain, ff.SNIBucket, ff.JA3Bucket)
 	}
 	// Deterministic, and reusing the output's slices gives the same values.
-	var again FlowFeatures
+	var again tablerow.FlowFeatures
 	Features(&f, FeatureConfig{}, &again)
 	Features(&f, FeatureConfig{}, &ff)
 	if diff := cmp.Diff(again, ff); diff != "" {
@@ -66,4 +70,24 @@ func TestFeatures(t *testing.T) {
 	if ff.JA3Bucket != 0 {
 		t.Errorf("empty JA3 bucket = %d, want 0", ff.JA3Bucket)
 	}
+}
+
+// shortFlow is the second flow of the decoder's fixture day; beam/cesnet's
+// tests pin every field of it.
+func shortFlow(t *testing.T) cesnet.Flow {
+	t.Helper()
+	name := "../../testdata/cesnet/WEEK-2022-40/2022-10-04/flows-20221004.csv"
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := cesnet.NewDecoder(f, name)
+	var fl cesnet.Flow
+	for range 2 {
+		if err := d.Read(&fl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fl
 }

@@ -1,4 +1,4 @@
-package schema
+package cesnet
 
 // Columns is the header of a CESNET-TLS-Year22 day file, in file order (45
 // columns). The decoder maps columns by name, so the order of a file may

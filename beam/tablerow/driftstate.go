@@ -1,4 +1,4 @@
-package schema
+package tablerow
 
 // DriftState is one row of the drift_state table (partitioned by day): what
 // the daily drift check carries to the next day (ADWIN windows, tracked

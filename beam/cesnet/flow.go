@@ -1,5 +1,8 @@
-// Package schema owns the Go types of every table row and the decoding of the
-// raw CESNET-TLS-Year22 files.
+// Package cesnet owns the file format of the CESNET-TLS-Year22 dataset: the
+// flow record (Flow, also the flows table row), the decoding and encoding of
+// the raw day files, their layout and stats files, and the app catalog.
+// Table row types live in beam/tablerow, the model's features in
+// beam/featuredef.
 //
 // Raw layout (as published on Zenodo, record 10608607):
 //
@@ -16,7 +19,7 @@
 // Every row is checked against the invariants of the dataset (see Decoder);
 // a row that breaks one becomes a Reject naming file, line, column and
 // reason, and reading continues. Nothing is dropped silently.
-package schema
+package cesnet
 
 import "time"
 

@@ -1,4 +1,4 @@
-package schema
+package cesnet
 
 import (
 	"encoding/csv"

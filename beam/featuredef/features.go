@@ -1,9 +1,16 @@
-package schema
+// Package featuredef is the model's feature definition: how one flow becomes
+// a flow_features row (statistics, packet histograms, the packet sequence,
+// the reduced SNI and hashed JA3), shared by the Beam features job and the
+// tasks that score flows.
+package featuredef
 
 import (
 	"hash/fnv"
 	"math"
 	"strings"
+
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -38,7 +45,7 @@ func (c FeatureConfig) WithDefaults() FeatureConfig {
 //   - SNIDomain: ReduceSNI(TLS_SNI); SNIBucket and JA3Bucket: FNV-1a 32 of
 //     the reduced SNI and of TLS_JA3 modulo the bucket counts, plus one, so
 //     that bucket 0 means "no SNI/JA3".
-func Features(f *Flow, cfg FeatureConfig, out *FlowFeatures) {
+func Features(f *cesnet.Flow, cfg FeatureConfig, out *tablerow.FlowFeatures) {
 	cfg = cfg.WithDefaults()
 	stats := out.Stats[:0]
 	l1p := func(v float64) float32 { return float32(math.Log1p(math.Max(v, 0))) }
@@ -61,7 +68,7 @@ func Features(f *Flow, cfg FeatureConfig, out *FlowFeatures) {
 		for _, v := range h {
 			sum += float64(v)
 		}
-		for i := range PHistBins {
+		for i := range cesnet.PHistBins {
 			v := float32(0)
 			if i < len(h) && sum > 0 {
 				v = float32(float64(h[i]) / sum)
@@ -70,7 +77,7 @@ func Features(f *Flow, cfg FeatureConfig, out *FlowFeatures) {
 		}
 	}
 	ppi := out.PPI[:0]
-	for i := range PPIMaxLen {
+	for i := range cesnet.PPIMaxLen {
 		if i < int(f.PPILen) && i < len(f.PPIDir) {
 			push := float32(0)
 			if i < len(f.PPIPush) {
@@ -82,7 +89,7 @@ func Features(f *Flow, cfg FeatureConfig, out *FlowFeatures) {
 		}
 	}
 	dom := ReduceSNI(f.TLSSNI)
-	*out = FlowFeatures{
+	*out = tablerow.FlowFeatures{
 		ID: f.ID, App: f.App, Category: f.Category, Day: f.Day, Week: f.Week,
 		Hour:  int32(f.TimeFirst.UTC().Hour()),
 		Stats: stats, PHist: phist, PPI: ppi, PPILen: f.PPILen,
@@ -118,3 +125,17 @@ func ReduceSNI(sni string) string {
 	first, _, _ := strings.Cut(rest, ".")
 	return first + "|" + reg
 }
+
+// FeatureStats names the entries of FlowFeatures.Stats, in order.
+var FeatureStats = []string{
+	"log1p_bytes", "log1p_bytes_rev", "log1p_packets", "log1p_packets_rev", "log1p_duration",
+	"ppi_len", "ppi_roundtrips", "log1p_ppi_duration",
+	"flag_cwr", "flag_cwr_rev", "flag_ece", "flag_ece_rev", "flag_urg", "flag_urg_rev",
+	"flag_ack", "flag_ack_rev", "flag_psh", "flag_psh_rev", "flag_rst", "flag_rst_rev",
+	"flag_syn", "flag_syn_rev", "flag_fin", "flag_fin_rev",
+	"endreason_idle", "endreason_active", "endreason_end", "endreason_other",
+}
+
+// PPIChannels is the number of per-packet channels in FlowFeatures.PPI:
+// ipt (ms), direction (+1/-1, 0 = padding), size (bytes), push flag.
+const PPIChannels = 4
