@@ -31,7 +31,7 @@ reading the flows Parquet that Job A wrote (as ours read the flows table):
 - Job B (hourly aggregate, beam/aggregate): per week, hour of TIME_FIRST (UTC),
   app and category the count of flows and the sums of bytes, bytes_rev, packets
   and packets_rev; written partitioned by week.
-- Job C (features, beam/features and schema.Features): per flow the 28 stats
+- Job C (features, beam/features and featuredef.Features): per flow the 28 stats
   (log1p of the volumes and durations, PPI length/roundtrips, the 16 flags and 4
   end reasons as 0/1), the four PHIST histograms normalised to sum 1 (32), the
   PPI padded to 30 packets x 4 channels, packet-major (120), hour of day, the
