@@ -160,6 +160,16 @@ func TestRunLogged(t *testing.T) {
 	if epochs == 0 {
 		t.Error("no per-epoch history seqnet/sni/train_loss")
 	}
+	var rounds int
+	for _, err := range tr.Client.Runs.MetricHistory(ctx, res.MLflowRunID, "xgb/sni/xgb/valid_mlogloss") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rounds++
+	}
+	if rounds == 0 {
+		t.Error("no per-round history xgb/sni/xgb/valid_mlogloss")
+	}
 	uri, err := tr.Client.Artifacts.RunArtifactURI(ctx, res.MLflowRunID)
 	if err != nil {
 		t.Fatal(err)

@@ -169,13 +169,21 @@ func trainMetrics(res *classify.TrainResult) map[string]float64 {
 
 // logHistories logs the sequence net's per-epoch losses and validation
 // macro-F1 of each bundle (from its saved seqnet.json) as metric histories
-// seqnet/<feature set>/<measure>, step = epoch − 1.
+// seqnet/<feature set>/<measure>, step = epoch − 1, and the tree members'
+// per-round validation mlogloss (their info.json) as
+// xgb/<feature set>/<member folder>/valid_mlogloss, step = round − 1.
 func logHistories(ctx context.Context, run *tracking.Run, root string, res *classify.TrainResult) error {
 	for _, b := range res.Bundles {
 		dir := filepath.Join(root, string(b.FeatureSet))
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || d.Name() != seqnet.ConfigFile {
+			if err != nil || d.IsDir() {
 				return err
+			}
+			if d.Name() == "info.json" {
+				return logTreeHistory(ctx, run, dir, p)
+			}
+			if d.Name() != seqnet.ConfigFile {
+				return nil
 			}
 			raw, err := os.ReadFile(p)
 			if err != nil {
@@ -206,6 +214,30 @@ func logHistories(ctx context.Context, run *tracking.Run, root string, res *clas
 		}
 	}
 	return nil
+}
+
+// logTreeHistory logs the per-round validation mlogloss a tree member's
+// info.json holds (none: nothing to log).
+func logTreeHistory(ctx context.Context, run *tracking.Run, bundle, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var info struct {
+		ValidHistory []float64 `json:"valid_mlogloss"`
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if len(info.ValidHistory) == 0 {
+		return nil
+	}
+	rel, err := filepath.Rel(bundle, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	key := "xgb/" + filepath.Base(bundle) + "/" + filepath.ToSlash(rel) + "/valid_mlogloss"
+	return run.LogHistory(ctx, tracking.MetricKey(key), info.ValidHistory)
 }
 
 // tagBundleURI is the run tag holding the bundle root the run logged

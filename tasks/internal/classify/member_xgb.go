@@ -91,6 +91,9 @@ type xgbInfo struct {
 	Seconds       float64   `json:"seconds"`
 	Features      []string  `json:"features"`
 	XGBoost       string    `json:"xgboost_version"`
+	// ValidHistory is the validation mlogloss of every boosting round
+	// (train logs it to MLflow as a metric history).
+	ValidHistory []float64 `json:"valid_mlogloss,omitempty"`
 }
 
 // Kind implements Member.
@@ -106,15 +109,21 @@ func (c XGBConfig) params(k int) xgb.Params {
 
 // fitBooster trains a k-class booster on x with labels y (class-weighted),
 // early-stopping on (vx, vy) when vx has rows. tag names it in progress.
-func fitBooster(ctx context.Context, c XGBConfig, tag string, x xgb.Matrix, y []int, k int, vx xgb.Matrix, vy []int, names []string, progress io.Writer) (*xgb.Booster, error) {
+// hist is the validation mlogloss of every round (nil without validation).
+func fitBooster(ctx context.Context, c XGBConfig, tag string, x xgb.Matrix, y []int, k int, vx xgb.Matrix, vy []int, names []string, progress io.Writer) (b *xgb.Booster, hist []float64, err error) {
 	t0 := time.Now()
 	w := classWeights(y, k, c.ClassWeightPower, c.MaxClassWeight)
 	dtrain, err := newDMatrix(x, y, w, names, c.Threads)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer dtrain.Close()
 	opts := xgb.TrainOptions{Rounds: c.Rounds, OnRound: func(r xgb.Round) error {
+		for _, x := range r.Metrics {
+			if x.Eval == "valid" && x.Name == "mlogloss" {
+				hist = append(hist, x.Value)
+			}
+		}
 		if progress != nil && (r.Iteration%5 == 4 || r.Iteration == 0) {
 			var ms []string
 			for _, x := range r.Metrics {
@@ -127,17 +136,17 @@ func fitBooster(ctx context.Context, c XGBConfig, tag string, x xgb.Matrix, y []
 	if vx.Rows > 0 {
 		dval, err := newDMatrix(vx, vy, nil, names, c.Threads)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer dval.Close()
 		opts.Evals = []xgb.Eval{{Name: "valid", Data: dval}}
 		opts.EarlyStoppingRounds = c.EarlyStop
 	}
-	b, err := xgb.Train(ctx, c.params(k), dtrain, opts)
+	b, err = xgb.Train(ctx, c.params(k), dtrain, opts)
 	if err != nil {
-		return nil, fmt.Errorf("classify: %s: %w", tag, err)
+		return nil, nil, fmt.Errorf("classify: %s: %w", tag, err)
 	}
-	return b, nil
+	return b, hist, nil
 }
 
 // Fit implements Member.
@@ -158,7 +167,7 @@ func (m *XGBMember) Fit(ctx context.Context, train, val *Inputs, progress io.Wri
 		}
 		vx = val.Tree()
 	}
-	b, err := fitBooster(ctx, c, "xgb", train.Tree(), labels, m.k, vx, vl, names, progress)
+	b, hist, err := fitBooster(ctx, c, "xgb", train.Tree(), labels, m.k, vx, vl, names, progress)
 	if err != nil {
 		return err
 	}
@@ -169,7 +178,7 @@ func (m *XGBMember) Fit(ctx context.Context, train, val *Inputs, progress io.Wri
 	}
 	best, _, _ := b.BestIteration()
 	m.info = xgbInfo{Config: c, Rounds: rounds, BestIteration: best, TrainRows: train.Len(), ValRows: vx.Rows,
-		Seconds: time.Since(t0).Seconds(), Features: names, XGBoost: xgb.Version()}
+		Seconds: time.Since(t0).Seconds(), Features: names, XGBoost: xgb.Version(), ValidHistory: hist}
 	if progress != nil {
 		fmt.Fprintf(progress, "classify: xgb: %d rounds (%d trees) on %d rows in %.1fs\n", rounds, rounds*m.k, train.Len(), m.info.Seconds)
 	}

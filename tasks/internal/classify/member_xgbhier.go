@@ -55,6 +55,9 @@ type hierInfo struct {
 	// SNI: the boosters also see the SNI target encoding (see view).
 	SNI     bool   `json:"sni"`
 	XGBoost string `json:"xgboost_version"`
+	// ValidHistory is the category booster's validation mlogloss of every
+	// round (train logs it to MLflow as a metric history).
+	ValidHistory []float64 `json:"valid_mlogloss,omitempty"`
 }
 
 // Kind implements Member.
@@ -171,7 +174,7 @@ func (m *XGBHierMember) Fit(ctx context.Context, train, val *Inputs, progress io
 		if vl != nil {
 			vx = h.view(val, -1, nil)
 		}
-		if m.cat, err = fitBooster(ctx, c, "xgb-hier categories", h.view(train, -1, nil), yc, len(groups), vx, vyc, h.names(train.t, -1), progress); err != nil {
+		if m.cat, h.ValidHistory, err = fitBooster(ctx, c, "xgb-hier categories", h.view(train, -1, nil), yc, len(groups), vx, vyc, h.names(train.t, -1), progress); err != nil {
 			return err
 		}
 		if h.CategoryRounds, err = m.cat.BoostedRounds(); err != nil {
@@ -211,7 +214,7 @@ func (m *XGBHierMember) Fit(ctx context.Context, train, val *Inputs, progress io
 		if len(vidx) > 0 {
 			vsub = h.view(val, g, vidx)
 		}
-		b, err := fitBooster(ctx, c, "xgb-hier "+groups[g], h.view(train, g, idx), y, len(members), vsub, vy, h.names(train.t, g), nil)
+		b, _, err := fitBooster(ctx, c, "xgb-hier "+groups[g], h.view(train, g, idx), y, len(members), vsub, vy, h.names(train.t, g), nil)
 		if err != nil {
 			m.Close()
 			return err
