@@ -213,12 +213,20 @@ func TestEndToEndWeek(t *testing.T) {
 			t.Errorf("result %s = %d, want %d", key, got, want)
 		}
 	}
-	// The exported type reads the same line: every table the jobs wrote.
+	// The exported type reads the same line: every table the jobs wrote
+	// (flows and flow_features once more: the closed week's compaction).
 	typed := typedResult(t, res)
 	for _, tab := range []catalog.Table{catalog.Flows, catalog.Rejects, catalog.TrafficHourly, catalog.FlowFeatures} {
-		if st, ok := typed.Table(tab.Name); !ok || st.Version != 1 {
-			t.Errorf("pipelineresult.Result.Table(%s) = %+v, %v; want version 1", tab.Name, st, ok)
+		want := int64(1)
+		if tab.Name == catalog.Flows.Name || tab.Name == catalog.FlowFeatures.Name {
+			want = 2
 		}
+		if st, ok := typed.Table(tab.Name); !ok || st.Version != want {
+			t.Errorf("pipelineresult.Result.Table(%s) = %+v, %v; want version %d", tab.Name, st, ok, want)
+		}
+	}
+	if wk := typed.Compact["2022-W10"]; wk["flows"].Version != 2 || wk["flow_features"].Version != 2 {
+		t.Errorf("typed result compact = %+v; want 2022-W10 compacted in flows and flow_features (v2)", typed.Compact)
 	}
 	if len(typed.Days) != 7 || typed.StatsCheck[pipelineresult.CheckOK] != 7 || *typed.RowsIngested != generated {
 		t.Errorf("typed result: %d days, stats checks %v, rows_ingested %d", len(typed.Days), typed.StatsCheck, *typed.RowsIngested)
