@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"math"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 func TestSaveLoadSamePredictions(t *testing.T) {

@@ -382,63 +382,18 @@ func TrainLSTM(ctx context.Context, cfg LSTMConfig, tc TrainConfig, classes []st
 		return nil, err
 	}
 	k := len(classes)
-	if k < 2 {
-		return nil, fmt.Errorf("seqnet: need at least 2 classes, got %d", k)
-	}
-	if err := tc.validate(); err != nil {
+	if err := checkData(tc, k, train, val); err != nil {
 		return nil, err
-	}
-	for name, d := range map[string]Dataset{"train": train, "validation": val} {
-		if err := d.validate(); err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, name)
-		}
-		if len(d.Labels) != d.Len() {
-			return nil, fmt.Errorf("seqnet: %s has %d labels for %d flows", name, len(d.Labels), d.Len())
-		}
-		for i, y := range d.Labels {
-			if y < 0 || y >= k {
-				return nil, fmt.Errorf("seqnet: %s label %d of row %d is not a class index", name, y, i)
-			}
-		}
-	}
-	if train.Len() == 0 {
-		return nil, fmt.Errorf("seqnet: no training rows")
 	}
 	rng := rand.New(rand.NewPCG(tc.Seed, 0x157a))
 	sc := fitScalers(Batch{PPI: train.PPI})
 	sc.Flow = []Scaler{}
 	m := &LSTM{cfg: cfg, classes: slices.Clone(classes), scalers: sc, params: lstmLayout(cfg, k)}
 	initLSTM(m.params, cfg.Units, rng)
-	weights := make([]float64, k)
-	for c := range weights {
-		weights[c] = 1
-	}
-	if !tc.UniformWeights {
-		weights = classWeights(train.Labels, k, tc.MaxClassWeight)
-	}
-	m.info = TrainInfo{
-		ClassWeights: weights, TrainRows: train.Len(), ValRows: val.Len(), Seed: tc.Seed,
-		BatchSize: tc.BatchSize, LearnRate: tc.LearnRate, MaxEpochs: tc.MaxEpochs, Patience: tc.Patience,
-		MaxClassWeight: tc.MaxClassWeight, UniformWeights: tc.UniformWeights, Schedule: tc.Schedule,
-	}
-	bs := min(tc.BatchSize, train.Len())
-	opt := newAdam(m.params, tc.LearnRate)
-	grads := make([][]float32, len(m.params))
-	for i, p := range m.params {
-		grads[i] = make([]float32, len(p.data))
-	}
+	l := newLoop(tc, k, train, val, m.params, &m.info)
+	bs, order, grads := l.bs, l.order, l.grads
 	s := &lstmScratch{}
 	ppi := make([]float32, bs*rowPPI)
-	labels := make([]int, bs)
-	w := make([]float32, bs)
-	order := make([]int, train.Len())
-	for i := range order {
-		order[i] = i
-	}
-	best := snapshot(m.params)
-	bestLoss := math.Inf(1)
-	var trainTime time.Duration
-	sinceBest := 0
 	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
 		t0 := time.Now()
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -449,22 +404,17 @@ func TrainLSTM(ctx context.Context, cfg LSTMConfig, tc TrainConfig, classes []st
 			}
 			rows := order[start:min(start+bs, len(order))]
 			n := len(rows)
-			var bw float64
-			for i, r := range rows {
-				copy(ppi[i*rowPPI:(i+1)*rowPPI], train.PPI[r*rowPPI:(r+1)*rowPPI])
-				labels[i] = train.Labels[r]
-				bw += weights[labels[i]]
-			}
+			bw := l.batchWeights(train.Labels, rows)
 			if bw == 0 {
 				continue
 			}
-			for i := range n {
-				w[i] = float32(weights[labels[i]] / bw)
+			for i, r := range rows {
+				copy(ppi[i*rowPPI:(i+1)*rowPPI], train.PPI[r*rowPPI:(r+1)*rowPPI])
 			}
 			s.prepare(cfg, n, k)
 			s.in.fill(&m.scalers, cfg.Channels, Batch{PPI: ppi[:n*rowPPI]}, nil, n)
 			m.forward(s, n)
-			loss := m.backward(s, n, labels[:n], w[:n], grads)
+			loss := m.backward(s, n, l.labels[:n], l.w[:n], grads)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, fmt.Errorf("seqnet: lstm epoch %d: loss diverged (%v)", epoch, loss)
 			}
@@ -478,47 +428,18 @@ func TrainLSTM(ctx context.Context, cfg LSTMConfig, tc TrainConfig, classes []st
 			if norm = math.Sqrt(norm); norm > lstmClipNorm {
 				scale = float32(lstmClipNorm / norm)
 			}
-			opt.lr = tc.stepSize(opt.step, (len(order)+bs-1)/bs)
-			opt.update(m.params, grads, scale)
+			l.step(scale)
 			lossSum += loss * bw
 			wSum += bw
 		}
-		trainTime += time.Since(t0)
-		st := EpochStats{Epoch: epoch, TrainLoss: lossSum / wSum, ValLoss: math.NaN(), ValMacroF1: math.NaN()}
-		if val.Len() > 0 {
-			probs, err := m.Predict(ctx, val.Batch)
-			if err != nil {
-				return nil, err
-			}
-			st.ValLoss = weightedLoss(probs, val.Labels, k, weights)
-			st.ValMacroF1 = MacroF1(probs, val.Labels, k)
-			if st.ValLoss < bestLoss {
-				bestLoss, st.Best, sinceBest = st.ValLoss, true, 0
-				m.info.BestEpoch = epoch
-				keep(best, m.params)
-			} else {
-				sinceBest++
-			}
-		} else {
-			st.Best = true
-			m.info.BestEpoch = epoch
+		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, m.Predict)
+		if err != nil {
+			return nil, err
 		}
-		st.Seconds = time.Since(t0).Seconds()
-		m.info.Epochs = epoch
-		m.info.History = append(m.info.History, st)
-		if tc.OnEpoch != nil {
-			if err := tc.OnEpoch(st); err != nil {
-				return nil, fmt.Errorf("seqnet: epoch callback: %w", err)
-			}
-		}
-		if sinceBest >= tc.Patience {
-			m.info.StoppedEarly = epoch < tc.MaxEpochs
+		if stop {
 			break
 		}
 	}
-	if val.Len() > 0 {
-		restore(m.params, best)
-	}
-	m.info.SamplesPerSec = float64(m.info.Epochs*train.Len()) / trainTime.Seconds()
+	l.finish(train, val)
 	return m, nil
 }

@@ -116,27 +116,8 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 		return nil, err
 	}
 	k := len(classes)
-	if k < 2 {
-		return nil, fmt.Errorf("seqnet: need at least 2 classes, got %d", k)
-	}
-	if err := tc.validate(); err != nil {
+	if err := checkData(tc, k, train, val); err != nil {
 		return nil, err
-	}
-	for name, d := range map[string]Dataset{"train": train, "validation": val} {
-		if err := d.validate(); err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, name)
-		}
-		if len(d.Labels) != d.Len() {
-			return nil, fmt.Errorf("seqnet: %s has %d labels for %d flows", name, len(d.Labels), d.Len())
-		}
-		for i, y := range d.Labels {
-			if y < 0 || y >= k {
-				return nil, fmt.Errorf("seqnet: %s label %d of row %d is not a class index", name, y, i)
-			}
-		}
-	}
-	if train.Len() == 0 {
-		return nil, fmt.Errorf("seqnet: no training rows")
 	}
 	if val.Len() > 0 && val.FlowDim != train.FlowDim {
 		return nil, fmt.Errorf("seqnet: validation has %d flow values per row, train %d", val.FlowDim, train.FlowDim)
@@ -151,36 +132,9 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 		scalers: fitScalers(train.Batch), params: layout(cfg, train.FlowDim, k),
 	}
 	initParams(m.params, rng)
-	weights := make([]float64, k)
-	for c := range weights {
-		weights[c] = 1
-	}
-	if !tc.UniformWeights {
-		weights = classWeights(train.Labels, k, tc.MaxClassWeight)
-	}
-	m.info = TrainInfo{
-		ClassWeights: weights, TrainRows: train.Len(), ValRows: val.Len(), Seed: tc.Seed,
-		BatchSize: tc.BatchSize, LearnRate: tc.LearnRate, MaxEpochs: tc.MaxEpochs, Patience: tc.Patience,
-		MaxClassWeight: tc.MaxClassWeight, UniformWeights: tc.UniformWeights, Schedule: tc.Schedule,
-	}
-
-	bs := min(tc.BatchSize, train.Len())
+	l := newLoop(tc, k, train, val, m.params, &m.info)
+	bs, order := l.bs, l.order
 	ts := m.newTrainScratch(bs)
-	opt := newAdam(m.params, tc.LearnRate)
-	grads := make([][]float32, len(m.params))
-	for i, p := range m.params {
-		grads[i] = make([]float32, len(p.data))
-	}
-	labels := make([]int, bs)
-	w := make([]float32, bs)
-	order := make([]int, train.Len())
-	for i := range order {
-		order[i] = i
-	}
-	best := snapshot(m.params)
-	bestLoss := math.Inf(1)
-	var trainTime time.Duration
-	sinceBest := 0
 	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
 		t0 := time.Now()
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -190,65 +144,29 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
 			}
 			rows := order[start:min(start+bs, len(order))]
-			var bw float64
-			for i, r := range rows {
-				labels[i] = train.Labels[r]
-				bw += weights[labels[i]]
-			}
+			bw := l.batchWeights(train.Labels, rows)
 			if bw == 0 {
 				continue
 			}
-			for i := range rows {
-				w[i] = float32(weights[labels[i]] / bw)
-			}
 			ts.in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
 			m.forwardTrain(ts, len(rows))
-			loss := m.backwardTrain(ts, len(rows), labels[:len(rows)], w[:len(rows)], grads)
+			loss := m.backwardTrain(ts, len(rows), l.labels[:len(rows)], l.w[:len(rows)], l.grads)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, fmt.Errorf("seqnet: train epoch %d: loss diverged (%v)", epoch, loss)
 			}
-			opt.lr = tc.stepSize(opt.step, (len(order)+bs-1)/bs)
-			opt.update(m.params, grads, 1)
+			l.step(1)
 			lossSum += loss * bw
 			wSum += bw
 		}
-		trainTime += time.Since(t0)
-		st := EpochStats{Epoch: epoch, TrainLoss: lossSum / wSum, ValLoss: math.NaN(), ValMacroF1: math.NaN()}
-		if val.Len() > 0 {
-			probs, err := m.predict(ctx, val.Batch)
-			if err != nil {
-				return nil, err
-			}
-			st.ValLoss = weightedLoss(probs, val.Labels, k, weights)
-			st.ValMacroF1 = MacroF1(probs, val.Labels, k)
-			if st.ValLoss < bestLoss {
-				bestLoss, st.Best, sinceBest = st.ValLoss, true, 0
-				m.info.BestEpoch = epoch
-				keep(best, m.params)
-			} else {
-				sinceBest++
-			}
-		} else {
-			st.Best = true
-			m.info.BestEpoch = epoch
+		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, m.predict)
+		if err != nil {
+			return nil, err
 		}
-		st.Seconds = time.Since(t0).Seconds()
-		m.info.Epochs = epoch
-		m.info.History = append(m.info.History, st)
-		if tc.OnEpoch != nil {
-			if err := tc.OnEpoch(st); err != nil {
-				return nil, fmt.Errorf("seqnet: epoch callback: %w", err)
-			}
-		}
-		if sinceBest >= tc.Patience {
-			m.info.StoppedEarly = epoch < tc.MaxEpochs
+		if stop {
 			break
 		}
 	}
-	if val.Len() > 0 {
-		restore(m.params, best)
-	}
-	m.info.SamplesPerSec = float64(m.info.Epochs*train.Len()) / trainTime.Seconds()
+	l.finish(train, val)
 	return m, nil
 }
 
