@@ -144,28 +144,26 @@ def test_replay_window():
 
 
 def test_ingest_sensors():
-    """In a replay, telco_drift waits for the day's score, telco_train for the features of the day
-    before its run; the sensor is the only task added."""
+    """In a replay, telco_train waits for the features of the day before its run (the sensor is
+    the only task added); telco_drift needs no sensor: it runs on the day's flow_predictions event."""
     from datetime import UTC, datetime
 
     from conftest import load_dagbag
 
     dagbag = load_dagbag({**COMMON_TT, "TT_REPLAY_START": "2022-01-03", "TT_REPLAY_END": "2022-01-16"})
-    for dag_id in ("telco_drift", "telco_train"):
-        dag = dagbag.dags[dag_id]
-        assert dag.catchup is True
-        first = min(EDGES[dag_id], key=lambda t: len(dag.task_dict[t].upstream_task_ids))
-        assert {t.task_id for t in dag.tasks} == {"wait_for_ingest", *EDGES[dag_id]}
-        assert dag.task_dict["wait_for_ingest"].downstream_task_ids == {first}
-    drift = dagbag.dags["telco_drift"].task_dict["wait_for_ingest"]
-    train = dagbag.dags["telco_train"].task_dict["wait_for_ingest"]
-    assert (drift.external_dag_id, drift.external_task_ids) == ("telco_ingest", ["score"])
+    dag = dagbag.dags["telco_train"]
+    assert dag.catchup is True
+    first = min(EDGES["telco_train"], key=lambda t: len(dag.task_dict[t].upstream_task_ids))
+    assert {t.task_id for t in dag.tasks} == {"wait_for_ingest", *EDGES["telco_train"]}
+    assert dag.task_dict["wait_for_ingest"].downstream_task_ids == {first}
+    train = dag.task_dict["wait_for_ingest"]
     assert (train.external_dag_id, train.external_task_ids) == ("telco_ingest", ["features"])
-    for sensor in (drift, train):
-        assert sensor.mode == "poke" and set(sensor.allowed_states) == {"success", "skipped"}
+    assert train.mode == "poke" and set(train.allowed_states) == {"success", "skipped"}
     monday = datetime(2022, 1, 10, 3, tzinfo=UTC)
-    assert drift.execution_date_fn(monday.replace(hour=6)) == monday.replace(hour=1)
     assert train.execution_date_fn(monday) == datetime(2022, 1, 9, 1, tzinfo=UTC)
+    drift = dagbag.dags["telco_drift"]
+    assert "wait_for_ingest" not in drift.task_dict
+    assert {a.name for a in drift.timetable.asset_condition.objects} == {"telco.flow_predictions"}
 
 
 def test_every_consumed_asset_has_a_producer(dagbag):
