@@ -1,11 +1,9 @@
-package cesnet
+package cesnet_test
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,69 +12,15 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 )
 
-// benchRows builds n varied, valid rows shaped like the real files
-// (pools of SNIs and JA3s, 1–30 packet PPIs, heavy-tailed counters).
+// benchRows builds n varied, valid rows shaped like the real files: the
+// one fake-flow kit's day (60 apps, pools of SNIs and JA3s, 1–30 packet PPIs,
+// heavy-tailed counters), encoded as a day file.
 func benchRows(n int) []byte {
-	r := rand.New(rand.NewPCG(1, 2))
-	all := Apps()
-	var buf bytes.Buffer
-	e := NewEncoder(&buf)
-	base := time.Date(2022, 3, 1, 0, 0, 0, 0, time.UTC)
-	for i := range n {
-		a := all[r.IntN(60)]
-		k := 1 + r.IntN(30)
-		f := Flow{ID: int64(i), SrcIP: fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(256), r.IntN(256)),
-			DstIP: fmt.Sprintf("172.16.%d.%d", r.IntN(64), r.IntN(256)), DstASN: int64(1000 + r.IntN(40)),
-			DstPort: 443, Protocol: 6, TLSSNI: fmt.Sprintf("api%d.%s.example.com", r.IntN(4), a.Name),
-			TLSJA3: fmt.Sprintf("%032x", r.IntN(12)), App: a.Name, Category: a.Category,
-			PPILen: int32(k), Packets: int64(k + r.IntN(200)), PacketsRev: int64(k + r.IntN(300)),
-			FlagACK: true, FlagACKRev: true, FlagSYN: true, FlagPSH: r.IntN(2) == 0, EndReasonIdle: true}
-		f.TimeFirst = base.Add(time.Duration(r.IntN(86400e6)) * time.Microsecond)
-		f.Duration = float64(r.IntN(100000)) / 1000
-		f.TimeLast = f.TimeFirst.Add(time.Duration(f.Duration * 1e9))
-		f.PPIDuration = float64(r.IntN(5000)) / 1000
-		var sum int64
-		for j := range k {
-			ipt := int32(0)
-			if j > 0 {
-				ipt = int32(r.ExpFloat64() * 20)
-			}
-			d := int32(1)
-			if r.IntN(2) == 0 {
-				d = -1
-			}
-			sz := []int32{517, 1460, 1448, 31, 80, int32(r.IntN(1460))}[r.IntN(6)]
-			sum += int64(sz)
-			f.PPIIPT = append(f.PPIIPT, ipt)
-			f.PPIDir = append(f.PPIDir, d)
-			f.PPISize = append(f.PPISize, sz)
-			f.PPIPush = append(f.PPIPush, int32(r.IntN(2)))
-		}
-		f.Bytes, f.BytesRev = sum+int64(r.IntN(1e6)), int64(r.IntN(1e7))
-		for h := range 4 {
-			hist := make([]int32, 8)
-			for b := range 8 {
-				hist[b] = int32(r.IntN(20))
-			}
-			switch h {
-			case 0:
-				f.PHistSrcSizes = hist
-			case 1:
-				f.PHistDstSizes = hist
-			case 2:
-				f.PHistSrcIPT = hist
-			default:
-				f.PHistDstIPT = hist
-			}
-		}
-		if err := e.Write(&f); err != nil {
-			panic(err)
-		}
-	}
-	e.Flush()
-	return buf.Bytes()
+	return flowgen.Encode(flowgen.Day(time.Date(2022, 3, 1, 0, 0, 0, 0, time.UTC), n, 60, 1))
 }
 
 // BenchmarkDecode decodes a day file of 200k rows per iteration, plain, gz
@@ -101,11 +45,11 @@ func BenchmarkDecode(b *testing.B) {
 		name string
 		ext  string
 		data []byte
-		mode XZMode
+		mode cesnet.XZMode
 	}{
-		{"plain", "csv", plain, XZAuto},
-		{"gz", "csv.gz", gz.Bytes(), XZAuto},
-		{"xz-liblzma", "csv.xz", xzData, XZExec},
+		{"plain", "csv", plain, cesnet.XZAuto},
+		{"gz", "csv.gz", gz.Bytes(), cesnet.XZAuto},
+		{"xz-liblzma", "csv.xz", xzData, cesnet.XZExec},
 	}
 	ctx := context.Background()
 	for _, c := range cases {
@@ -117,7 +61,7 @@ func BenchmarkDecode(b *testing.B) {
 			var decodeT, rawT time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				rc, err := OpenFile(ctx, p, c.mode)
+				rc, err := cesnet.OpenFile(ctx, p, c.mode)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -127,7 +71,7 @@ func BenchmarkDecode(b *testing.B) {
 				rc.Close()
 				rawT += time.Since(t0)
 				t0 = time.Now()
-				cnt, err := DecodeFile(ctx, p, c.mode, nil, nil)
+				cnt, err := cesnet.DecodeFile(ctx, p, c.mode, nil, nil)
 				if err != nil || cnt.Good != rows {
 					b.Fatalf("decode: %+v %v", cnt, err)
 				}
@@ -150,8 +94,8 @@ func BenchmarkDecodeMemory(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		d := NewDecoder(bytes.NewReader(data), "flows-20220301.csv")
-		var f Flow
+		d := cesnet.NewDecoder(bytes.NewReader(data), "flows-20220301.csv")
+		var f cesnet.Flow
 		for {
 			err := d.Read(&f)
 			if err == io.EOF {
