@@ -36,23 +36,32 @@ func TestReadDayMatchesRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, day := mustDay(t, "2022-03-08"), mustDay(t, "2022-03-09")
+	ref, want := referenceAndDay(t, src, "2022-03-08", "2022-03-09")
+	if want.Flows < 2000 || len(want.Domains) == 0 || len(want.JA3) == 0 {
+		t.Fatalf("fixture: %d flows, %d domains, %d JA3 buckets", want.Flows, len(want.Domains), len(want.JA3))
+	}
+	compareReadDay(t, src, ref, "2022-03-09", want)
+}
+
+// referenceAndDay profiles the reference day first and counts day with
+// Day.AddFlow over the full rows: what ReadDay must reproduce.
+func referenceAndDay(t *testing.T, src *classify.LakeSource, first, date string) (*drift.Reference, *drift.Day) {
+	t.Helper()
+	ctx := context.Background()
+	f, d := mustDay(t, first), mustDay(t, date)
 	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
-	if err := src.Scan(ctx, first, first, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
+	if err := src.Scan(ctx, f, f, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := prof.Reference(drift.ModelProfile{FeatureSet: "no-sni"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := drift.NewDay(ref, "2022-03-09")
-	if err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
+	want := drift.NewDay(ref, date)
+	if err := src.Scan(ctx, d, d, func(r *tablerow.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if want.Flows < 2000 || len(want.Domains) == 0 || len(want.JA3) == 0 {
-		t.Fatalf("fixture: %d flows, %d domains, %d JA3 buckets", want.Flows, len(want.Domains), len(want.JA3))
-	}
-	compareReadDay(t, src, ref, "2022-03-09", want)
+	return ref, want
 }
 
 // compareReadDay checks ReadDay of day against want (AddFlow over the
@@ -107,19 +116,7 @@ func TestReadDayDeltaRS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, day := mustDay(t, "2022-03-07"), mustDay(t, "2022-03-08")
-	prof := drift.NewProfiler(drift.ProfileConfig{Seed: 1})
-	if err := src.Scan(ctx, first, first, func(r *tablerow.FlowFeatures) error { prof.Add(r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := prof.Reference(drift.ModelProfile{FeatureSet: "no-sni"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := drift.NewDay(ref, "2022-03-08")
-	if err := src.Scan(ctx, day, day, func(r *tablerow.FlowFeatures) error { want.AddFlow(r); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	ref, want := referenceAndDay(t, src, "2022-03-07", "2022-03-08")
 	if want.Flows != 2000 {
 		t.Fatalf("fixture: %d flows of 2022-03-08, want 2000", want.Flows)
 	}

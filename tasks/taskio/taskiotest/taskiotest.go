@@ -3,10 +3,13 @@ package taskiotest
 
 import (
 	"errors"
+	"flag"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // CheckLinks fails the test when the package in the working directory (the
@@ -38,5 +41,22 @@ func CheckLinks(t testing.TB, want string, banned ...string) {
 	}
 	if !slices.Contains(deps, want) {
 		t.Errorf("go list output for %s does not list %s; the check would be vacuous", self, want)
+	}
+}
+
+// CheckFlagDefaults fails the test when the defaults register gives the
+// binary's flags differ from want, the default config a Go caller starts
+// from: one source of defaults for the command line and the library. opts
+// ignore the fields no flag sets.
+func CheckFlagDefaults[C any](t testing.TB, register func(*flag.FlagSet, *C), want C, opts ...cmp.Option) {
+	t.Helper()
+	var got C
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	register(fs, &got)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, opts...); diff != "" {
+		t.Errorf("flags' defaults differ from the default config (-want +got):\n%s", diff)
 	}
 }
