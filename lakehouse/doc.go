@@ -20,7 +20,9 @@
 // createdTime). Partition directories are escaped like Spark's
 // escapePathName and add.path is URI-encoded once on top ("a b" is stored
 // in directory "app=a%20b" and logged as "app=a%2520b/..."). Partition
-// columns are not stored in data files.
+// columns are not stored in data files. Data files are Parquet with data
+// page v2, zstd (fastest level; or snappy), integer columns and integer
+// list elements DELTA_BINARY_PACKED, the other columns PLAIN.
 //
 // # Row types
 //

@@ -205,6 +205,13 @@ func (w *Writer[T]) WriteDataFile(ctx context.Context, partitionValues map[strin
 
 // fastZstd trades a little size for speed (delta-rs also defaults to a
 // fast zstd level).
+//
+// Integer columns (and the elements of integer lists, such as the PPI
+// sequences) are written DELTA_BINARY_PACKED rather than PLAIN: small
+// bit-packed deltas hand zstd a fraction of the bytes, which costs less CPU
+// than compressing 4 or 8 bytes per value (a parse of a generated day:
+// 15.7 → 13.3 µs of CPU per row, files 6 % larger). Every Parquet reader we
+// use (parquet-go, delta-rs/arrow-rs, Spark) decodes it.
 var fastZstd = zstd.Codec{Level: zstd.SpeedFastest}
 
 type fileWriter[T any] struct {
@@ -230,7 +237,9 @@ func (w *Writer[T]) newFile(pv map[string]string) *fileWriter[T] {
 		codec = &parquet.Snappy
 	}
 	opts := append([]parquet.WriterOption{parquet.Compression(codec),
-		parquet.CreatedBy("telcotraffic-lakehouse", "1", "")}, w.dropParts...)
+		parquet.CreatedBy("telcotraffic-lakehouse", "1", ""),
+		parquet.DefaultEncodingFor(parquet.Int32, &parquet.DeltaBinaryPacked),
+		parquet.DefaultEncodingFor(parquet.Int64, &parquet.DeltaBinaryPacked)}, w.dropParts...)
 	fw.pw = parquet.NewGenericWriter[T](fw.buf, opts...)
 	return fw
 }

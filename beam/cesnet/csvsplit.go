@@ -115,13 +115,24 @@ func (r *rowReader) read() ([]string, error) {
 		r.raw = string(line)
 		return nil, &errCSV{fmt.Sprintf("line of %d bytes, longer than %d", r.longLine, MaxLineBytes)}
 	}
+	var s string
+	if r.chunk {
+		s = borrow(line) // line is in the chunk, which outlives the record's use
+	} else {
+		s = string(line)
+	}
+	// One pass splits a record held on one line. It succeeds only when no
+	// quoted field is left open, so the second scan for one (openQuote)
+	// runs only for the rare record that fails it.
+	if f, msg := splitFields(r.fields[:0], s); msg == "" {
+		r.raw, r.fields = s, f
+		return f, nil
+	}
 	// A quoted field may hold line breaks: keep reading while the record
 	// ends inside one, for at most MaxRecordLines lines.
 	first := len(line)
 	var more [][]byte
-	shared := r.chunk // line is in the chunk, which outlives the record's use
 	if openQuote(line) {
-		shared = false
 		buf := append([]byte(nil), line...)
 		for openQuote(buf) {
 			var next []byte
@@ -141,17 +152,20 @@ func (r *rowReader) read() ([]string, error) {
 			more = append(more, append([]byte(nil), next...))
 			buf = append(append(buf, '\n'), next...)
 		}
-		line = buf
-	}
-	var s string
-	if shared {
-		s = borrow(line)
-	} else {
-		s = string(line)
+		s = string(buf)
 	}
 	r.raw = s
-	bad := func(msg string) error { return r.badLines(more, first, msg) }
-	f := r.fields[:0]
+	f, msg := splitFields(r.fields[:0], s)
+	if msg != "" {
+		return nil, r.badLines(more, first, msg)
+	}
+	r.fields = f
+	return f, nil
+}
+
+// splitFields appends the fields of the record s to f. It returns a
+// non-empty message when s is not one well-formed record.
+func splitFields(f []string, s string) ([]string, string) {
 	for i := 0; ; {
 		if i < len(s) && s[i] == '"' {
 			// Quoted field.
@@ -160,7 +174,7 @@ func (r *rowReader) read() ([]string, error) {
 			for {
 				k := strings.IndexByte(s[j:], '"')
 				if k < 0 {
-					return nil, bad("csv: extraneous or missing \" in quoted-field")
+					return f, "csv: extraneous or missing \" in quoted-field"
 				}
 				j += k
 				if j+1 < len(s) && s[j+1] == '"' {
@@ -177,15 +191,14 @@ func (r *rowReader) read() ([]string, error) {
 			f = append(f, v)
 			j++
 			if j == len(s) {
-				break
+				return f, ""
 			}
 			if s[j] != ',' {
-				return nil, bad("csv: extraneous or missing \" in quoted-field")
+				return f, "csv: extraneous or missing \" in quoted-field"
 			}
 			i = j + 1
 			if i == len(s) {
-				f = append(f, "")
-				break
+				return append(f, ""), ""
 			}
 			continue
 		}
@@ -195,20 +208,17 @@ func (r *rowReader) read() ([]string, error) {
 			v = s[i : i+k]
 		}
 		if strings.IndexByte(v, '"') >= 0 {
-			return nil, bad(`csv: bare " in non-quoted field`)
+			return f, `csv: bare " in non-quoted field`
 		}
 		f = append(f, v)
 		if k < 0 {
-			break
+			return f, ""
 		}
 		i += k + 1
 		if i == len(s) {
-			f = append(f, "")
-			break
+			return append(f, ""), ""
 		}
 	}
-	r.fields = f
-	return f, nil
 }
 
 // badLines reports a malformed record. When it spanned several lines, only

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sync/semaphore"
 
@@ -36,13 +37,13 @@ type Buffer[T any] struct {
 	w        *lakehouse.Writer[T]
 	fileRows int
 	maxRows  int
-	fields   [][]int // partition column fields of T, in table order
-	parts    map[string]*partBuf[T]
-	total    int
-	key      []byte
-	// scratch holds the row being added, so that reading its partition
-	// fields by reflection does not move every row to the heap.
-	scratch T
+	// fields are the byte offsets in T of its partition column fields
+	// (strings), in table order: reading them by offset costs nothing per
+	// row, where reflection cost about a tenth of a parse's buffering.
+	fields []uintptr
+	parts  map[string]*partBuf[T]
+	total  int
+	key    []byte
 
 	// Files are written by up to Concurrency goroutines (a local fsync or
 	// an S3 PUT is mostly waiting); rows being written count against a
@@ -74,7 +75,7 @@ func NewBuffer[T any](ctx context.Context, t *lakehouse.Table, fileRows, maxRows
 	if err != nil {
 		return nil, fmt.Errorf("deltaio: %w", err)
 	}
-	fields, err := fieldsOf(reflect.TypeFor[T](), snap.Metadata.PartitionColumns)
+	fields, err := offsetsOf(reflect.TypeFor[T](), snap.Metadata.PartitionColumns)
 	if err != nil {
 		return nil, err
 	}
@@ -118,16 +119,28 @@ func fieldsOf(typ reflect.Type, cols []string) ([][]int, error) {
 	return out, nil
 }
 
+// offsetsOf returns the byte offsets in typ of the fields fieldsOf finds
+// (top-level fields, so an offset is exact).
+func offsetsOf(typ reflect.Type, cols []string) ([]uintptr, error) {
+	fields, err := fieldsOf(typ, cols)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uintptr, len(fields))
+	for i, idx := range fields {
+		out[i] = typ.Field(idx[0]).Offset
+	}
+	return out, nil
+}
+
 // Add buffers one row, writing data files as the limits require.
 func (b *Buffer[T]) Add(ctx context.Context, row T) error {
-	b.scratch = row
-	rv := reflect.ValueOf(&b.scratch).Elem()
 	b.key = b.key[:0]
-	for i, idx := range b.fields {
+	for i, off := range b.fields {
 		if i > 0 {
 			b.key = append(b.key, 0)
 		}
-		b.key = append(b.key, rv.FieldByIndex(idx).String()...)
+		b.key = append(b.key, *(*string)(unsafe.Add(unsafe.Pointer(&row), off))...)
 	}
 	p := b.parts[string(b.key)]
 	if p == nil {
