@@ -57,7 +57,7 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lakehouse/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/xgb/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./tasks/internal/seqnet/
-	$(GO) test -run '^$$' -bench . -skip 'SeqnetPeer|Peers' -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/
+	$(GO) test -run '^$$' -bench . -skip 'SeqnetPeer|Peers' -benchtime 1x ./tasks/internal/classify/ ./beam/parse/ ./beam/deltaio/ ./beam/features/
 	$(GO) test -run '^$$' -bench Quarter -benchtime 3x ./tasks/internal/report/
 	$(GO) test -run '^$$' -bench BenchmarkScoreDay -benchtime 1x -timeout 60m ./tasks/internal/serve/ -args -score-flows 1400000
 	TELCO_FC_PEER_MODELS=SeasonalNaive24,SeasonalNaive168,MSTL $(GO) test -run '^$$' -bench 'BenchmarkPeerComparison|BenchmarkXGBoostFit' -benchtime 1x -timeout 60m ./tasks/internal/forecast/

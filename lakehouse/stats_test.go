@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,4 +149,74 @@ func wantStats(rows []statsRow) map[string]any {
 	}
 	nulls["opt"] = float64(optNulls)
 	return map[string]any{"numRecords": float64(len(rows)), "minValues": mins, "maxValues": maxs, "nullCount": nulls}
+}
+
+// TestOptimizeCopiesRowGroups: compaction moves row groups without
+// decoding them, and the compacted file has the rows and the add
+// statistics of a file written from those rows (the NaN of one source file
+// still drops the float bounds).
+func TestOptimizeCopiesRowGroups(t *testing.T) {
+	ctx := context.Background()
+	store, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := lakehouse.Create[statsRow](ctx, store, lakehouse.CreateOptions{PartitionColumns: []string{"p"}},
+		lakehouse.Options{RowGroupRows: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2022, 3, 7, 10, 0, 0, 0, time.UTC)
+	var rows []statsRow
+	for i := range 50 {
+		r := statsRow{B: int8(i - 20), S: int16(i * 300), I: int32(-i), L: int64(i) << 40,
+			F: float32(i) / 3, D: float64(i) * 1.5, Str: string(rune('a' + (i*7)%26)),
+			TS: base.Add(time.Duration(50-i)*time.Second + 1500*time.Microsecond), OK: i%2 == 0,
+			PPI: []int32{int32(i), 2}, P: "x"}
+		if i%4 == 0 {
+			v := int64(i)
+			r.Opt = &v
+		}
+		rows = append(rows, r)
+	}
+	rows[17].F = float32(math.NaN())
+	for _, part := range [][]statsRow{rows[:20], rows[20:35], rows[35:]} {
+		if _, err := lakehouse.Append(ctx, tbl, part, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := lakehouse.Optimize[statsRow](ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FilesRemoved != 3 || res.FilesAdded != 1 || res.RowsCopied != 48 || res.RowsRewritten != 2 {
+		t.Fatalf("optimize: %+v; want 3 files into 1, the 48 rows of full row groups copied, the 2 of 1-row groups rewritten", res)
+	}
+	snap, err := tbl.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := snap.Files()
+	if len(files) != 1 {
+		t.Fatalf("%d files after optimize, want 1", len(files))
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(files[0].Stats), &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantStats(rows), got); diff != "" {
+		t.Errorf("stats of the compacted file (-want +got):\n%s\n%s", diff, files[0].Stats)
+	}
+	var back []statsRow
+	for r, err := range lakehouse.Rows[statsRow](ctx, tbl, snap) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = append(back, r)
+	}
+	sort.Slice(back, func(i, j int) bool { return back[i].L < back[j].L }) // files compact in path order
+	opts := cmp.Options{cmp.Comparer(func(a, b float32) bool { return a == b || (a != a && b != b) })}
+	if diff := cmp.Diff(rows, back, opts); diff != "" {
+		t.Errorf("rows after optimize (-want +got):\n%s", diff)
+	}
 }

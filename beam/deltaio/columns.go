@@ -159,6 +159,13 @@ func readChunk(cc parquet.ColumnChunk, leaf parquet.LeafColumn, n int, vbuf []pa
 		if err != nil {
 			return err
 		}
+		if ok, err := readPageData(p, kind, list, byte(maxDef), c, &arena, &strOff); ok || err != nil {
+			parquet.Release(p)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		vr := p.Values()
 		// Required scalars: typed reads, no boxing.
 		if !list && maxDef == 0 {
@@ -257,6 +264,79 @@ func readChunk(cc parquet.ColumnChunk, leaf parquet.LeafColumn, n int, vbuf []pa
 		return fmt.Errorf("%d rows decoded, the row group has %d", rows, n)
 	}
 	return nil
+}
+
+// readPageData is the fast path of readChunk for plain (not dictionary)
+// pages of required strings and of lists of integers or doubles (the PPI
+// and PHIST columns): it copies the page's decoded values and walks its
+// levels, without boxing every value into a parquet.Value. It reports
+// false, nil when the page needs the general path.
+func readPageData(p parquet.Page, kind parquet.Kind, list bool, maxDef byte, c *Column, arena *[]byte, strOff *[]int) (bool, error) {
+	if p.Dictionary() != nil {
+		return false, nil
+	}
+	if !list {
+		if maxDef != 0 || kind != parquet.ByteArray {
+			return false, nil
+		}
+		d := p.Data()
+		data, offs := d.ByteArray()
+		if len(offs) == 0 {
+			return len(data) == 0 && p.NumValues() == 0, nil
+		}
+		if int64(len(offs)-1) != p.NumValues() {
+			return false, nil
+		}
+		base := len(*arena) - int(offs[0])
+		*arena = append(*arena, data[offs[0]:offs[len(offs)-1]]...)
+		for _, o := range offs[1:] {
+			*strOff = append(*strOff, base+int(o))
+		}
+		return true, nil
+	}
+	rep, def := p.RepetitionLevels(), p.DefinitionLevels()
+	if len(rep) != len(def) {
+		return false, nil
+	}
+	d := p.Data()
+	switch kind {
+	case parquet.Int32:
+		c.Int32, c.Off = appendList(c.Int32, c.Off, d.Int32(), rep, def, maxDef)
+	case parquet.Int64:
+		c.Int64, c.Off = appendList(c.Int64, c.Off, d.Int64(), rep, def, maxDef)
+	case parquet.Double:
+		c.Float64, c.Off = appendList(c.Float64, c.Off, d.Double(), rep, def, maxDef)
+	default:
+		return false, nil
+	}
+	if c.Off == nil {
+		return true, fmt.Errorf("page of %d levels does not hold its values", len(def))
+	}
+	return true, nil
+}
+
+// appendList appends the values of one list page (its non-null values and
+// its repetition and definition levels) to dst, starting a row at every
+// repetition level 0. It returns a nil off when vals and the levels
+// disagree.
+func appendList[V any](dst []V, off []int32, vals []V, rep, def []byte, maxDef byte) ([]V, []int32) {
+	j := 0
+	for i, r := range rep {
+		if r == 0 {
+			off = append(off, int32(len(dst)))
+		}
+		if def[i] == maxDef {
+			if j >= len(vals) {
+				return dst, nil
+			}
+			dst = append(dst, vals[j])
+			j++
+		}
+	}
+	if j != len(vals) {
+		return dst, nil
+	}
+	return dst, off
 }
 
 // readTyped appends the n values of a page read by read to dst.

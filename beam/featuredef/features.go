@@ -5,7 +5,6 @@
 package featuredef
 
 import (
-	"hash/fnv"
 	"math"
 	"strings"
 
@@ -46,49 +45,73 @@ func (c FeatureConfig) WithDefaults() FeatureConfig {
 //     the reduced SNI and of TLS_JA3 modulo the bucket counts, plus one, so
 //     that bucket 0 means "no SNI/JA3".
 func Features(f *cesnet.Flow, cfg FeatureConfig, out *tablerow.FlowFeatures) {
-	cfg = cfg.WithDefaults()
-	stats := out.Stats[:0]
-	l1p := func(v float64) float32 { return float32(math.Log1p(math.Max(v, 0))) }
-	b := func(v bool) float32 {
-		if v {
-			return 1
+	features(f, cfg.WithDefaults(), ReduceSNI(f.TLSSNI), out)
+}
+
+// Featurizer computes Features for many flows: it remembers the reduced
+// SNIs it has seen (a day holds a few thousand distinct names among
+// millions of flows, and reducing one costs a public-suffix lookup). Not
+// safe for concurrent use.
+type Featurizer struct {
+	cfg FeatureConfig
+	sni map[string]string
+}
+
+// maxSNICache bounds a Featurizer's memory: past it the cache starts over.
+const maxSNICache = 1 << 16
+
+// NewFeaturizer returns a Featurizer for cfg.
+func NewFeaturizer(cfg FeatureConfig) *Featurizer {
+	return &Featurizer{cfg: cfg.WithDefaults(), sni: map[string]string{}}
+}
+
+// Features computes the features of f into out, exactly as Features does.
+func (z *Featurizer) Features(f *cesnet.Flow, out *tablerow.FlowFeatures) {
+	dom, ok := z.sni[f.TLSSNI]
+	if !ok {
+		dom = ReduceSNI(f.TLSSNI)
+		if len(z.sni) >= maxSNICache {
+			clear(z.sni)
 		}
-		return 0
+		z.sni[f.TLSSNI] = dom
 	}
-	stats = append(stats,
+	features(f, z.cfg, dom, out)
+}
+
+func l1p(v float64) float32 { return float32(math.Log1p(math.Max(v, 0))) }
+
+func b2f(v bool) float32 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// features is Features with the defaults applied and the SNI reduced.
+func features(f *cesnet.Flow, cfg FeatureConfig, dom string, out *tablerow.FlowFeatures) {
+	stats := append(out.Stats[:0],
 		l1p(float64(f.Bytes)), l1p(float64(f.BytesRev)), l1p(float64(f.Packets)), l1p(float64(f.PacketsRev)),
 		l1p(f.Duration), float32(f.PPILen), float32(f.PPIRoundtrips), l1p(f.PPIDuration),
-		b(f.FlagCWR), b(f.FlagCWRRev), b(f.FlagECE), b(f.FlagECERev), b(f.FlagURG), b(f.FlagURGRev),
-		b(f.FlagACK), b(f.FlagACKRev), b(f.FlagPSH), b(f.FlagPSHRev), b(f.FlagRST), b(f.FlagRSTRev),
-		b(f.FlagSYN), b(f.FlagSYNRev), b(f.FlagFIN), b(f.FlagFINRev),
-		b(f.EndReasonIdle), b(f.EndReasonActive), b(f.EndReasonEnd), b(f.EndReasonOther))
+		b2f(f.FlagCWR), b2f(f.FlagCWRRev), b2f(f.FlagECE), b2f(f.FlagECERev), b2f(f.FlagURG), b2f(f.FlagURGRev),
+		b2f(f.FlagACK), b2f(f.FlagACKRev), b2f(f.FlagPSH), b2f(f.FlagPSHRev), b2f(f.FlagRST), b2f(f.FlagRSTRev),
+		b2f(f.FlagSYN), b2f(f.FlagSYNRev), b2f(f.FlagFIN), b2f(f.FlagFINRev),
+		b2f(f.EndReasonIdle), b2f(f.EndReasonActive), b2f(f.EndReasonEnd), b2f(f.EndReasonOther))
 	phist := out.PHist[:0]
-	for _, h := range [][]int32{f.PHistSrcSizes, f.PHistDstSizes, f.PHistSrcIPT, f.PHistDstIPT} {
-		var sum float64
-		for _, v := range h {
-			sum += float64(v)
-		}
-		for i := range cesnet.PHistBins {
-			v := float32(0)
-			if i < len(h) && sum > 0 {
-				v = float32(float64(h[i]) / sum)
-			}
-			phist = append(phist, v)
-		}
+	for _, h := range [4][]int32{f.PHistSrcSizes, f.PHistDstSizes, f.PHistSrcIPT, f.PHistDstIPT} {
+		phist = appendHist(phist, h)
 	}
 	ppi := out.PPI[:0]
-	for i := range cesnet.PPIMaxLen {
-		if i < int(f.PPILen) && i < len(f.PPIDir) {
-			push := float32(0)
-			if i < len(f.PPIPush) {
-				push = float32(f.PPIPush[i])
-			}
-			ppi = append(ppi, float32(f.PPIIPT[i]), float32(f.PPIDir[i]), float32(f.PPISize[i]), push)
-		} else {
-			ppi = append(ppi, 0, 0, 0, 0)
+	n := min(int(f.PPILen), len(f.PPIDir), cesnet.PPIMaxLen)
+	for i := range n {
+		push := float32(0)
+		if i < len(f.PPIPush) {
+			push = float32(f.PPIPush[i])
 		}
+		ppi = append(ppi, float32(f.PPIIPT[i]), float32(f.PPIDir[i]), float32(f.PPISize[i]), push)
 	}
-	dom := ReduceSNI(f.TLSSNI)
+	for range cesnet.PPIMaxLen - max(n, 0) {
+		ppi = append(ppi, 0, 0, 0, 0)
+	}
 	*out = tablerow.FlowFeatures{
 		ID: f.ID, App: f.App, Category: f.Category, Day: f.Day, Week: f.Week,
 		Hour:  int32(f.TimeFirst.UTC().Hour()),
@@ -98,13 +121,35 @@ func Features(f *cesnet.Flow, cfg FeatureConfig, out *tablerow.FlowFeatures) {
 	}
 }
 
+// appendHist appends histogram h divided by its sum, in PHistBins bins
+// (all zero when the sum is zero).
+func appendHist(dst []float32, h []int32) []float32 {
+	var sum float64
+	for _, v := range h {
+		sum += float64(v)
+	}
+	for i := range cesnet.PHistBins {
+		v := float32(0)
+		if i < len(h) && sum > 0 {
+			v = float32(float64(h[i]) / sum)
+		}
+		dst = append(dst, v)
+	}
+	return dst
+}
+
+// bucket is FNV-1a 32 of s modulo n, plus one (0 for "").
 func bucket(s string, n int) int32 {
 	if s == "" {
 		return 0
 	}
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return int32(h.Sum32()%uint32(n)) + 1
+	const offset32, prime32 = 2166136261, 16777619
+	h := uint32(offset32)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= prime32
+	}
+	return int32(h%uint32(n)) + 1
 }
 
 // ReduceSNI reduces a server name to its registered domain (public suffix

@@ -1,14 +1,17 @@
 package featuredef
 
 import (
+	"hash/fnv"
 	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 )
 
 func TestReduceSNI(t *testing.T) {
@@ -90,4 +93,37 @@ func shortFlow(t *testing.T) cesnet.Flow {
 		}
 	}
 	return fl
+}
+
+// TestFeaturizerEqualsFeatures: the cached path computes exactly what
+// Features does, including the FNV-1a buckets (checked against hash/fnv).
+func TestFeaturizerEqualsFeatures(t *testing.T) {
+	day, _ := time.Parse(time.DateOnly, "2022-03-07")
+	flows := flowgen.Day(day, 500, 20, 1)
+	flows[3].TLSSNI, flows[4].TLSJA3, flows[5].PPILen = "", "", 0
+	flows[6].TLSSNI = "10.0.0.1"
+	cfg := FeatureConfig{SNIBuckets: 97, JA3Buckets: 13}
+	z := NewFeaturizer(cfg)
+	fnvBucket := func(s string, n int) int32 {
+		if s == "" {
+			return 0
+		}
+		h := fnv.New32a()
+		h.Write([]byte(s))
+		return int32(h.Sum32()%uint32(n)) + 1
+	}
+	for i := range flows {
+		var want, got tablerow.FlowFeatures
+		Features(&flows[i], cfg, &want)
+		z.Features(&flows[i], &got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("flow %d: Featurizer differs from Features (-want +got):\n%s", i, diff)
+		}
+		if b := fnvBucket(want.SNIDomain, cfg.SNIBuckets); b != want.SNIBucket {
+			t.Fatalf("flow %d: sni bucket %d, hash/fnv gives %d", i, want.SNIBucket, b)
+		}
+		if b := fnvBucket(flows[i].TLSJA3, cfg.JA3Buckets); b != want.JA3Bucket {
+			t.Fatalf("flow %d: ja3 bucket %d, hash/fnv gives %d", i, want.JA3Bucket, b)
+		}
+	}
 }

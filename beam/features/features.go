@@ -170,7 +170,7 @@ func (f *featuresUnitFn) Setup(ctx context.Context) error {
 
 func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit func(string)) error {
 	start := time.Now()
-	cfg := featuredef.FeatureConfig{SNIBuckets: f.SNIBuckets, JA3Buckets: f.JA3Buckets}
+	z := featuredef.NewFeaturizer(featuredef.FeatureConfig{SNIBuckets: f.SNIBuckets, JA3Buckets: f.JA3Buckets})
 	buf, err := deltaio.NewBuffer[tablerow.FlowFeatures](ctx, f.out, f.FileRows, f.MaxRows)
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (f *featuresUnitFn) ProcessElement(ctx context.Context, elem string, emit f
 		in++
 		nStats, nHist := len(featuredef.FeatureStats), 4*cesnet.PHistBins
 		out := tablerow.FlowFeatures{Stats: mem[0:0:nStats], PHist: mem[nStats : nStats : nStats+nHist], PPI: mem[nStats+nHist : nStats+nHist]}
-		featuredef.Features(r, cfg, &out)
+		z.Features(r, &out)
 		return buf.Add(ctx, out)
 	})
 	if err != nil {

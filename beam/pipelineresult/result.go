@@ -144,12 +144,16 @@ func (r *Result) fields(name string) (version, rows, files **int64) {
 // CompactTable is one table's part of a week's compaction: the OPTIMIZE
 // commit and the files of the week before and after it, then VACUUM.
 type CompactTable struct {
-	Version      int64   `json:"version"` // the OPTIMIZE commit; -1: nothing to compact
-	FilesRemoved int     `json:"files_removed"`
-	FilesAdded   int     `json:"files_added"`
-	FilesBefore  int     `json:"week_files_before"` // data files of the week before and after
-	FilesAfter   int     `json:"week_files_after"`
-	RowsWeek     int64   `json:"week_rows"`
-	Vacuumed     int     `json:"vacuum_deleted"`
-	Seconds      float64 `json:"seconds"`
+	Version      int64 `json:"version"` // the OPTIMIZE commit; -1: nothing to compact
+	FilesRemoved int   `json:"files_removed"`
+	FilesAdded   int   `json:"files_added"`
+	FilesBefore  int   `json:"week_files_before"` // data files of the week before and after
+	FilesAfter   int   `json:"week_files_after"`
+	RowsWeek     int64 `json:"week_rows"`
+	// RowsCopied moved with their row groups copied verbatim, RowsRewritten
+	// were decoded and written again (small row groups, older schemas).
+	RowsCopied    int64   `json:"rows_copied"`
+	RowsRewritten int64   `json:"rows_rewritten"`
+	Vacuumed      int     `json:"vacuum_deleted"`
+	Seconds       float64 `json:"seconds"`
 }

@@ -100,10 +100,11 @@ func compactWeek(ctx context.Context, cfg *config, week string, stderr io.Writer
 			return res, fmt.Errorf("compact: vacuum %s: %w", ct.spec.Name, err)
 		}
 		r := CompactResult{Version: opt.Version, FilesRemoved: opt.FilesRemoved, FilesAdded: opt.FilesAdded,
-			FilesBefore: before, FilesAfter: after, RowsWeek: rows, Vacuumed: len(keys), Seconds: time.Since(t0).Seconds()}
+			FilesBefore: before, FilesAfter: after, RowsWeek: rows, Vacuumed: len(keys), Seconds: time.Since(t0).Seconds(),
+			RowsCopied: opt.RowsCopied, RowsRewritten: opt.RowsRewritten}
 		res[ct.spec.Name] = r
-		fmt.Fprintf(stderr, "compact: %s week %s: %d files -> %d (OPTIMIZE v%d: %d removed, %d added); vacuum (older than %v) deleted %d; %.1f s\n",
-			ct.spec.Name, week, before, after, opt.Version, opt.FilesRemoved, opt.FilesAdded, cfg.Retention, len(keys), r.Seconds)
+		fmt.Fprintf(stderr, "compact: %s week %s: %d files -> %d (OPTIMIZE v%d: %d removed, %d added; rows %d copied, %d rewritten); vacuum (older than %v) deleted %d; %.1f s\n",
+			ct.spec.Name, week, before, after, opt.Version, opt.FilesRemoved, opt.FilesAdded, opt.RowsCopied, opt.RowsRewritten, cfg.Retention, len(keys), r.Seconds)
 	}
 	return res, nil
 }

@@ -353,7 +353,11 @@ func compressor(ctx context.Context, cfg Config, f *os.File) (io.WriteCloser, er
 	case "none":
 		return nopCloser{f}, nil
 	case "gz":
-		zw, err := gzip.NewWriterLevel(f, gzip.DefaultCompression)
+		level := cfg.GzipLevel
+		if level == 0 {
+			level = gzip.DefaultCompression
+		}
+		zw, err := gzip.NewWriterLevel(f, level)
 		if err != nil {
 			return nil, fmt.Errorf("synth: gzip: %w", err)
 		}

@@ -655,6 +655,7 @@ func TestConfigErrors(t *testing.T) {
 		"zero flows":  func(c *Config) { c.FlowsPerDay = 0 },
 		"compression": func(c *Config) { c.Compress = "zstd" },
 		"xz level":    func(c *Config) { c.XZLevel = 10 },
+		"gzip level":  func(c *Config) { c.GzipLevel = 10 },
 		"new service": func(c *Config) { c.Script = DefaultScript(); c.Script.NewService = "apple-siri" },
 	} {
 		c := ok
