@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report replay
 
-.PHONY: all setup build demo replay test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet clean
+.PHONY: all setup build demo replay test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet bench-stack clean
 
 all: build
 
@@ -113,6 +113,16 @@ bench-evidently: setup
 # W09, test W10, no SNI) for the same epochs: accuracy, macro-F1, training
 # CPU seconds, one table. Torch lives in its own venv under
 # ~/.cache/telcotraffic, created here: it is never a test dependency.
+# The stacking rules (grid, learned logit stacker and its options) on the
+# members' validation/test probabilities over the demo's rows (no SNI);
+# NET_ROWS/NET_EPOCHS set the net member's budget (the demo's by default),
+# STACK_CACHE keeps the members' probabilities for reruns.
+bench-stack: setup
+	@test -d "$(or $(PEERS_LAKE),$(DEMO_DIR)/lake)/flow_features" || $(MAKE) demo
+	$(GO) test -run '^$$' -bench BenchmarkStackers -benchtime 1x -timeout 90m ./tasks/internal/classify/ -args \
+		-peers-lake $(abspath $(or $(PEERS_LAKE),$(DEMO_DIR)/lake)) -stack-net-rows $(or $(NET_ROWS),20000) \
+		-stack-net-epochs $(or $(NET_EPOCHS),10) $(if $(STACK_CACHE),-stack-cache $(abspath $(STACK_CACHE)))
+
 bench-seqnet: setup
 	SEQNET_PEER_PYTHON=$$(./tasks/internal/seqnet/torchpeer/setup-venv.sh) SEQNET_FLOWS=$(or $(SEQNET_FLOWS),5000) \
 		SEQNET_EPOCHS=$(or $(SEQNET_EPOCHS),10) $(GO) test -run '^$$' -bench SeqnetPeer -benchtime 1x -timeout 60m ./tasks/internal/classify/

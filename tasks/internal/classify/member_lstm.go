@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
@@ -46,7 +45,7 @@ func (c LSTMConfig) withDefaults() LSTMConfig {
 // LSTMMember is the LSTM member over the packet sequence of the net view.
 type LSTMMember struct {
 	Config LSTMConfig
-	m      *seqnet.LSTM
+	netMember[*seqnet.LSTM]
 }
 
 // Kind implements Member.
@@ -55,69 +54,10 @@ func (m *LSTMMember) Kind() string { return "lstm" }
 // Fit implements Member.
 func (m *LSTMMember) Fit(ctx context.Context, train, val *Inputs, progress io.Writer) error {
 	c := m.Config.withDefaults()
-	if _, err := labelsOf(train, "lstm train"); err != nil {
-		return err
-	}
-	seed := c.Train.Seed
-	train = subsample(train, c.MaxRows, seed)
-	t0 := time.Now()
-	tc := c.Train
-	tc.OnEpoch = func(s seqnet.EpochStats) error {
-		if progress != nil {
-			fmt.Fprintf(progress, "classify: lstm epoch %d: train loss %.4f, val loss %.4f, val macro-F1 %.4f (%.0fs)\n",
-				s.Epoch, s.TrainLoss, s.ValLoss, s.ValMacroF1, time.Since(t0).Seconds())
-		}
-		return nil
-	}
-	tr := seqnet.Dataset{Batch: train.Net(), Labels: train.Labels}
-	var vd seqnet.Dataset
-	if val != nil && val.Len() > 0 {
-		if _, err := labelsOf(val, "lstm validation"); err != nil {
-			return err
-		}
-		val = subsample(val, c.MaxValRows, seed+1)
-		vd = seqnet.Dataset{Batch: val.Net(), Labels: val.Labels}
-	}
-	model, err := seqnet.TrainLSTM(ctx, c.Net, tc, slices.Clone(train.t.Classes), tr, vd)
-	if err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	m.m = model
-	if progress != nil {
-		info := model.Info()
-		fmt.Fprintf(progress, "classify: lstm: %d epochs (best %d) on %d rows in %.1fs, %.0f rows/s\n",
-			info.Epochs, info.BestEpoch, train.Len(), time.Since(t0).Seconds(), info.SamplesPerSec)
-	}
-	return nil
-}
-
-// PredictProba implements Member.
-func (m *LSTMMember) PredictProba(ctx context.Context, in *Inputs) ([]float32, error) {
-	if m.m == nil {
-		return nil, fmt.Errorf("classify: lstm: not trained")
-	}
-	if in.Len() == 0 {
-		return nil, nil
-	}
-	p, err := m.m.Predict(ctx, in.Net())
-	if err != nil {
-		return nil, fmt.Errorf("classify: %w", err)
-	}
-	return p, nil
-}
-
-// Model returns the trained LSTM (nil before Fit).
-func (m *LSTMMember) Model() *seqnet.LSTM { return m.m }
-
-// Save implements Member (seqnet.LSTMWeightsFile, seqnet.LSTMConfigFile).
-func (m *LSTMMember) Save(dir string) error {
-	if m.m == nil {
-		return fmt.Errorf("classify: lstm: not trained")
-	}
-	if err := m.m.Save(dir); err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	return nil
+	return m.fit(ctx, m.Kind(), c.Train, c.MaxRows, c.MaxValRows, train, val, progress,
+		func(ctx context.Context, tc seqnet.TrainConfig, classes []string, tr, vd seqnet.Dataset) (*seqnet.LSTM, error) {
+			return seqnet.TrainLSTM(ctx, c.Net, tc, classes, tr, vd)
+		})
 }
 
 func loadLSTM(dir string, t *Transforms) (Member, error) {
@@ -128,11 +68,8 @@ func loadLSTM(dir string, t *Transforms) (Member, error) {
 	if !slices.Equal(model.Classes(), t.Classes) {
 		return nil, fmt.Errorf("classify: lstm model in %s: %d classes; transforms have %d", dir, len(model.Classes()), len(t.Classes))
 	}
-	return &LSTMMember{m: model}, nil
+	return &LSTMMember{netMember: netMember[*seqnet.LSTM]{kind: "lstm", m: model}}, nil
 }
-
-// SetThreads implements Member; the LSTM runs on one goroutine per call.
-func (m *LSTMMember) SetThreads(int) error { return nil }
 
 // Close implements Member.
 func (m *LSTMMember) Close() error { return nil }

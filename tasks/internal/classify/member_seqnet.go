@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
-	"time"
 
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
@@ -61,7 +60,7 @@ func (c SeqnetConfig) withDefaults() SeqnetConfig {
 // SeqnetMember is the sequence net member over the net view.
 type SeqnetMember struct {
 	Config SeqnetConfig
-	m      *seqnet.Model
+	netMember[*seqnet.Model]
 }
 
 // Kind implements Member.
@@ -70,43 +69,12 @@ func (m *SeqnetMember) Kind() string { return "seqnet" }
 // Fit implements Member.
 func (m *SeqnetMember) Fit(ctx context.Context, train, val *Inputs, progress io.Writer) error {
 	c := m.Config.withDefaults()
-	if _, err := labelsOf(train, "seqnet train"); err != nil {
-		return err
-	}
-	seed := c.Train.Seed
-	train = subsample(train, c.MaxRows, seed)
-	t0 := time.Now()
 	tc := c.Train
 	tc.FlowNames = train.t.NetNames()
-	tc.OnEpoch = func(s seqnet.EpochStats) error {
-		if progress != nil {
-			fmt.Fprintf(progress, "classify: seqnet epoch %d: train loss %.4f, val loss %.4f, val macro-F1 %.4f (%.0fs)\n",
-				s.Epoch, s.TrainLoss, s.ValLoss, s.ValMacroF1, time.Since(t0).Seconds())
-		}
-		return nil
-	}
-	tr := seqnet.Dataset{Batch: train.Net(), Labels: train.Labels}
-	var vd seqnet.Dataset
-	if val != nil && val.Len() > 0 {
-		if _, err := labelsOf(val, "seqnet validation"); err != nil {
-			return err
-		}
-		val = subsample(val, c.MaxValRows, seed+1)
-		vd = seqnet.Dataset{Batch: val.Net(), Labels: val.Labels}
-	} else {
-		vd = seqnet.Dataset{Batch: seqnet.Batch{FlowDim: tr.FlowDim}}
-	}
-	model, err := seqnet.Train(ctx, c.Net, tc, slices.Clone(train.t.Classes), tr, vd)
-	if err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	m.m = model
-	if progress != nil {
-		info := model.Info()
-		fmt.Fprintf(progress, "classify: seqnet: %d epochs (best %d) on %d rows in %.1fs, %.0f rows/s\n",
-			info.Epochs, info.BestEpoch, train.Len(), time.Since(t0).Seconds(), info.SamplesPerSec)
-	}
-	return nil
+	return m.fit(ctx, m.Kind(), tc, c.MaxRows, c.MaxValRows, train, val, progress,
+		func(ctx context.Context, tc seqnet.TrainConfig, classes []string, tr, vd seqnet.Dataset) (*seqnet.Model, error) {
+			return seqnet.Train(ctx, c.Net, tc, classes, tr, vd)
+		})
 }
 
 // subsample returns at most n rows of in, chosen with a seeded shuffle and
@@ -120,36 +88,6 @@ func subsample(in *Inputs, n int, seed uint64) *Inputs {
 	return in.Subset(idx)
 }
 
-// PredictProba implements Member.
-func (m *SeqnetMember) PredictProba(ctx context.Context, in *Inputs) ([]float32, error) {
-	if m.m == nil {
-		return nil, fmt.Errorf("classify: seqnet: not trained")
-	}
-	if in.Len() == 0 {
-		return nil, nil
-	}
-	p, err := m.m.Predict(ctx, in.Net())
-	if err != nil {
-		return nil, fmt.Errorf("classify: %w", err)
-	}
-	return p, nil
-}
-
-// Model returns the trained net (nil before Fit).
-func (m *SeqnetMember) Model() *seqnet.Model { return m.m }
-
-// Save implements Member: the weights in safetensors format and the config
-// with the fitted scalers (seqnet.WeightsFile, seqnet.ConfigFile).
-func (m *SeqnetMember) Save(dir string) error {
-	if m.m == nil {
-		return fmt.Errorf("classify: seqnet: not trained")
-	}
-	if err := m.m.Save(dir); err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	return nil
-}
-
 func loadSeqnet(dir string, t *Transforms) (Member, error) {
 	model, err := seqnet.Load(dir)
 	if err != nil {
@@ -159,11 +97,8 @@ func loadSeqnet(dir string, t *Transforms) (Member, error) {
 		return nil, fmt.Errorf("classify: seqnet model in %s: %d classes, flow dim %d; transforms have %d classes, flow dim %d",
 			dir, len(model.Classes()), model.FlowDim(), len(t.Classes), t.NetDim())
 	}
-	return &SeqnetMember{m: model}, nil
+	return &SeqnetMember{netMember: netMember[*seqnet.Model]{kind: "seqnet", m: model}}, nil
 }
-
-// SetThreads implements Member; the net runs on one goroutine per call.
-func (m *SeqnetMember) SetThreads(int) error { return nil }
 
 // Close implements Member.
 func (m *SeqnetMember) Close() error {

@@ -402,7 +402,7 @@ func runBundle(b *testing.B, bd *benchData) ([]peerRow, []openSetRow) {
 	cfg := bd.cfg
 	cfg.Out = b.TempDir()
 	cfg.FeatureSets = []FeatureSet{FeaturesNoSNI}
-	cfg.Member.Seqnet.MaxRows, cfg.Member.Seqnet.Train.MaxEpochs = 8000, 3 // the demo's --net-rows, --net-epochs
+	cfg.Member.Seqnet.MaxRows, cfg.Member.Seqnet.Train.MaxEpochs = 20000, 10 // the demo's --net-rows, --net-epochs
 	c0 := cpuSeconds()
 	if _, err := Train(ctx, bd.src, cfg, os.Stderr); err != nil {
 		b.Fatal(err)

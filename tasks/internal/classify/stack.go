@@ -45,11 +45,12 @@ const (
 // rows, and then refitted on all validation rows. ValMacroF1 becomes the
 // cross-fitted figure, an honest estimate.
 func (s *Stacking) FitLogit(probs [][]float32, labels []int, k int, seed uint64) {
-	logit, grid := crossFitLogit(probs, labels, k, s.Weights, s.Pool, logitL2, logitIters, seed)
+	o := logitOptions{L2: logitL2, Iters: logitIters, Folds: 2}
+	logit, grid := crossFitLogit(probs, labels, k, s.Weights, s.Pool, o, seed)
 	if logit <= grid {
 		return
 	}
-	s.Logit = fitLogitStacker(probs, labels, k, s.Weights, logitL2, logitIters)
+	s.Logit = fitLogitStacker(probs, labels, k, s.Weights, o)
 	s.Pool, s.Fallback = PoolLogit, ""
 	s.GridMacroF1, s.ValMacroF1 = grid, logit
 }
@@ -192,7 +193,7 @@ func (s Stacking) Combine(probs [][]float32, k int, dst []float32) ([]float32, e
 		dst = make([]float32, n)
 	}
 	if s.Pool == PoolLogit {
-		if s.Logit == nil || len(s.Logit.A) != len(probs) || len(s.Logit.B) != k {
+		if s.Logit == nil || len(s.Logit.A) != len(probs) || len(s.Logit.B) != k || !s.Logit.gateFits(len(probs)) {
 			return nil, fmt.Errorf("classify: stacking: logit pool without a stacker of %d members × %d classes", len(probs), k)
 		}
 		s.Logit.combine(probs, k, dst)

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -223,5 +224,59 @@ func TestChooseHoldout(t *testing.T) {
 	}
 	if got := chooseHoldout([]string{"google-a", "google-b", "google-c"}, 0.1, 1); len(got) != 3 {
 		t.Errorf("single big group: %v, want the whole group", got)
+	}
+}
+
+// The gated stacker (options of BenchmarkStackers) fits a members × members
+// gate, scores rows as probabilities, survives the bundle's JSON, and a
+// stacking whose gate has the wrong shape is refused.
+func TestGatedLogitStacker(t *testing.T) {
+	const k, n = 5, 400
+	rng := rand.New(rand.NewPCG(3, 3))
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = rng.IntN(k)
+	}
+	probs := [][]float32{noisyProbs(rng, labels, k, 0.8), noisyProbs(rng, labels, k, 0.6)}
+	o := logitOptions{L2: logitL2, Iters: logitIters, Folds: 4, Gate: true}
+	ls := fitLogitStacker(probs, labels, k, []float64{0.5, 0.5}, o)
+	if len(ls.G) != 2 || len(ls.G[0]) != 2 || (ls.G[0][0] == 0 && ls.G[1][1] == 0) {
+		t.Fatalf("gate %v: want a fitted 2×2 gate", ls.G)
+	}
+	st := Stacking{Members: []string{"a", "b"}, Weights: []float64{0.5, 0.5}, Pool: PoolLogit, Logit: ls}
+	got, err := st.Combine(probs, k, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < len(got); r += k {
+		var sum float64
+		for _, v := range got[r : r+k] {
+			sum += float64(v)
+		}
+		if math.Abs(sum-1) > 1e-4 {
+			t.Fatalf("row %d sums to %v", r/k, sum)
+		}
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Stacking
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.Combine(probs, k, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(got, again); d != "" {
+		t.Errorf("combine after JSON (-before +after):\n%s", d)
+	}
+	back.Logit.G = back.Logit.G[:1]
+	if _, err := back.Combine(probs, k, nil); err == nil {
+		t.Error("a 1×2 gate for 2 members was accepted")
+	}
+	if logit, grid := crossFitLogit(probs, labels, k, st.Weights, PoolMean, o, 1); logit <= 0 || grid <= 0 {
+		t.Errorf("cross-fitted macro-F1 %v (grid %v) over 4 folds", logit, grid)
 	}
 }

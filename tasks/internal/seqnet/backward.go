@@ -45,7 +45,7 @@ func (m *Model) newTrainScratch(bs int) *trainScratch {
 // and leaves the probabilities in s.probs.
 func (m *Model) forwardTrain(s *trainScratch, n int) {
 	c := m.cfg
-	kern, half := c.Kernel, c.Kernel/2
+	kern := c.Kernel
 	cin := len(c.Channels)
 	s.x = grow(s.x, n*SeqLen*cin)
 	for r := range n {
@@ -61,21 +61,7 @@ func (m *Model) forwardTrain(s *trainScratch, n int) {
 		width := cin * kern
 		s.cols[l] = grow(s.cols[l], n*SeqLen*width)
 		cols := s.cols[l]
-		clear(cols)
-		for r := range n {
-			for t := range SeqLen {
-				row := cols[(r*SeqLen+t)*width : (r*SeqLen+t+1)*width]
-				for j := range kern {
-					tt := t + j - half
-					if tt < 0 || tt >= SeqLen {
-						continue
-					}
-					for ci, v := range act[(r*SeqLen+tt)*cin : (r*SeqLen+tt+1)*cin] {
-						row[ci*kern+j] = v
-					}
-				}
-			}
-		}
+		im2col(cols, act, n, cin, kern)
 		s.wt[l] = grow(s.wt[l], width*f)
 		wt := s.wt[l]
 		for o := range f {

@@ -26,7 +26,7 @@ type scratch struct {
 // into out. The input x is channel-major (C, SeqLen) per flow.
 func (m *Model) forward(s *scratch, n int, out []float32) {
 	c := m.cfg
-	kern, half := c.Kernel, c.Kernel/2
+	kern := c.Kernel
 	in := s.in
 	// Layer input, time-major (n·SeqLen, cin).
 	cin := len(c.Channels)
@@ -43,22 +43,7 @@ func (m *Model) forward(s *scratch, n int, out []float32) {
 		w, b := m.params[2*l], m.params[2*l+1]
 		width := cin * kern
 		s.cols = grow(s.cols, n*SeqLen*width)
-		clear(s.cols)
-		for r := range n {
-			for t := range SeqLen {
-				row := s.cols[(r*SeqLen+t)*width : (r*SeqLen+t+1)*width]
-				for j := range kern {
-					tt := t + j - half
-					if tt < 0 || tt >= SeqLen {
-						continue
-					}
-					a := s.act[(r*SeqLen+tt)*cin : (r*SeqLen+tt+1)*cin]
-					for ci, v := range a {
-						row[ci*kern+j] = v
-					}
-				}
-			}
-		}
+		im2col(s.cols, s.act, n, cin, kern)
 		// (width, f): gonum's NoTrans·NoTrans kernel (axpy) beats its
 		// NoTrans·Trans one (dot products) on these shapes.
 		s.wt = grow(s.wt, width*f)
@@ -135,6 +120,30 @@ func (m *Model) forward(s *scratch, n int, out []float32) {
 		if i+2 < len(dense) {
 			s.h, s.h2 = s.h2, s.h
 			width = outW
+		}
+	}
+}
+
+// im2col writes the conv layer's input rows: for each flow r and time t,
+// the (cin·kern) window act[r, t−kern/2 … t+kern/2, ·] laid out channel-major
+// (ci·kern + j), zero outside the sequence. act is time-major (n·SeqLen, cin).
+func im2col(cols, act []float32, n, cin, kern int) {
+	half, width := kern/2, cin*kern
+	for r := range n {
+		for t := range SeqLen {
+			row := cols[(r*SeqLen+t)*width : (r*SeqLen+t+1)*width]
+			if t < half || t+half >= SeqLen {
+				clear(row)
+			}
+			for j := range kern {
+				tt := t + j - half
+				if tt < 0 || tt >= SeqLen {
+					continue
+				}
+				for ci, v := range act[(r*SeqLen+tt)*cin : (r*SeqLen+tt+1)*cin] {
+					row[ci*kern+j] = v
+				}
+			}
 		}
 	}
 }
