@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
@@ -120,9 +121,31 @@ func logEvaluation(ctx context.Context, cfg config, rep *classify.Report, stderr
 	if err := run.LogEvaluation(ctx, ev); err != nil {
 		return err
 	}
+	if pts := openSetPoints(rep); len(pts) > 0 {
+		if err := run.LogPoints(ctx, pts); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stderr, "evaluate: logged the evaluation of %s to run %s\nevaluate: %s\n", ev.Window, run.ID, run.URL())
 	return nil
 }
 
 // evaluationArtifacts is the run's artifact folder of the report.
 const evaluationArtifacts = "evaluation"
+
+// openSetPoints are the first test week's unknown TPR of every open-set
+// method of each bundle (metrics unknown_tpr/<feature set>/<method>).
+func openSetPoints(rep *classify.Report) []tracking.Point {
+	var pts []tracking.Point
+	for _, v := range rep.Variants {
+		if len(v.Weeks) == 0 {
+			continue
+		}
+		for _, m := range classify.OpenSetMethods {
+			if tpr, ok := v.Weeks[0].OpenSet.Methods[m]; ok && !math.IsNaN(float64(tpr)) {
+				pts = append(pts, tracking.Point{Key: tracking.MetricKey("unknown_tpr/" + string(v.FeatureSet) + "/" + m), Value: float64(tpr)})
+			}
+		}
+	}
+	return pts
+}

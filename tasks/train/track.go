@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,6 +164,11 @@ func trainMetrics(res *classify.TrainResult) map[string]float64 {
 			m[tracking.MetricKey("val_macro_f1/"+string(b.FeatureSet)+"/"+member)] = f1
 		}
 		m[tracking.MetricKey("reject_threshold/"+string(b.FeatureSet))] = float64(b.Threshold)
+		for method, tpr := range b.RejectValTPR {
+			if !math.IsNaN(tpr) {
+				m[tracking.MetricKey("val_unknown_tpr/"+string(b.FeatureSet)+"/"+method)] = tpr
+			}
+		}
 	}
 	return m
 }

@@ -168,7 +168,8 @@ type Prediction struct {
 	Probs   []float32
 	// Class is the most probable class; Confidence its probability; Unknown
 	// whether the reject rule flags the flow as an unknown service; Known
-	// the reject rule's score (Confidence, or 1 − the head's P(unknown)).
+	// the reject rule's score under its method (Reject.Method: Confidence,
+	// 1 − a head's P(unknown), or the handshake fingerprint score).
 	Class      []int
 	Confidence []float32
 	Known      []float32
@@ -202,10 +203,8 @@ func (b *Bundle) predict(ctx context.Context, in *Inputs) (*Prediction, error) {
 	}
 	p.Class = argmaxRows(p.Probs, k)
 	p.Confidence = maxProb(p.Probs, k)
-	p.Known = p.Confidence
-	if h := b.Manifest.Reject.Head; h != nil {
-		x, _ := headFeatures(p.Members, p.Probs, k)
-		p.Known = h.KnownScores(x)
+	if p.Known, err = b.Manifest.Reject.KnownScores(p.Members, p.Probs, k, in.Rows); err != nil {
+		return nil, err
 	}
 	p.Unknown = make([]bool, in.Len())
 	for i, c := range p.Known {

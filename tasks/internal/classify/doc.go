@@ -78,8 +78,13 @@
 // biases on log probabilities) replaces the grid weights when it wins on
 // cross-fitted validation. With TrainConfig.OpenSetFrac, other provider
 // groups (the open-set apps) are left out too and their validation flows
-// teach a known-vs-unknown head (OpenSetHead), whose score then replaces
-// the highest probability in the reject rule. The tree member writes its
+// choose the reject rule's method (Reject.Method, OpenSetMethods): the
+// highest probability, the handshake fingerprint (how often training flows
+// showed the flow's server first-flight bytes: unseen certificate chains
+// mark unseen services), or a known-vs-unknown head (OpenSetHead) on the
+// probabilities with or without the fingerprint counts, scored out of fold
+// by provider group; the method of highest validation TPR is kept. The
+// tree member writes its
 // gain importance (importance.json) into its folder.
 //
 // # Bundle

@@ -78,6 +78,10 @@ type OpenSet struct {
 	// fitted on validation (what a deployment sees).
 	BundleTPR Num `json:"bundle_threshold_tpr"`
 	BundleFPR Num `json:"bundle_threshold_fpr"`
+	// Method is the bundle's open-set method; Methods the TPR at FPR of
+	// every method the bundle fitted (Reject.Methods), on this week.
+	Method  string         `json:"method,omitempty"`
+	Methods map[string]Num `json:"methods,omitempty"`
 }
 
 // WeekReport scores one test week.
@@ -103,6 +107,10 @@ type VariantReport struct {
 	// OpenSetHead: the reject rule scores flows by the known-vs-unknown
 	// head instead of the highest probability.
 	OpenSetHead bool `json:"open_set_head,omitempty"`
+	// RejectMethod is the reject rule's open-set method, RejectValTPR the
+	// validation unknown TPR of every method the bundle fitted.
+	RejectMethod string             `json:"reject_method,omitempty"`
+	RejectValTPR map[string]float64 `json:"reject_val_tpr,omitempty"`
 	// TopFeatures are the tree member's 20 features of highest total gain.
 	TopFeatures []FeatureGain `json:"top_features,omitempty"`
 	Weeks       []WeekReport  `json:"weeks"`
@@ -269,7 +277,14 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 		index[c] = i
 	}
 	v := VariantReport{FeatureSet: man.FeatureSet, Model: dir, Members: man.Members, Stacking: b.Stacking,
-		Classes: k, Holdout: man.Holdout, RejectThreshold: man.Reject.Threshold, OpenSetHead: man.Reject.Head != nil}
+		Classes: k, Holdout: man.Holdout, RejectThreshold: man.Reject.Threshold, OpenSetHead: man.Reject.Head != nil,
+		RejectMethod: man.Reject.method().Method}
+	for _, m := range man.Reject.Methods {
+		if v.RejectValTPR == nil {
+			v.RejectValTPR = map[string]float64{}
+		}
+		v.RejectValTPR[m.Method] = m.ValTPR
+	}
 	for _, m := range b.Members {
 		if h, ok := m.(*XGBHierMember); ok {
 			imp, err := h.importance()
@@ -338,7 +353,10 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 		}
 		tpr, at, _ := TPRAtFPR(known, unknown, fpr)
 		wr.OpenSet = OpenSet{Known: len(known), Unknown: len(unknown), FPR: at, TPRAtFPR: Num(tpr),
-			BundleTPR: ratio(bundleTP, len(unknown)), BundleFPR: ratio(bundleFP, len(known))}
+			BundleTPR: ratio(bundleTP, len(unknown)), BundleFPR: ratio(bundleFP, len(known)), Method: man.Reject.method().Method}
+		if wr.OpenSet.Methods, err = methodTPRs(man.Reject, p, k, sub, subLabels, fpr); err != nil {
+			return v, err
+		}
 		v.Weeks = append(v.Weeks, wr)
 		if first {
 			v.First = conf.Scores(true)

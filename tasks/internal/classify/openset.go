@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/telcotraffic/telcotraffic/beam/tablerow"
 )
 
-// Reject is the open-set rule: a flow whose highest ensemble probability is
+// Reject is the open-set rule: a flow whose known score under Method is
 // under Threshold is reported as an unknown service.
 type Reject struct {
 	Threshold float32 `json:"threshold"`
@@ -17,33 +19,111 @@ type Reject struct {
 	// rejects (at most).
 	TargetFPR float64 `json:"target_fpr"`
 	ValFPR    float64 `json:"val_fpr"`
-	// Head, when set, scores flows instead of the highest probability:
+	// Method scores the flows (OpenSetMethods); "" in bundles before it
+	// existed: the head when Head is set, else the highest probability.
+	Method string `json:"method,omitempty"`
+	// Head is the chosen method's known-vs-unknown head (learned methods).
 	// Threshold applies to 1 − its P(unknown).
 	Head *OpenSetHead `json:"head,omitempty"`
-	// ValTPR is the share of the open-set apps' validation flows rejected
-	// (the head's training flows: optimistic).
+	// Fingerprints are the training flows' handshake counts (methods
+	// fingerprint and head_fingerprint).
+	Fingerprints *Fingerprints `json:"fingerprints,omitempty"`
+	// ValTPR is the chosen method's share of the open-set apps' validation
+	// flows rejected (out of fold for a head).
 	ValTPR float64 `json:"val_tpr,omitempty"`
+	// Methods are every method fitted, with its validation TPR; the one of
+	// highest ValTPR is the rule's (ties: the earlier in OpenSetMethods).
+	Methods []RejectMethod `json:"methods,omitempty"`
 }
 
-// fitHead fits the known-vs-unknown head on the validation flows of the
-// known classes (member probabilities probs, ensemble ens) and the open-set
-// apps' flows, and returns the reject rule on its score.
-func (b *Bundle) fitHead(ctx context.Context, probs [][]float32, ens []float32, open *Inputs, fpr float64) (Reject, error) {
+// method returns the rule's method, resolving bundles without Method.
+func (r Reject) method() RejectMethod {
+	m := RejectMethod{Method: r.Method, Head: r.Head, Threshold: r.Threshold}
+	if m.Method == "" {
+		m.Method = MethodMaxProb
+		if r.Head != nil {
+			m.Method = MethodHead
+		}
+	}
+	return m
+}
+
+// KnownScores returns the rule's known score of each flow of a prediction
+// (members' and ensemble probabilities of rows).
+func (r Reject) KnownScores(members [][]float32, ens []float32, k int, rows []tablerow.FlowFeatures) ([]float32, error) {
+	return methodScores(r.method(), members, ens, k, rows, r.Fingerprints)
+}
+
+// fitRejectMethods fits every open-set method on the validation flows of
+// the known classes (member probabilities probs, ensemble ens, rows
+// valRows) against the open-set apps' validation flows (open, of apps
+// openApps), with the handshake fingerprints of the training rows, and
+// returns the rule of the method of highest validation TPR.
+func (b *Bundle) fitRejectMethods(ctx context.Context, probs [][]float32, ens []float32, valRows []tablerow.FlowFeatures, open *Inputs, trainRows []tablerow.FlowFeatures, fpr float64) (Reject, error) {
 	k := len(b.Transforms.Classes)
 	po, err := b.predict(ctx, open)
 	if err != nil {
 		return Reject{}, err
 	}
-	xk, names := headFeatures(probs, ens, k)
-	xu, _ := headFeatures(po.Members, po.Probs, k)
-	unknown := make([]bool, len(ens)/k+open.Len())
-	for i := len(ens) / k; i < len(unknown); i++ {
-		unknown[i] = true
+	fp := fitFingerprints(trainRows)
+	group := make([]string, open.Len())
+	for i := range open.Rows {
+		group[i] = providerOf(open.Rows[i].App)
 	}
-	h := fitOpenSetHead(append(xk, xu...), names, unknown)
-	known := h.KnownScores(xk)
-	tpr, at, t := TPRAtFPR(known, h.KnownScores(xu), fpr)
-	return Reject{Threshold: t, TargetFPR: fpr, ValFPR: at, Head: h, ValTPR: tpr}, nil
+	rej := Reject{TargetFPR: fpr, Fingerprints: fp}
+	best := -1
+	for _, name := range OpenSetMethods {
+		m := RejectMethod{Method: name}
+		var known, unknown []float32
+		switch name {
+		case MethodHead, MethodHeadFingerprint:
+			var use *Fingerprints
+			if name == MethodHeadFingerprint {
+				use = fp
+			}
+			xk, names := openSetFeatures(probs, ens, k, valRows, use)
+			xu, _ := openSetFeatures(po.Members, po.Probs, k, open.Rows, use)
+			unk := make([]bool, len(xk)/len(names)+open.Len())
+			for i := len(xk) / len(names); i < len(unk); i++ {
+				unk[i] = true
+			}
+			m.Head = fitOpenSetHead(append(slices.Clone(xk), xu...), names, unk)
+			known, unknown, m.CrossFit = crossFitHead(xk, xu, names, group)
+			if !m.CrossFit { // a single open-set group: in-sample (optimistic)
+				known, unknown = m.Head.KnownScores(xk), m.Head.KnownScores(xu)
+			}
+			// The threshold is set on the final head's known scores.
+			_, _, m.Threshold = TPRAtFPR(m.Head.KnownScores(xk), nil, fpr)
+		default:
+			if known, err = methodScores(m, probs, ens, k, valRows, fp); err != nil {
+				return Reject{}, err
+			}
+			if unknown, err = methodScores(m, po.Members, po.Probs, k, open.Rows, fp); err != nil {
+				return Reject{}, err
+			}
+		}
+		tpr, at, t := TPRAtFPR(known, unknown, fpr)
+		m.ValTPR, m.ValFPR = tpr, at
+		if m.Head == nil {
+			m.Threshold = t
+		}
+		rej.Methods = append(rej.Methods, m)
+		if best < 0 || m.ValTPR > rej.Methods[best].ValTPR {
+			best = len(rej.Methods) - 1
+		}
+	}
+	c := rej.Methods[best]
+	rej.Method, rej.Head, rej.Threshold, rej.ValTPR, rej.ValFPR = c.Method, c.Head, c.Threshold, c.ValTPR, c.ValFPR
+	if c.Head != nil {
+		known, err := methodScores(c, probs, ens, k, valRows, fp)
+		if err != nil {
+			return Reject{}, err
+		}
+		_, rej.ValFPR, _ = TPRAtFPR(known, nil, fpr)
+	}
+	// The fingerprints stay in the rule whichever method wins, so that
+	// evaluation compares every method on the test weeks.
+	return rej, nil
 }
 
 // FitReject sets the threshold on the ensemble probabilities of known

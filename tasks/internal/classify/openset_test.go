@@ -139,8 +139,35 @@ func TestTrainPinnedHoldoutAndHead(t *testing.T) {
 	if !slices.Equal(m.Holdout, pinned) {
 		t.Errorf("held-out apps %v, want the pinned %v", m.Holdout, pinned)
 	}
-	if len(m.OpenSetApps) == 0 || m.Reject.Head == nil {
-		t.Fatalf("open-set apps %v, head %v: want both", m.OpenSetApps, m.Reject.Head)
+	if len(m.OpenSetApps) == 0 || m.Reject.Fingerprints == nil || len(m.Reject.Methods) != len(OpenSetMethods) {
+		t.Fatalf("open-set apps %v, fingerprints %v, %d methods: want apps, fingerprints and every method", m.OpenSetApps, m.Reject.Fingerprints != nil, len(m.Reject.Methods))
+	}
+	// The rule is the method of highest validation TPR, with its threshold.
+	for _, c := range m.Reject.Methods {
+		if c.ValTPR > m.Reject.ValTPR {
+			t.Errorf("rule %s (val TPR %.3f) but %s has %.3f", m.Reject.Method, m.Reject.ValTPR, c.Method, c.ValTPR)
+		}
+		if c.Method == m.Reject.Method && c.Threshold != m.Reject.Threshold {
+			t.Errorf("rule threshold %v, its method's %v", m.Reject.Threshold, c.Threshold)
+		}
+		if (c.Method == MethodHead || c.Method == MethodHeadFingerprint) && (c.Head == nil || !c.CrossFit) {
+			t.Errorf("method %s: head %v, cross-fitted %v", c.Method, c.Head != nil, c.CrossFit)
+		}
+	}
+	// Serving flags flows by the chosen method's score.
+	rows := d0.valRows[:50]
+	p, err := b.Predict(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Reject.KnownScores(p.Members, p.Probs, p.K, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if p.Known[i] != want[i] || p.Unknown[i] != (want[i] < m.Reject.Threshold) {
+			t.Fatalf("row %d: known %v unknown %v, want %v under %s (threshold %v)", i, p.Known[i], p.Unknown[i], want[i], m.Reject.Method, m.Reject.Threshold)
+		}
 	}
 	for _, a := range m.OpenSetApps {
 		if slices.Contains(m.Classes, a) || providerOf(a) == providerOf(pinned[0]) {
@@ -159,8 +186,8 @@ func TestTrainPinnedHoldoutAndHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := rep.Variants[0]
-	if !v.OpenSetHead || v.Weeks[0].OpenSet.Unknown == 0 {
-		t.Errorf("evaluation: head %v, %d unknown flows", v.OpenSetHead, v.Weeks[0].OpenSet.Unknown)
+	if v.RejectMethod != m.Reject.Method || v.Weeks[0].OpenSet.Unknown == 0 || len(v.Weeks[0].OpenSet.Methods) != len(OpenSetMethods) {
+		t.Errorf("evaluation: method %q (bundle %q), %d unknown flows, methods %v", v.RejectMethod, m.Reject.Method, v.Weeks[0].OpenSet.Unknown, v.Weeks[0].OpenSet.Methods)
 	}
 	var text strings.Builder
 	if err := rep.WriteText(&text); err != nil {
@@ -169,7 +196,8 @@ func TestTrainPinnedHoldoutAndHead(t *testing.T) {
 	if len(v.TopFeatures) == 0 || !strings.Contains(text.String(), "top features by total split gain") && !strings.Contains(text.String(), "features by total split gain") {
 		t.Errorf("report: %d top features; text:\n%s", len(v.TopFeatures), text.String())
 	}
-	if !strings.Contains(text.String(), "known-vs-unknown head") {
-		t.Errorf("report does not name the head as the reject score:\n%s", text.String())
+	if !strings.Contains(text.String(), "unknown-service methods") || !strings.Contains(text.String(), m.Reject.Method+" ") ||
+		!strings.Contains(text.String(), "← the bundle's rule") {
+		t.Errorf("report does not compare the open-set methods:\n%s", text.String())
 	}
 }

@@ -278,9 +278,9 @@ func runPeers(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "peers: data ready in %.0fs\n", time.Since(t0).Seconds())
 	// The Python peers run beside our models (their CPU seconds are their
 	// own process's).
-	py := make(chan []peerRow, 1)
+	py := make(chan pythonPeers, 1)
 	if *peersSkipP {
-		py <- nil
+		py <- pythonPeers{}
 	} else {
 		wait := startPythonPeers(b, bd)
 		go func() { py <- wait() }()
@@ -303,17 +303,29 @@ func runPeers(b *testing.B) {
 	}
 	bundleRows, openSet := runBundle(b, bd)
 	rows = append(rows, bundleRows...)
-	rows = append(rows, <-py...)
+	pp := <-py
+	rows = append(rows, pp.rows...)
+	openSet = append(openSet, pp.open...)
+	for _, r := range pp.rows {
+		openSet = append(openSet, openSetRow{name: "max probability of " + r.name, val: math.NaN(), tpr: r.unknownTPR})
+	}
 	printPeerTable(os.Stdout, bd, rows)
-	fmt.Fprintf(os.Stdout, "\nunknown-service detection of the bundle (no SNI), TPR at 5 %% FPR on %s:\n", bd.testWeek)
+	fmt.Fprintf(os.Stdout, "\nunknown-service detection (no SNI), TPR at 5 %% FPR: validation (open-set apps %v; heads out of fold) and test (%s, held-out apps):\n",
+		bd.d.openApps, bd.testWeek)
+	fmt.Fprintf(os.Stdout, "| %-100s | %-8s | %-8s |\n", "method", "val", "test")
+	fmt.Fprintf(os.Stdout, "|%s|%s|%s|\n", strings.Repeat("-", 102), strings.Repeat("-", 10), strings.Repeat("-", 10))
 	for _, o := range openSet {
-		fmt.Fprintf(os.Stdout, "| %-60s | %.4f |\n", o.name, o.tpr)
+		val := "-"
+		if !math.IsNaN(o.val) {
+			val = fmt.Sprintf("%.4f", o.val)
+		}
+		fmt.Fprintf(os.Stdout, "| %-100s | %-8s | %.4f |\n", o.name, val, o.tpr)
 	}
 }
 
 // startPythonPeers exports the rows and starts testdata/peers.py on them;
 // wait returns the peers' rows (nil after an error, reported with b.Error).
-func startPythonPeers(b *testing.B, bd *benchData) (wait func() []peerRow) {
+func startPythonPeers(b *testing.B, bd *benchData) (wait func() pythonPeers) {
 	dir := *peersDir
 	if dir == "" {
 		dir = b.TempDir()
@@ -336,16 +348,20 @@ func startPythonPeers(b *testing.B, bd *benchData) (wait func() []peerRow) {
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("peers.py: %v", err)
 	}
-	return func() []peerRow {
+	return func() pythonPeers {
 		if err := cmd.Wait(); err != nil {
 			b.Errorf("peers.py: %v", err)
-			return nil
+			return pythonPeers{}
 		}
 		rows, err := readPythonPeers(bd, dir)
 		if err != nil {
 			b.Error(err)
 		}
-		return rows
+		open, err := readPythonOpenScores(bd, dir)
+		if err != nil {
+			b.Error(err)
+		}
+		return pythonPeers{rows, open}
 	}
 }
 
@@ -390,8 +406,49 @@ func tuneGrid() []XGBConfig {
 }
 
 type openSetRow struct {
-	name string
-	tpr  float64
+	name     string
+	val, tpr float64 // val: NaN when not measured
+}
+
+// pythonPeers are the Python peers' table rows and open-set scores.
+type pythonPeers struct {
+	rows []peerRow
+	open []openSetRow
+}
+
+// readPythonOpenScores scores the per-row open-set scores peers.py wrote
+// (open_scores.json).
+func readPythonOpenScores(bd *benchData, dir string) ([]openSetRow, error) {
+	var res []struct {
+		Name string `json:"name"`
+		File string `json:"file"`
+	}
+	if err := readJSON(filepath.Join(dir, "open_scores.json"), &res); err != nil {
+		return nil, err
+	}
+	var out []openSetRow
+	for _, s := range res {
+		score, err := readF32(filepath.Join(dir, s.File), len(bd.testLabels))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, openSetRow{name: s.Name, val: math.NaN(), tpr: bd.splitTPR(score)})
+	}
+	return out, nil
+}
+
+// splitTPR is the unknown TPR at 5 % FPR of a known score of the test rows.
+func (bd *benchData) splitTPR(score []float32) float64 {
+	var known, unknown []float32
+	for i, y := range bd.testLabels {
+		if y < 0 {
+			unknown = append(unknown, score[i])
+		} else {
+			known = append(known, score[i])
+		}
+	}
+	tpr, _, _ := TPRAtFPR(known, unknown, 0.05)
+	return tpr
 }
 
 // runBundle trains the no-SNI bundle as the demo's train task does (its
@@ -443,30 +500,28 @@ func runBundle(b *testing.B, bd *benchData) ([]peerRow, []openSetRow) {
 	rows = append(rows, r)
 
 	var open []openSetRow
-	split := func(score []float32) float64 {
-		var known, unknown []float32
-		for i, y := range bd.testLabels {
-			if y < 0 {
-				unknown = append(unknown, score[i])
-			} else {
-				known = append(known, score[i])
-			}
-		}
-		tpr, _, _ := TPRAtFPR(known, unknown, 0.05)
-		return tpr
-	}
-	open = append(open, openSetRow{"max probability of the ensemble", split(maxProb(p.Probs, k))})
+	split := bd.splitTPR
+	nan := math.NaN()
 	for i, kind := range bundle.Manifest.Members {
-		open = append(open, openSetRow{"max probability of " + kind, split(maxProb(p.Members[i], k))})
+		open = append(open, openSetRow{"max probability of bundle member " + kind, nan, split(maxProb(p.Members[i], k))})
 	}
 	x, names := headFeatures(p.Members, p.Probs, k)
 	negEntropy := make([]float32, len(p.Confidence))
 	for i := range negEntropy {
 		negEntropy[i] = -float32(x[i*len(names)+2])
 	}
-	open = append(open, openSetRow{"negative entropy of the ensemble", split(negEntropy)})
-	if bundle.Manifest.Reject.Head != nil {
-		open = append(open, openSetRow{fmt.Sprintf("known-vs-unknown head (open-set apps %v)", bundle.Manifest.OpenSetApps), split(p.Known)})
+	open = append(open, openSetRow{"negative entropy of the bundle ensemble", nan, split(negEntropy)})
+	rej := bundle.Manifest.Reject
+	for _, m := range rej.Methods {
+		s, err := methodScores(m, p.Members, p.Probs, k, bd.testRows, rej.Fingerprints)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := "bundle open-set method " + m.Method + " (" + openSetMethodNote[m.Method] + ")"
+		if m.Method == rej.Method {
+			name += " ← chosen"
+		}
+		open = append(open, openSetRow{name, m.ValTPR, split(s)})
 	}
 	return rows, open
 }

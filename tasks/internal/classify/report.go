@@ -49,6 +49,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			100*v.Weeks[0].OpenSet.FPR, v.RejectThreshold, fmtPct(float64(v.Weeks[0].OpenSet.BundleTPR)), fmtPct(float64(v.Weeks[0].OpenSet.BundleFPR)))
 		fmt.Fprintf(bw, "(gain: ensemble macro-F1 minus its best member's, points; reject rule scores flows by %s)\n", rejectScore(v))
 		fmt.Fprintf(bw, "ensemble beats every member on macro-F1 in the first test week: %v\n", v.EnsembleBeatsMembers)
+		writeOpenSetMethods(bw, v)
 		if len(v.TopFeatures) > 0 {
 			fmt.Fprintf(bw, "\ntree member's top %d features by total split gain (per category in its %s):\n", len(v.TopFeatures), ImportanceFile)
 			for i, f := range v.TopFeatures {
@@ -81,6 +82,12 @@ func nanTo(v, alt float64) float64 {
 
 // rejectScore names what the variant's reject rule scores flows by.
 func rejectScore(v VariantReport) string {
+	switch v.RejectMethod {
+	case MethodFingerprint:
+		return "the handshake fingerprint (how often training flows showed the server's first flight)"
+	case MethodHeadFingerprint:
+		return "the known-vs-unknown head on the probabilities and the handshake fingerprints"
+	}
 	if v.OpenSetHead {
 		return "the known-vs-unknown head"
 	}

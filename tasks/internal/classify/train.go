@@ -47,9 +47,10 @@ type TrainConfig struct {
 	// hold out the same services. The choice is recorded in the bundle.
 	HoldoutApps []string `json:"holdout_apps,omitempty"`
 	// OpenSetFrac of the apps (whole provider groups, apart from the
-	// held-out apps) are left out of training to teach the known-vs-unknown
-	// head (Reject.Head) what an unseen service looks like; 0: no head, the
-	// highest probability decides.
+	// held-out apps) are left out of training: their validation flows
+	// teach the known-vs-unknown heads and choose the open-set method
+	// (Reject.Method, by validation TPR); 0: none, the highest probability
+	// decides.
 	OpenSetFrac float64 `json:"open_set_frac"`
 	RejectFPR   float64 `json:"reject_fpr"` // default 0.05
 	StackStep   float64 `json:"stack_step"` // default 0.05
@@ -158,6 +159,10 @@ type BundleResult struct {
 	Pool       string             `json:"pool"`
 	Fallback   string             `json:"fallback,omitempty"`
 	Threshold  float32            `json:"reject_threshold"`
+	// RejectMethod is the open-set method chosen by validation;
+	// RejectValTPR the validation unknown TPR of every method fitted.
+	RejectMethod string             `json:"reject_method,omitempty"`
+	RejectValTPR map[string]float64 `json:"reject_val_tpr,omitempty"`
 }
 
 // TrainResult is the train task's result.
@@ -275,7 +280,7 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		val["ensemble"] = st.ValMacroF1
 		rej := FitReject(ens, len(classes), cfg.RejectFPR)
 		if len(d.openRows) > 0 {
-			if rej, err = b.fitHead(ctx, probs, ens, tr.NewInputs(d.openRows, nil), cfg.RejectFPR); err != nil {
+			if rej, err = b.fitRejectMethods(ctx, probs, ens, valRows, tr.NewInputs(d.openRows, nil), trainRows, cfg.RejectFPR); err != nil {
 				b.Close()
 				return nil, err
 			}
@@ -294,10 +299,17 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(progress, "classify: [%s] validation macro-F1 %s; stacking %s %v%s; reject below %.3f; saved %s (%.0fs)\n",
-			fs, fmtScores(val, cfg.Members), st.Pool, st.Weights, fallbackNote(st), rej.Threshold, dir, time.Since(t1).Seconds())
-		res.Bundles = append(res.Bundles, BundleResult{FeatureSet: fs, Dir: dir, ValMacroF1: val, Weights: st.Weights,
-			Pool: st.Pool, Fallback: st.Fallback, Threshold: rej.Threshold})
+		fmt.Fprintf(progress, "classify: [%s] validation macro-F1 %s; stacking %s %v%s; reject below %.3f (%s); saved %s (%.0fs)\n",
+			fs, fmtScores(val, cfg.Members), st.Pool, st.Weights, fallbackNote(st), rej.Threshold, fmtRejectMethods(rej), dir, time.Since(t1).Seconds())
+		br := BundleResult{FeatureSet: fs, Dir: dir, ValMacroF1: val, Weights: st.Weights,
+			Pool: st.Pool, Fallback: st.Fallback, Threshold: rej.Threshold, RejectMethod: rej.method().Method}
+		if len(rej.Methods) > 0 {
+			br.RejectValTPR = map[string]float64{}
+			for _, m := range rej.Methods {
+				br.RejectValTPR[m.Method] = m.ValTPR
+			}
+		}
+		res.Bundles = append(res.Bundles, br)
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	return res, nil

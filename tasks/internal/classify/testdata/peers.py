@@ -6,7 +6,9 @@ Each peer trains on train.csv, early-stops on val.csv and writes its test
 probabilities as <name>.f32 (float32, rows × classes, little-endian); the Go
 side computes every metric from those, so the definitions are the same for
 all models. results.json lists name, CPU seconds of the fit (all threads)
-and the rounds kept. Usage: peers.py DIR
+and the rounds kept; open_scores.json lists per-row open-set scores of the
+test rows (energy of the margins, <name>_energy.f32, float32, one per row).
+Usage: peers.py DIR
 """
 
 import json
@@ -45,6 +47,8 @@ def main(d):
     cpu = time.process_time() - c0
     p = bst.predict(xs, num_iteration=bst.best_iteration).astype(np.float32)
     p.tofile(f"{d}/lightgbm.f32")
+    scores = [energy(bst.predict(xs, num_iteration=bst.best_iteration, raw_score=True), d, "lightgbm",
+                     "energy score (logsumexp of the raw margins) of LightGBM")]
     out.append({"name": f"LightGBM {lgb.__version__} (lr 0.05, 31 leaves, early stop 20)", "file": "lightgbm.f32",
                 "cpu_s": cpu, "rounds": bst.best_iteration})
 
@@ -59,11 +63,25 @@ def main(d):
     cpu = time.process_time() - c0
     p = bst.predict(xgb.DMatrix(xs), iteration_range=(0, bst.best_iteration + 1)).astype(np.float32)
     p.tofile(f"{d}/xgboost.f32")
+    m = bst.predict(xgb.DMatrix(xs), iteration_range=(0, bst.best_iteration + 1), output_margin=True)
+    scores.append(energy(m, d, "xgboost", "energy score (logsumexp of output_margin) of Python XGBoost"))
     out.append({"name": f"XGBoost {xgb.__version__} Python (eta 0.1, depth 6, 256 bins, early stop 20)",
                 "file": "xgboost.f32", "cpu_s": cpu, "rounds": bst.best_iteration + 1})
 
     with open(f"{d}/results.json", "w") as f:
         json.dump(out, f)
+    with open(f"{d}/open_scores.json", "w") as f:
+        json.dump(scores, f)
+
+
+def energy(margins, d, tag, name):
+    """Writes the energy score (higher: more like a known class) of each test
+    row and returns its entry for open_scores.json."""
+    m = np.asarray(margins, dtype=np.float64)
+    top = m.max(axis=1, keepdims=True)
+    e = (top[:, 0] + np.log(np.exp(m - top).sum(axis=1))).astype(np.float32)
+    e.tofile(f"{d}/{tag}_energy.f32")
+    return {"name": name, "file": f"{tag}_energy.f32"}
 
 
 if __name__ == "__main__":
