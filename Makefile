@@ -34,7 +34,7 @@ demo: setup build
 # the frozen model vs the loop per week, then a stable summary. The two-week
 # version is tasks/internal/replay's TestReplayTwoWeeks (make test).
 replay: setup build
-	@./bin/replay --dir $(or $(REPLAY_DIR),.replay) --weeks $(or $(WEEKS),13) --flows-per-day $(or $(FLOWS),2000) --timeout $(or $(REPLAY_TIMEOUT),45m)
+	@./bin/replay --dir $(or $(REPLAY_DIR),.replay) --weeks $(or $(WEEKS),13) --flows-per-day $(or $(FLOWS),1000) --timeout $(or $(REPLAY_TIMEOUT),45m)
 
 test: setup test-go test-dags
 

@@ -46,6 +46,10 @@ TT_REPLAY_START/END    replay (``make replay``): first/last day         unset (p
                        (YYYY-MM-DD) scheduled with catchup
 TT_INGEST_SENSORS      ``1``: drift/train wait for the day's ingest         on in a replay, else off
 TT_SENSOR_POKE         seconds between the ingest sensors' pokes        ``60``
+TT_DEADLINE            seconds: replaces every DAG's deadline (tests)   unset
+TT_ARGS_<BINARY>       extra flags of every task of one binary          unset
+                       (``TT_ARGS_TRAIN="--xgb-rounds=120"``; shell
+                       words, appended after the DAG's own flags)
 =====================  ===============================================  =====================
 """
 
@@ -240,6 +244,14 @@ def ingest_sensor(task_id: str, task: str, day_before: bool):
     )
 
 
+def extra_args(binary: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The flags ``TT_ARGS_<BINARY>`` adds to every task of ``binary`` (``-`` → ``_``, upper case):
+    a deployment's or a replay's settings (``make replay`` trains cheaper trees on its small days)
+    without a second copy of the DAG. Appended last, so a flag given twice takes this value."""
+    env = os.environ if environ is None else environ
+    return shlex.split(env.get("TT_ARGS_" + binary.upper().replace("-", "_"), ""))
+
+
 def table_uri(s: Settings, table: str) -> str:
     """URI of one Delta table of the lake."""
     if table not in TABLES:
@@ -342,6 +354,7 @@ def go_task(
     """
     s = settings()
     binary = binary or image
+    args = [*args, *extra_args(binary)]
     if size not in RESOURCES:
         raise ValueError(f"{task_id}: size {size!r}: want one of {sorted(RESOURCES)}")
     full_env = {**_context_env(s), **(env or {})}

@@ -106,6 +106,33 @@ def test_deadline_alerts_on_ingest_and_train(dagbag):
         assert alert.callback.kwargs == {"deadline_name": name}
 
 
+def test_deadline_override(monkeypatch):
+    """TT_DEADLINE (seconds) replaces a deadline's interval: the replay's test makes the scheduler
+    miss one."""
+    from telco_alerts import deadline
+
+    assert deadline("ingest-3h", timedelta(hours=3)).interval == timedelta(hours=3)
+    monkeypatch.setenv("TT_DEADLINE", "1.5")
+    alert = deadline("ingest-3h", timedelta(hours=3))
+    assert alert.interval == timedelta(seconds=1.5) and alert.name == "ingest-3h"
+
+
+def test_extra_args(monkeypatch):
+    """TT_ARGS_<BINARY> adds flags to every task of one binary, after the DAG's own."""
+    from telco_factory import extra_args
+
+    env = {"TT_ARGS_TRAIN": "--xgb-rounds=100 --xgb-eta=0.3", "TT_ARGS_DRIFTCHECK": "--retrain-cooldown=7"}
+    assert extra_args("train", env) == ["--xgb-rounds=100", "--xgb-eta=0.3"]
+    assert extra_args("driftcheck", env) == ["--retrain-cooldown=7"]
+    assert extra_args("evaluate", env) == []
+    monkeypatch.setenv("TT_EXECUTOR", "local")
+    monkeypatch.setenv("TT_ARGS_TRAIN", "--net-epochs=4")
+    from telco_factory import go_task
+
+    task = go_task("train", "train", ["--lake=/l", "--net-epochs=10"], size="large")
+    assert "--lake=/l --net-epochs=10 --net-epochs=4 " in task.bash_command
+
+
 def test_deadline_alerts_survive_serialization(dagbag):
     """The scheduler reads deadlines from the serialized DAG: they must be in it."""
     from airflow.serialization.serialized_objects import DagSerialization

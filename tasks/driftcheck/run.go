@@ -54,6 +54,8 @@ func (c *config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.th.NewServiceMinFlows, "new-service-flows", c.th.NewServiceMinFlows, "daily flows from which an unseen domain or JA3 is a new service")
 	fs.Float64Var(&c.th.ADWIN.Delta, "adwin-delta", c.th.ADWIN.Delta, "ADWIN δ of the daily streams")
 	fs.IntVar(&c.th.ADWIN.Clock, "adwin-clock", c.th.ADWIN.Clock, "ADWIN clock of the daily streams (days between cut tests)")
+	fs.IntVar(&c.th.RetrainMinApps, "retrain-min-apps", c.th.RetrainMinApps, "distinct apps or services with alerts that ask for retraining (alerts of the whole day always do)")
+	fs.IntVar(&c.th.RetrainCooldownDays, "retrain-cooldown", c.th.RetrainCooldownDays, "days after a day that asked for retraining in which no other day asks (0: none)")
 }
 
 // lakeRoot accepts the flow_features table URI for the root.

@@ -73,7 +73,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		cfg.promote.Rescore = r.Rescore
 	}
 	d, err := tracking.Promote(ctx, c, cfg.promote)
-	idle := errors.Is(err, tracking.ErrNoChallenger) || errors.Is(err, tracking.ErrAlreadyDecided)
+	idle := errors.Is(err, tracking.ErrNoChallenger) || errors.Is(err, tracking.ErrAlreadyDecided) || errors.Is(err, tracking.ErrNotEvaluated)
 	if err != nil && !idle {
 		return err
 	}

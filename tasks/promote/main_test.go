@@ -124,6 +124,33 @@ func TestRun(t *testing.T) {
 	if err != nil || d.Outcome != tracking.Promoted || d.ChampionVersion != v2 {
 		t.Errorf("with --higher-is-better and no recall floor: %+v, %v; want %s promoted", d, err, v2)
 	}
+
+	// A challenger without an evaluation window (a forecaster fitted before
+	// there was history for a backtest) has nothing to be compared on:
+	// nothing to do, the champion stays.
+	trun, err := tr.StartRun(ctx, "", "no-backtest", tracking.RunTags{Kind: tracking.Classifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bundle, "manifest.json"), []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trun.LogBundle(ctx, bundle, tracking.ModelSpec{Kind: tracking.Classifier, Format: "telcotraffic.classifier/1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := trun.End(ctx, mlflowclient.RunFinished); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tracking.Register(ctx, tr.Client, tracking.RegisterOptions{Name: name, RunID: trun.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err = call(t, tracking.PromoteOptions{})
+	if !errors.Is(err, taskio.ErrNothingToDo) || d.ChampionVersion != v2 || d.ChallengerVersion != reg.Version ||
+		len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0], "no evaluation window") {
+		t.Errorf("challenger %s without an evaluation: %+v, %v; want nothing to do, champion %s", reg.Version, d, err, v2)
+	}
 }
 
 // Task binaries must stay small: no Beam SDK (README, Architecture). Promote

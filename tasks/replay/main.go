@@ -33,6 +33,9 @@ func main() {
 	flag.StringVar(&cfg.TrainWindow, "train-window", "2,1,1", "telco_train's train,val,test weeks")
 	flag.DurationVar(&cfg.Timeout, "timeout", 45*time.Minute, "time allowed for the DAG runs")
 	flag.IntVar(&cfg.Executors, "executors", 3, "LocalExecutor parallelism")
+	flag.StringVar(&cfg.TrainArgs, "train-args", replay.DefaultTrainArgs, "extra flags of the train tasks (TT_ARGS_TRAIN)")
+	flag.StringVar(&cfg.DriftArgs, "drift-args", replay.DefaultDriftArgs, "extra flags of the driftcheck tasks (TT_ARGS_DRIFTCHECK)")
+	flag.IntVar(&cfg.HeavySlots, "heavy-slots", replay.DefaultHeavySlots, "slots of the telco_heavy pool (0: infra/airflow/pools.json's)")
 	var xcom string
 	ctx := taskio.Parse(&xcom)
 	taskio.Exit("replay", run(ctx, &cfg, os.Stdout, os.Stderr))
@@ -76,7 +79,7 @@ func run(ctx context.Context, cfg *replay.Config, stdout, stderr io.Writer) erro
 			w.FalseRetrains, w.Promotions, w.Events)
 	}
 	fmt.Fprint(stdout, res.Summary.Lines())
-	fmt.Fprintf(stderr, "replay: %s in %.0f s; report %s\n", cfg.Dir, res.Summary.Seconds, res.Report)
+	fmt.Fprintf(stderr, "replay: %s in %.0f s (task time %.0f s); report %s\n", cfg.Dir, res.Summary.Seconds, res.Summary.TaskSeconds, res.Report)
 	if res.Summary.DAGRunsFailed > 0 {
 		return fmt.Errorf("replay: %d DAG runs failed", res.Summary.DAGRunsFailed)
 	}

@@ -58,6 +58,17 @@ type Thresholds struct {
 	// accuracy).
 	ADWIN         ADWINConfig `json:"adwin"`
 	ADWINMinShare float64     `json:"adwin_min_share"`
+	// RetrainMinApps: alerts of single apps or services ask for retraining
+	// once this many distinct ones hold on the day (a change of the whole
+	// network, such as an exporter update, moves many apps at once; one
+	// app's drift waits for the weekly retraining); alerts of the whole day
+	// (a feature, the unknown share, confidence, accuracy) always do.
+	// RetrainCooldownDays: after a day that asked for retraining, the next
+	// RetrainCooldownDays days against the same reference do not ask again
+	// (the retrain is under way; its window is the same weeks). 1 and 0:
+	// every alert asks, every day.
+	RetrainMinApps      int `json:"retrain_min_apps,omitempty"`
+	RetrainCooldownDays int `json:"retrain_cooldown_days,omitempty"`
 }
 
 // DefaultThresholds returns the calibrated thresholds.
@@ -118,10 +129,13 @@ type UnknownGroup struct {
 
 // Result is the driftcheck task's result: the decision and its evidence.
 type Result struct {
-	Drift   bool     `json:"drift"`
-	Retrain bool     `json:"retrain"`
-	Reasons []string `json:"reasons"`
-	Alerts  []Alert  `json:"alerts"`
+	Drift   bool `json:"drift"`
+	Retrain bool `json:"retrain"`
+	// RetrainHeld says why a drift does not ask for retraining
+	// (Thresholds.RetrainMinApps, RetrainCooldownDays).
+	RetrainHeld string   `json:"retrain_held,omitempty"`
+	Reasons     []string `json:"reasons"`
+	Alerts      []Alert  `json:"alerts"`
 
 	Day          string `json:"day"`
 	Model        string `json:"model"`
@@ -155,6 +169,8 @@ type State struct {
 	// Active maps an alert (kind|subject) held on the last day checked to
 	// its first day.
 	Active map[string]string `json:"active"`
+	// LastRetrain is the last day whose result asked for retraining.
+	LastRetrain string `json:"last_retrain,omitempty"`
 }
 
 // ServiceTrack is one tracked candidate service.
@@ -514,8 +530,54 @@ func (c *checker) decide() {
 		}
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%s: %s%s", k, strings.Join(subj, ", "), more))
 	}
-	// Every kind of alert calls for retraining: the model no longer sees
+	// Every kind of alert can call for retraining: the model no longer sees
 	// the traffic it learned (features, shares, services) or no longer
-	// classifies it as well.
-	r.Retrain = r.Drift
+	// classifies it as well; how broad the drift must be, and how often a
+	// retrain is asked for, are Thresholds.RetrainMinApps and
+	// RetrainCooldownDays.
+	r.Retrain, r.RetrainHeld = c.retrain()
+	if r.Retrain {
+		c.st.LastRetrain = c.day.Date
+	}
+}
+
+// retrain decides whether the day's alerts ask for retraining, else why not.
+func (c *checker) retrain() (bool, string) {
+	if !c.res.Drift {
+		return false, ""
+	}
+	local := map[string]bool{}
+	broad := false
+	for _, a := range c.res.Alerts {
+		if s, ok := localSubject(a.Subject); ok {
+			local[s] = true
+		} else {
+			broad = true
+		}
+	}
+	if !broad && len(local) < c.th.RetrainMinApps {
+		return false, fmt.Sprintf("alerts of %d apps or services, fewer than %d, and none of the whole day", len(local), c.th.RetrainMinApps)
+	}
+	if last := c.st.LastRetrain; c.th.RetrainCooldownDays > 0 && last != "" && last < c.day.Date && age(last, c.day.Date) < c.th.RetrainCooldownDays {
+		return false, fmt.Sprintf("retraining asked for on %s, less than %d days ago", last, c.th.RetrainCooldownDays)
+	}
+	return true, ""
+}
+
+// localSubject returns the app or service an alert's subject is about
+// (app:, share:, accuracy:<app>, domain:, ja3:), or false for an alert of
+// the whole day.
+func localSubject(subject string) (string, bool) {
+	if subject == "accuracy:adwin" {
+		return "", false
+	}
+	for _, p := range []string{"app:", "share:", "accuracy:"} {
+		if app, ok := strings.CutPrefix(subject, p); ok {
+			return "app:" + app, true
+		}
+	}
+	if strings.HasPrefix(subject, "domain:") || strings.HasPrefix(subject, "ja3:") {
+		return subject, true
+	}
+	return "", false
 }

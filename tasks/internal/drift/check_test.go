@@ -120,3 +120,45 @@ func TestCheck(t *testing.T) {
 		t.Errorf("new services on day %d: %+v, want 2 with 300 flows a day since 2022-03-08", newDay+2, svc)
 	}
 }
+
+// TestRetrainDecision: how broad a drift must be (RetrainMinApps: distinct
+// apps or services; alerts of the whole day always count) and how often a
+// retrain is asked for (RetrainCooldownDays, carried in the state).
+func TestRetrainDecision(t *testing.T) {
+	app := func(kind, subject string) Alert { return Alert{Kind: kind, Subject: subject} }
+	twoApps := []Alert{app(KindFeatureShift, "app:a"), app(KindShareChange, "share:a"), app(KindNewService, "ja3:7")}
+	for _, c := range []struct {
+		name      string
+		alerts    []Alert
+		minApps   int
+		cooldown  int
+		last, day string
+		want      bool
+		wantLast  string
+	}{
+		{"no alert", nil, 0, 0, "", "2022-03-05", false, ""},
+		{"defaults: any alert", twoApps[:1], 0, 0, "2022-03-04", "2022-03-05", true, "2022-03-05"},
+		{"too few apps", twoApps, 3, 0, "", "2022-03-05", false, ""},
+		{"enough apps", append(slices.Clone(twoApps), app(KindAccuracyDrop, "accuracy:b")), 3, 0, "", "2022-03-05", true, "2022-03-05"},
+		{"a feature of the whole day", append(slices.Clone(twoApps), app(KindFeatureShift, "ppi_size_4")), 8, 0, "", "2022-03-05", true, "2022-03-05"},
+		{"accuracy over the day", []Alert{app(KindAccuracyDrop, "accuracy:adwin")}, 8, 0, "", "2022-03-05", true, "2022-03-05"},
+		{"in the cooldown", twoApps, 1, 7, "2022-03-01", "2022-03-07", false, "2022-03-01"},
+		{"after the cooldown", twoApps, 1, 7, "2022-03-01", "2022-03-08", true, "2022-03-08"},
+		{"the same day again", twoApps, 1, 7, "2022-03-08", "2022-03-08", true, "2022-03-08"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			th := DefaultThresholds()
+			th.RetrainMinApps, th.RetrainCooldownDays = c.minApps, c.cooldown
+			st := NewState("m@1")
+			st.LastRetrain = c.last
+			ck := &checker{st: st, th: th, day: &Day{Date: c.day}, res: &Result{Alerts: slices.Clone(c.alerts)}}
+			ck.decide()
+			if ck.res.Retrain != c.want || st.LastRetrain != c.wantLast {
+				t.Errorf("retrain %v (held: %q), last %q; want %v, last %q", ck.res.Retrain, ck.res.RetrainHeld, st.LastRetrain, c.want, c.wantLast)
+			}
+			if held := len(c.alerts) > 0 && !c.want; held != (ck.res.RetrainHeld != "") {
+				t.Errorf("retrain %v with held %q", ck.res.Retrain, ck.res.RetrainHeld)
+			}
+		})
+	}
+}

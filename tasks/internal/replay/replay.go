@@ -40,14 +40,47 @@ type Config struct {
 	Weeks       int
 	FlowsPerDay int
 	Seed        int64
-	TrainWindow string        // TT_TRAIN_WINDOW: train,val,test weeks
-	Timeout     time.Duration // for the DAG runs
-	Executors   int
-	Progress    io.Writer
+	TrainWindow string // TT_TRAIN_WINDOW: train,val,test weeks
+	// TrainArgs and DriftArgs are extra flags of the train and driftcheck
+	// tasks (TT_ARGS_TRAIN, TT_ARGS_DRIFTCHECK; see DefaultTrainArgs).
+	TrainArgs, DriftArgs string
+	// HeavySlots is the size of the telco_heavy pool (0: infra/airflow/pools.json's).
+	HeavySlots int
+	// AlertsURL is the webhook of the connection telco_alerts (failure
+	// notifications, missed deadlines); empty: no connection.
+	AlertsURL string
+	// Deadline, when set, replaces the DAGs' deadlines (TT_DEADLINE; a
+	// test makes the scheduler miss them).
+	Deadline  time.Duration
+	Timeout   time.Duration // for the DAG runs
+	Executors int
+	Progress  io.Writer
 	// Keep leaves the stack running after Run (the test opens the UI);
 	// the caller then stops Result.Stack.
 	Keep bool
 }
+
+// A replay's settings, sized for its small days (≈1000 flows a day on a
+// shared 2-core machine) instead of production's:
+//
+//   - DefaultTrainArgs: fewer, larger boosting steps and fewer epochs of the
+//     sequence net. With the production defaults (400 rounds at eta 0.1,
+//     10 epochs) one train task took 130 s of the quarter's one-slot pool
+//     and a dozen of them set the replay's pace; eta 0.3 reaches the same
+//     validation loss in about a third of the rounds.
+//   - DefaultDriftArgs: a retrain is asked for only when many apps drift at
+//     once or the whole day does, at most once a week per reference. At
+//     1000 flows a day a few apps show a per-app feature shift nearly
+//     every day (the generator drifts some app in almost every week), and
+//     every one started a forced retrain that learned from the same
+//     complete weeks as the weekly one.
+//   - DefaultHeavySlots: two slots, so a train does not hold the day's
+//     short Beam jobs and scoring for its whole length.
+const (
+	DefaultTrainArgs  = "--xgb-rounds=100 --xgb-eta=0.3 --xgb-early-stop=10 --net-epochs=4"
+	DefaultDriftArgs  = "--retrain-min-apps=8 --retrain-cooldown=7"
+	DefaultHeavySlots = 2
+)
 
 // Summary is what `make replay` prints (keys in a fixed order).
 type Summary struct {
@@ -70,6 +103,10 @@ type Summary struct {
 	RowsRejects         int64   `json:"rows_rejects"`
 	PromotionsTagged    int64   `json:"promotions_with_delta_versions"`
 	Seconds             float64 `json:"seconds"`
+	// TaskSeconds is the sum of the task instances' durations (Airflow's
+	// metadata DB), sensors included; wall time and this vary from run to
+	// run and are not in Lines.
+	TaskSeconds float64 `json:"task_seconds"`
 }
 
 // Lines is the stable summary: one "key: value" line per field.
@@ -152,14 +189,26 @@ func Run(ctx context.Context, c Config) (res *Result, err error) {
 		return nil, fmt.Errorf("replay: generate result: %w", err)
 	}
 
+	env := map[string]string{
+		"TT_ARGS_TRAIN": c.TrainArgs, "TT_ARGS_DRIFTCHECK": c.DriftArgs,
+		"TT_BIN_DIR": c.Bin, "TT_LAKE": c.lake(), "TT_RAW": c.raw(), "TT_MODELS": c.models(), "TT_REPORTS": c.reports(),
+		"TT_REPLAY_START": c.Start, "TT_REPLAY_END": last.Format(time.DateOnly),
+		"TT_TRAIN_WINDOW": c.TrainWindow, "TT_SENSOR_POKE": "10",
+	}
+	if c.AlertsURL != "" {
+		conn, err := json.Marshal(map[string]string{"conn_type": "http", "host": c.AlertsURL})
+		if err != nil {
+			return nil, err
+		}
+		env["AIRFLOW_CONN_TELCO_ALERTS"] = string(conn)
+	}
+	if c.Deadline > 0 {
+		env["TT_DEADLINE"] = strconv.FormatFloat(c.Deadline.Seconds(), 'f', -1, 64)
+	}
 	st, err := StartStack(ctx, StackConfig{
 		Dir: filepath.Join(c.Dir, "stack"), Repo: c.Repo, MLflow: c.MLflow, PGBin: c.PGBin, Psql: c.Psql,
-		Progress: out, Executors: c.Executors,
-		DAGEnv: map[string]string{
-			"TT_BIN_DIR": c.Bin, "TT_LAKE": c.lake(), "TT_RAW": c.raw(), "TT_MODELS": c.models(), "TT_REPORTS": c.reports(),
-			"TT_REPLAY_START": c.Start, "TT_REPLAY_END": last.Format(time.DateOnly),
-			"TT_TRAIN_WINDOW": c.TrainWindow, "TT_SENSOR_POKE": "10",
-		},
+		Progress: out, Executors: c.Executors, HeavySlots: c.HeavySlots,
+		DAGEnv: env,
 	})
 	if err != nil {
 		return nil, err
@@ -201,6 +250,9 @@ func Run(ctx context.Context, c Config) (res *Result, err error) {
 		default:
 			s.DAGRunsUnfinished++
 		}
+	}
+	if s.TaskSeconds, err = taskTimes(ctx, st, c.Psql, out); err != nil {
+		return res, err
 	}
 	if s.RowsFlows, s.RowsRejects, err = countRows(ctx, c.lake()); err != nil {
 		return res, err
@@ -337,6 +389,26 @@ func waitRuns(ctx context.Context, st *Stack, c Config, days, trains int, out io
 		}
 	}
 	return listRuns(ctx, st, c.Psql)
+}
+
+// taskTimes prints where the replay's time went, per DAG and task (task
+// instances, their total and longest duration, by state), and returns the
+// sum of all task durations.
+func taskTimes(ctx context.Context, st *Stack, psql string, out io.Writer) (float64, error) {
+	rows, err := st.Query(ctx, psql, "select dag_id, task_id, state, count(*), round(sum(duration)::numeric, 1), round(max(duration)::numeric, 1) "+
+		"from task_instance where duration is not null group by dag_id, task_id, state order by sum(duration) desc")
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	fmt.Fprintf(out, "replay: task time (dag task state: instances, total s, longest s)\n")
+	for _, r := range rows {
+		v, _ := strconv.ParseFloat(r[4], 64)
+		total += v
+		fmt.Fprintf(out, "replay:   %s %s %s: %s, %s s, %s s\n", r[0], r[1], r[2], r[3], r[4], r[5])
+	}
+	fmt.Fprintf(out, "replay: task time in all %.0f s\n", total)
+	return total, nil
 }
 
 // listRuns returns every DAG run of the metadata DB.

@@ -2,12 +2,17 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +56,9 @@ func postgres(t *testing.T) (bin, psql string) {
 // days (catchup); every DAG run succeeds, no task fails, the flows table
 // holds each raw flow once, and Airflow's UI (the api-server, in headless
 // Chromium) shows each DAG's runs in its grid (screenshots under
-// $TELCO_TEST_ARTIFACTS/replay).
+// $TELCO_TEST_ARTIFACTS/replay). Its deadlines are cut to a second, so
+// the scheduler misses them and the triggerer posts each miss to the
+// webhook of connection telco_alerts, a listener of the test.
 func TestReplayTwoWeeks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, MLflow and Airflow: not with -short")
@@ -67,10 +74,15 @@ func TestReplayTwoWeeks(t *testing.T) {
 	chromium := trackingtest.Chromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
+	hook := &webhook{}
+	srv := httptest.NewServer(hook)
+	defer srv.Close()
 	cfg := Config{
 		Dir: t.TempDir(), Repo: root, Bin: binaries(t, root), MLflow: testenv.MLflow(t), PGBin: pgBin, Psql: psql,
 		Start: "2022-01-03", Weeks: 2, FlowsPerDay: 300, Seed: 3, TrainWindow: "2,1,1", Timeout: 30 * time.Minute,
 		Executors: 3, Progress: testWriter{t}, Keep: true,
+		TrainArgs: DefaultTrainArgs, DriftArgs: DefaultDriftArgs, HeavySlots: DefaultHeavySlots,
+		AlertsURL: srv.URL + "/hooks/telco", Deadline: time.Second,
 	}
 	res, err := Run(ctx, cfg)
 	if res != nil && res.Stack != nil {
@@ -112,6 +124,7 @@ func TestReplayTwoWeeks(t *testing.T) {
 	if s.RowsRaw == 0 || s.RowsFlows+s.RowsRejects != s.RowsRaw {
 		t.Errorf("flows %d + rejects %d rows, the raw files have %d: each flow must be in the lake once", s.RowsFlows, s.RowsRejects, s.RowsRaw)
 	}
+	checkDeadlines(ctx, t, hook, res, psql)
 
 	// Airflow's UI: each DAG's grid lists its runs.
 	shots := filepath.Join(artifacts(t), "replay")
@@ -163,4 +176,83 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// webhook records the JSON messages posted to it.
+type webhook struct {
+	mu   sync.Mutex
+	msgs []map[string]any
+	bad  []string
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var m map[string]any
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Method != http.MethodPost || r.URL.Path != "/hooks/telco" || json.Unmarshal(b, &m) != nil {
+		h.bad = append(h.bad, r.Method+" "+r.URL.Path+" "+string(b))
+		http.Error(w, "want a JSON POST to /hooks/telco", http.StatusBadRequest)
+		return
+	}
+	h.msgs = append(h.msgs, m)
+}
+
+func (h *webhook) messages() ([]map[string]any, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]map[string]any(nil), h.msgs...), append([]string(nil), h.bad...)
+}
+
+// checkDeadlines: with one-second deadlines every telco_ingest and
+// telco_train run misses its deadline; the scheduler marks each miss in
+// the metadata DB and the triggerer posts it to the webhook, naming the
+// deadline, the DAG and the run. No task failed, so no failure message.
+func checkDeadlines(ctx context.Context, t *testing.T, hook *webhook, res *Result, psql string) {
+	t.Helper()
+	missed, err := res.Stack.Query(ctx, psql, "select r.dag_id, r.run_id from deadline d join dag_run r on r.id = d.dagrun_id where d.missed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, r := range missed {
+		want[r[1]] = r[0]
+	}
+	names := map[string]string{"telco_ingest": "ingest-3h", "telco_train": "train-8h"}
+	var got map[string]string
+	for end := time.Now().Add(time.Minute); ; {
+		msgs, bad := hook.messages()
+		if len(bad) > 0 {
+			t.Errorf("the webhook got %d bad requests: %q", len(bad), bad[0])
+		}
+		got = map[string]string{}
+		for _, m := range msgs {
+			ev, _ := m["event"].(string)
+			dag, _ := m["dag_id"].(string)
+			run, _ := m["run_id"].(string)
+			if ev != "deadline_missed" {
+				t.Errorf("webhook message %v: want only deadline_missed (no task failed)", m)
+				continue
+			}
+			if m["deadline"] != names[dag] || !strings.Contains(m["text"].(string), run) {
+				t.Errorf("webhook message %v: want deadline %q and its run in the text", m, names[dag])
+			}
+			got[run] = dag
+		}
+		if len(got) >= len(want) || time.Now().After(end) {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	per := map[string]int{}
+	for run, dag := range want {
+		if got[run] != dag {
+			t.Errorf("%s run %s missed its deadline but the webhook did not hear of it", dag, run)
+		}
+		per[dag]++
+	}
+	if per["telco_ingest"] == 0 || per["telco_train"] == 0 {
+		t.Errorf("missed deadlines per DAG %v: want telco_ingest and telco_train runs past their one-second deadline", per)
+	}
+	t.Logf("missed deadlines posted to the webhook: %v", per)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,8 @@ import (
 
 // Stack is what a replay runs on, all on 127.0.0.1: PostgreSQL (Airflow's
 // metadata DB), a real `mlflow server`, and Airflow's scheduler,
-// dag-processor and api-server (LocalExecutor) parsing the repository's
+// dag-processor, triggerer (it runs the deadline alerts' callbacks) and
+// api-server (LocalExecutor) parsing the repository's
 // dags/ in local mode (TT_EXECUTOR=local). Stop ends every process it
 // started and nothing else.
 type Stack struct {
@@ -53,6 +55,9 @@ type StackConfig struct {
 	DAGEnv    map[string]string // TT_* settings of the DAGs
 	Progress  io.Writer
 	Executors int // LocalExecutor parallelism
+	// HeavySlots overrides the slots of infra/airflow/pools.json's pools
+	// (0: as declared).
+	HeavySlots int
 }
 
 func freePort() (int, error) {
@@ -218,9 +223,13 @@ func (s *Stack) startAirflow(ctx context.Context, c StackConfig) error {
 		"AIRFLOW__WORKERS__EXECUTION_API_RETRIES":  "10",
 		"AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
 		"AIRFLOW__LOGGING__LOGGING_LEVEL":          "INFO",
-		"OMP_WAIT_POLICY":                          "passive",
-		"TT_EXECUTOR":                              "local",
-		"TT_MLFLOW_URI":                            s.MLflowURI,
+		// The triggerer imports the deadline alerts' callback
+		// (telco_alerts.notify_deadline_missed) by module path: dags/ must
+		// be importable there, as infra/airflow/values.yaml makes it.
+		"PYTHONPATH":      filepath.Join(c.Repo, "dags"),
+		"OMP_WAIT_POLICY": "passive",
+		"TT_EXECUTOR":     "local",
+		"TT_MLFLOW_URI":   s.MLflowURI,
 	}
 	for k, v := range c.DAGEnv {
 		af[k] = v
@@ -246,12 +255,17 @@ func (s *Stack) startAirflow(ctx context.Context, c StackConfig) error {
 	}
 	// The pools the DAGs name (telco_heavy): a task whose pool is missing is never scheduled.
 	pools := filepath.Join(c.Repo, "infra", "airflow", "pools.json")
+	if c.HeavySlots > 0 {
+		if pools, err = resizePools(pools, filepath.Join(s.Dir, "pools.json"), c.HeavySlots); err != nil {
+			return err
+		}
+	}
 	imp := exec.CommandContext(ctx, exe, "pools", "import", pools)
 	imp.Env, imp.Dir = env, home
 	if out, err := imp.CombinedOutput(); err != nil {
 		return fmt.Errorf("replay: airflow pools import %s: %w\n%s", pools, err, tail(out, 3000))
 	}
-	for _, part := range []string{"api-server", "dag-processor", "scheduler"} {
+	for _, part := range []string{"api-server", "dag-processor", "triggerer", "scheduler"} {
 		cmd := exec.Command(exe, part)
 		cmd.Env, cmd.Dir = env, home
 		if err := s.spawn("airflow-"+part, cmd, nil); err != nil {
@@ -368,3 +382,26 @@ func tail(b []byte, n int) string {
 }
 
 var errTimeout = errors.New("replay: timed out")
+
+// resizePools writes the pools file src with every pool's slots set to
+// slots to dst.
+func resizePools(src, dst string, slots int) (string, error) {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	var pools map[string]map[string]any
+	if err := json.Unmarshal(b, &pools); err != nil {
+		return "", fmt.Errorf("replay: %s: %w", src, err)
+	}
+	for _, p := range pools {
+		p["slots"] = slots
+	}
+	if b, err = json.MarshalIndent(pools, "", "  "); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	return dst, nil
+}

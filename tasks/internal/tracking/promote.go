@@ -21,6 +21,10 @@ var (
 	// ErrAlreadyDecided: the challenger was compared with the current
 	// champion on this metric before. Nothing to do.
 	ErrAlreadyDecided = errors.New("tracking: challenger already lost against this champion")
+	// ErrNotEvaluated: the challenger has no evaluation window (a forecaster
+	// fitted before there was history for a backtest): there is nothing to
+	// compare it on. Nothing to do; its successors are compared.
+	ErrNotEvaluated = errors.New("tracking: challenger not evaluated")
 	// ErrWindowMismatch: challenger and champion were scored on different
 	// time windows, so their scores cannot be compared.
 	ErrWindowMismatch = errors.New("tracking: challenger and champion were scored on different windows")
@@ -228,6 +232,9 @@ func Promote(ctx context.Context, c *mlflowclient.Client, o PromoteOptions) (*De
 	chalEval, err := LoadEvaluation(ctx, c, chal)
 	if err != nil {
 		return nil, err
+	}
+	if chalEval.Window == "" {
+		return nothing(fmt.Errorf("%w: %s version %s has no evaluation window (tag %s): nothing to compare it on", ErrNotEvaluated, o.Name, chal.Version, TagEvalWindow))
 	}
 	var champEval *EvaluationOf
 	if champ != nil {
