@@ -309,7 +309,19 @@ func listVersions(ctx context.Context, c *mlflowclient.Client, name string) ([]*
 		}
 		n, _ := strconv.Atoi(mv.Version)
 		v := &version{mv: mv, n: n}
+		// The window the version was trained and first evaluated on is
+		// the tag of its own training run: promote re-scores a champion
+		// on newer weeks and moves the version's tag with it.
 		v.window, _ = mv.Tag(tracking.TagEvalWindow)
+		if mv.RunID != "" {
+			run, err := c.Runs.Get(ctx, mv.RunID)
+			if err != nil {
+				return nil, fmt.Errorf("replay: run %s of %s version %s: %w", mv.RunID, name, mv.Version, err)
+			}
+			if w, ok := run.Data.Tag(tracking.TagEvalWindow); ok && w != "" {
+				v.window = w
+			}
+		}
 		d, _ := mv.Tag(tagDecision)
 		v.promoted = d == string(tracking.FirstChampion) || d == string(tracking.Promoted)
 		r, _ := mv.Tag("reason")
