@@ -128,7 +128,7 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 		}
 		return nil
 	})
-	fs.Func("members", "comma-separated members: xgb-hier, xgb, seqnet, lstm, linear (default xgb-hier,seqnet)", func(s string) error {
+	fs.Func("members", "comma-separated members of every bundle: xgb, xgb-hier, seqnet, lstm, linear (default xgb-hier,seqnet)", func(s string) error {
 		c.Members = strings.Split(s, ",")
 		return nil
 	})

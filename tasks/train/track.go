@@ -88,8 +88,9 @@ func logRun(ctx context.Context, cfg config, res *classify.TrainResult, stderr i
 	for _, b := range res.Bundles {
 		spec.Members = append(spec.Members, string(b.FeatureSet))
 	}
-	// The SNI bundle's tree member is the one MLflow's xgboost flavor loads.
-	for _, m := range []string{"sni/xgb/model.json", "xgb/model.json"} {
+	// A flat tree member (by default the no-SNI bundle's) is the one
+	// MLflow's xgboost flavor loads.
+	for _, m := range []string{"sni/xgb/model.json", "no-sni/xgb/model.json", "xgb/model.json"} {
 		if _, err := os.Stat(filepath.Join(bundle, m)); err == nil {
 			spec.XGBoostModel, spec.XGBVersion = m, xgb.Version()
 			break
@@ -126,9 +127,17 @@ func trainParams(c classify.TrainConfig, res *classify.TrainResult) map[string]s
 	for _, b := range res.Bundles {
 		sets = append(sets, string(b.FeatureSet))
 	}
+	members := strings.Join(c.Members, ",")
+	if members == "" {
+		var per []string
+		for _, b := range res.Bundles {
+			per = append(per, string(b.FeatureSet)+":"+strings.Join(classify.DefaultMembers(b.FeatureSet), "+"))
+		}
+		members = strings.Join(per, ",")
+	}
 	p := map[string]string{
 		"feature_sets":     strings.Join(sets, ","),
-		"members":          strings.Join(c.Members, ","),
+		"members":          members,
 		"train_weeks":      strings.Join(res.Train, ","),
 		"val_weeks":        strings.Join(res.Val, ","),
 		"test_weeks":       strings.Join(res.Test, ","),

@@ -286,7 +286,7 @@ func evaluateBundle(ctx context.Context, b *Bundle, dir string, test []Week, wee
 		v.RejectValTPR[m.Method] = m.ValTPR
 	}
 	for _, m := range b.Members {
-		if h, ok := m.(*XGBHierMember); ok {
+		if h, ok := m.(interface{ importance() (*Importance, error) }); ok {
 			imp, err := h.importance()
 			if err != nil {
 				return v, err

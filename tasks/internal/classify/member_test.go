@@ -3,6 +3,8 @@ package classify
 import (
 	"context"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -61,6 +63,21 @@ func TestMembersFitSaveLoad(t *testing.T) {
 			dir := t.TempDir()
 			if err := m.Save(dir); err != nil {
 				t.Fatal(err)
+			}
+			if strings.HasPrefix(kind, "xgb") {
+				// Both tree members explain themselves in the same shape.
+				var imp Importance
+				if err := readJSON(filepath.Join(dir, ImportanceFile), &imp); err != nil {
+					t.Fatal(err)
+				}
+				if len(imp.Features) == 0 || imp.Features[0].Gain < imp.Features[len(imp.Features)-1].Gain || len(imp.PerCategory) < 2 {
+					t.Errorf("importance: %d features (want by gain, highest first), %d categories", len(imp.Features), len(imp.PerCategory))
+				}
+				for cat, g := range imp.PerCategory {
+					if len(g) == 0 || len(g) > perCategoryTop {
+						t.Errorf("importance of %s: %d features", cat, len(g))
+					}
+				}
 			}
 			back, err := LoadMember(kind, dir, tr)
 			if err != nil {

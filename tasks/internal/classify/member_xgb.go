@@ -33,7 +33,8 @@ type XGBConfig struct {
 	Threads         int     // cores for training and prediction; 0: all
 	Seed            int64
 	// ClassWeightPower tempers the inverse-frequency class weights
-	// (n/(K·n_c))^power, capped at MaxClassWeight; defaults 0.5 and 10.
+	// (n/(K·n_c))^power, capped at MaxClassWeight; defaults 0.5 and 10. A
+	// negative power trains without class weights (every row weighs 1).
 	ClassWeightPower float64
 	MaxClassWeight   float64
 }
@@ -80,6 +81,8 @@ type XGBMember struct {
 	b      *xgb.Booster
 	k      int
 	info   xgbInfo
+	// categories[c] is class c's service category (for importance).
+	categories []string
 }
 
 type xgbInfo struct {
@@ -112,7 +115,10 @@ func (c XGBConfig) params(k int) xgb.Params {
 // hist is the validation mlogloss of every round (nil without validation).
 func fitBooster(ctx context.Context, c XGBConfig, tag string, x xgb.Matrix, y []int, k int, vx xgb.Matrix, vy []int, names []string, progress io.Writer) (b *xgb.Booster, hist []float64, err error) {
 	t0 := time.Now()
-	w := classWeights(y, k, c.ClassWeightPower, c.MaxClassWeight)
+	var w []float64
+	if c.ClassWeightPower > 0 {
+		w = classWeights(y, k, c.ClassWeightPower, c.MaxClassWeight)
+	}
 	dtrain, err := newDMatrix(x, y, w, names, c.Threads)
 	if err != nil {
 		return nil, nil, err
@@ -158,6 +164,7 @@ func (m *XGBMember) Fit(ctx context.Context, train, val *Inputs, progress io.Wri
 	}
 	t0 := time.Now()
 	m.k = train.Classes()
+	m.categories = train.t.Categories
 	names := train.t.TreeNames()
 	var vx xgb.Matrix
 	var vl []int
@@ -237,7 +244,8 @@ func (m *XGBMember) PredictProba(_ context.Context, in *Inputs) ([]float32, erro
 func (m *XGBMember) Booster() *xgb.Booster { return m.b }
 
 // Save implements Member: model.json in XGBoost's JSON format (Python's
-// xgboost.Booster(model_file=...) loads it) and info.json.
+// xgboost.Booster(model_file=...) loads it), the gain importance
+// (ImportanceFile) and info.json.
 func (m *XGBMember) Save(dir string) error {
 	if m.b == nil {
 		return fmt.Errorf("classify: xgb: not trained")
@@ -249,6 +257,13 @@ func (m *XGBMember) Save(dir string) error {
 	// SaveFile writes through a private temporary file.
 	if err := os.Chmod(path, 0o644); err != nil {
 		return fmt.Errorf("classify: %w", err)
+	}
+	imp, err := m.importance()
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, ImportanceFile), imp); err != nil {
+		return err
 	}
 	return writeJSON(filepath.Join(dir, "info.json"), m.info)
 }
@@ -263,7 +278,7 @@ func loadXGB(dir string, t *Transforms) (Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
-	m.b, m.k = b, len(t.Classes)
+	m.b, m.k, m.categories = b, len(t.Classes), t.Categories
 	if n, err := b.NumFeatures(); err != nil || n != len(t.TreeNames()) {
 		b.Close()
 		return nil, fmt.Errorf("classify: xgb model in %s has %d features, transforms make %d (%v)", dir, n, len(t.TreeNames()), err)
@@ -312,6 +327,10 @@ func readJSON(path string, v any) error {
 // describe names the settings that matter for accuracy and cost.
 func (c XGBConfig) describe() string {
 	c = c.withDefaults()
-	return fmt.Sprintf("eta %g, depth %d, %d bins, ≤%d rounds, early stop %d, class weight ^%g",
-		c.Eta, c.MaxDepth, c.MaxBin, c.Rounds, c.EarlyStop, c.ClassWeightPower)
+	cw := "no class weights"
+	if c.ClassWeightPower > 0 {
+		cw = fmt.Sprintf("class weight ^%g", c.ClassWeightPower)
+	}
+	return fmt.Sprintf("eta %g, depth %d, %d bins, ≤%d rounds, early stop %d, %s",
+		c.Eta, c.MaxDepth, c.MaxBin, c.Rounds, c.EarlyStop, cw)
 }

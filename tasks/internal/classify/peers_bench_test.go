@@ -30,6 +30,8 @@ var (
 	peersDir   = flag.String("peers-dir", "", "BenchmarkPeers: folder for the exported rows and peer outputs (default: a temporary folder)")
 	peersTune  = flag.Bool("peers-tune", false, "BenchmarkPeers: also fit the tree member over a grid of settings (validation macro-F1 decides)")
 	peersSkipP = flag.Bool("peers-no-python", false, "BenchmarkPeers: skip the Python peers")
+	peersGrid  = flag.String("peers-grid", "", "BenchmarkPeers -peers-tune: settings to try instead of the built-in grid, ';'-separated, each ','-separated key=value of kind (xgb, xgb-hier), eta, depth, bins, rounds, early, cw (class weight power, <0: none)")
+	peersSkipB = flag.Bool("peers-no-bundle", false, "BenchmarkPeers: skip the whole bundle (trees and peers only)")
 )
 
 // peerRow is one line of the benchmark's table.
@@ -40,6 +42,7 @@ type peerRow struct {
 	acc, f1    float64
 	valF1      float64
 	unknownTPR float64
+	predUS     float64 // CPU µs per test flow of the member's prediction (0: not measured)
 }
 
 // benchData is the benchmark's split, prepared as the train and evaluate
@@ -210,10 +213,12 @@ func (bd *benchData) fitTree(tb testing.TB, name string, m Member) (peerRow, []f
 	}
 	k := len(bd.d.classes)
 	r.valF1 = macroF1(argmaxRows(vp, k), bd.d.valLabels, k)
+	c1 := cpuSeconds()
 	tp, err := m.PredictProba(ctx, bd.test)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	r.predUS = 1e6 * (cpuSeconds() - c1) / float64(bd.test.Len())
 	bd.scoreTest(tp, &r)
 	r.rounds = memberRounds(m)
 	return r, vp, tp
@@ -236,14 +241,18 @@ func memberRounds(m Member) string {
 func printPeerTable(w io.Writer, bd *benchData, rows []peerRow) {
 	fmt.Fprintf(w, "\nclassifier peers, no SNI: %d training rows (%s), %d validation (%s), %d test flows (%s, %d of held-out apps %v), %d classes\n",
 		bd.train.Len(), bd.trainWeeks, bd.val.Len(), bd.valWeek, len(bd.testLabels), bd.testWeek, countNeg(bd.testLabels), bd.d.holdout, len(bd.d.classes))
-	fmt.Fprintf(w, "| %-70s | %8s | %9s | %8s | %8s | %8s | %11s |\n", "model", "CPU s", "rounds", "val F1", "accuracy", "macro-F1", "unknown TPR")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 72), strings.Repeat("-", 10), strings.Repeat("-", 11), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 13))
+	fmt.Fprintf(w, "| %-70s | %8s | %9s | %8s | %8s | %8s | %11s | %9s |\n", "model", "CPU s", "rounds", "val F1", "accuracy", "macro-F1", "unknown TPR", "µs/flow")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 72), strings.Repeat("-", 10), strings.Repeat("-", 11), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 13), strings.Repeat("-", 11))
 	for _, r := range rows {
 		val := "-"
 		if r.valF1 > 0 {
 			val = fmt.Sprintf("%.4f", r.valF1)
 		}
-		fmt.Fprintf(w, "| %-70s | %8.1f | %9s | %8s | %8.4f | %8.4f | %11.4f |\n", r.name, r.cpu, r.rounds, val, r.acc, r.f1, r.unknownTPR)
+		us := "-"
+		if r.predUS > 0 {
+			us = fmt.Sprintf("%.1f", r.predUS)
+		}
+		fmt.Fprintf(w, "| %-70s | %8.1f | %9s | %8s | %8.4f | %8.4f | %11.4f | %9s |\n", r.name, r.cpu, r.rounds, val, r.acc, r.f1, r.unknownTPR, us)
 	}
 }
 
@@ -286,23 +295,48 @@ func runPeers(b *testing.B) {
 		go func() { py <- wait() }()
 	}
 	var rows []peerRow
+	// Seeded as the train task seeds the tree member (and as peers.py
+	// seeds Python's XGBoost).
+	seed := int64(DefaultTrainConfig().Seed)
 	demo := DefaultTrainConfig().Member.XGB
+	demo.Seed = seed
 	demo.Rounds = 30 // the demo's --xgb-rounds before issue 15
 	demo.Eta, demo.EarlyStop, demo.MaxBin = 0.3, 5, 64
 	r, _, _ := bd.fitTree(b, "ours xgb-hier, old demo settings (eta 0.3, 30 rounds, 64 bins)", &XGBHierMember{Config: demo})
 	rows = append(rows, r)
 	tuned := DefaultTrainConfig().Member.XGB
-	r, _, _ = bd.fitTree(b, "ours "+"xgb-hier, "+tuned.describe(), &XGBHierMember{Config: tuned})
+	tuned.Seed = seed
+	// The default tree member without SNI, then the hierarchy (the default
+	// with SNI) at the same settings.
+	def, err := NewMember(DefaultMembers(FeaturesNoSNI)[0], MemberConfig{XGB: tuned})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, _, _ = bd.fitTree(b, "ours "+def.Kind()+" (default), "+tuned.describe(), def)
+	rows = append(rows, r)
+	r, _, _ = bd.fitTree(b, "ours xgb-hier, "+tuned.describe(), &XGBHierMember{Config: tuned})
 	rows = append(rows, r)
 	if *peersTune {
-		for _, c := range tuneGrid() {
-			r, _, _ := bd.fitTree(b, "tune xgb-hier "+c.describe(), &XGBHierMember{Config: c})
+		grid := tuneGrid()
+		if *peersGrid != "" {
+			var err error
+			if grid, err = parseGrid(*peersGrid); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, c := range grid {
+			m := c.member()
+			r, _, _ := bd.fitTree(b, "tune "+m.Kind()+" "+c.cfg.describe(), m)
 			rows = append(rows, r)
-			fmt.Fprintf(os.Stderr, "peers: %s: val %.4f test %.4f cpu %.1f\n", r.name, r.valF1, r.f1, r.cpu)
+			fmt.Fprintf(os.Stderr, "peers: %s: val %.4f test %.4f cpu %.1f, rounds %s, predict %.1f µs/flow\n", r.name, r.valF1, r.f1, r.cpu, r.rounds, r.predUS)
 		}
 	}
-	bundleRows, openSet := runBundle(b, bd)
-	rows = append(rows, bundleRows...)
+	var openSet []openSetRow
+	if !*peersSkipB {
+		var bundleRows []peerRow
+		bundleRows, openSet = runBundle(b, bd)
+		rows = append(rows, bundleRows...)
+	}
 	pp := <-py
 	rows = append(rows, pp.rows...)
 	openSet = append(openSet, pp.open...)
@@ -388,21 +422,78 @@ func readPythonPeers(bd *benchData, dir string) ([]peerRow, error) {
 	return rows, nil
 }
 
+// tuneCase is one setting -peers-tune tries.
+type tuneCase struct {
+	flat bool // XGBMember, else XGBHierMember
+	cfg  XGBConfig
+}
+
+func (c tuneCase) member() Member {
+	if c.flat {
+		return &XGBMember{Config: c.cfg}
+	}
+	return &XGBHierMember{Config: c.cfg}
+}
+
 // tuneGrid lists the settings -peers-tune tries.
-func tuneGrid() []XGBConfig {
-	base := XGBConfig{Rounds: 400, EarlyStop: 20, Eta: 0.1, MaxDepth: 6, MaxBin: 256}
-	with := func(f func(*XGBConfig)) XGBConfig {
+func tuneGrid() []tuneCase {
+	base := XGBConfig{Rounds: 1000, EarlyStop: 20, Eta: 0.1, MaxDepth: 6, MaxBin: 256, Seed: int64(DefaultTrainConfig().Seed)}
+	with := func(flat bool, f func(*XGBConfig)) tuneCase {
 		c := base
 		f(&c)
-		return c
+		return tuneCase{flat, c}
 	}
-	return []XGBConfig{
-		base,
-		with(func(c *XGBConfig) { c.MaxBin = 64 }),
-		with(func(c *XGBConfig) { c.MaxDepth = 8 }),
-		with(func(c *XGBConfig) { c.Eta = 0.2 }),
-		with(func(c *XGBConfig) { c.ClassWeightPower = 1e-9 }),
+	none := func(c *XGBConfig) { c.ClassWeightPower = -1 }
+	return []tuneCase{
+		with(true, none), // Python XGBoost's settings exactly
+		with(true, func(*XGBConfig) {}),
+		with(false, none),
+		with(false, func(c *XGBConfig) { c.ClassWeightPower = 0.25 }),
 	}
+}
+
+// parseGrid parses -peers-grid.
+func parseGrid(s string) ([]tuneCase, error) {
+	var out []tuneCase
+	for _, entry := range strings.Split(s, ";") {
+		c := tuneCase{cfg: DefaultTrainConfig().Member.XGB}
+		c.cfg.Seed = int64(DefaultTrainConfig().Seed)
+		for _, kv := range strings.Split(entry, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				return nil, fmt.Errorf("-peers-grid: %q is not key=value", kv)
+			}
+			if k == "kind" {
+				if v != "xgb" && v != "xgb-hier" {
+					return nil, fmt.Errorf("-peers-grid: kind %q", v)
+				}
+				c.flat = v == "xgb"
+				continue
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, fmt.Errorf("-peers-grid: %s: %w", kv, err)
+			}
+			switch k {
+			case "eta":
+				c.cfg.Eta = f
+			case "depth":
+				c.cfg.MaxDepth = int(f)
+			case "bins":
+				c.cfg.MaxBin = int(f)
+			case "rounds":
+				c.cfg.Rounds = int(f)
+			case "early":
+				c.cfg.EarlyStop = int(f)
+			case "cw":
+				c.cfg.ClassWeightPower = f
+			default:
+				return nil, fmt.Errorf("-peers-grid: unknown key %q", k)
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 type openSetRow struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ import (
 var (
 	benchFlows = flag.Int("score-flows", 20000, "BenchmarkScoreDay: mean flows per day of the scored day (make bench: 1400000, a real-size day)")
 	benchPeer  = flag.Int("score-peer-rows", 200000, "BenchmarkScoreDay: rows of the day the Python xgboost peer predicts")
+	benchModel = flag.String("score-models", "", "BenchmarkScoreDay: score with this model folder (sni/ and no-sni/ bundles, e.g. a demo's models/classifier/as-of-…) instead of training one")
 )
 
 func cpuSeconds() float64 {
@@ -126,14 +128,17 @@ func benchLake(b *testing.B, ctx context.Context, raw, lake string) (time.Time, 
 
 // BenchmarkScoreDay scores one generated day (-score-flows; a real day is
 // ≈1.4 M flows) from a flow_features Delta table into flow_predictions and
-// app_usage_daily with each bundle of a default classifier (xgb-hier +
-// seqnet, trained on three small generated weeks), reporting flows/s,
-// flows per CPU-second (flows/s/core) and the peak resident memory of the
-// scoring. Beside it, the Python peer: xgboost's predict on the same no-SNI
-// tree inputs (the category booster on every row, each category's
-// service booster on the rows routed to it; -score-peer-rows of the day),
-// one thread. The sequence net's peer (a torch CNN) is left out: torch is
-// not in the project venv.
+// app_usage_daily with each bundle of a classifier with the train task's
+// default members and tree settings (trained on one small generated week;
+// -score-models scores with a given model folder instead), reporting
+// flows/s, flows per CPU-second (flows/s/core) and the peak resident
+// memory of the scoring; then each bundle's prediction alone on one
+// thread with the CPU of its parts (transforms, members, stacker and
+// head). Beside it, the Python peer: xgboost's predict of the same no-SNI
+// tree member on the same inputs (for xgb-hier the category booster on
+// every row, each category's service booster on the rows routed to it;
+// -score-peer-rows of the day), one thread. The sequence net's peer (a
+// torch CNN) is left out: torch is not in the project venv.
 func BenchmarkScoreDay(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -146,11 +151,17 @@ func BenchmarkScoreDay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	models := filepath.Join(dir, "models")
-	if _, err := classify.Train(ctx, src, classify.TrainConfig{Out: models, Split: classify.SplitConfig{TrainWeeks: 1},
-		MaxTrainRows: 20000, MaxValRows: 5000, MaxRowsPerApp: 300, Seed: 1,
-		Member: classify.MemberConfig{XGB: classify.XGBConfig{Rounds: 20}, Seqnet: classify.SeqnetConfig{MaxRows: 8000, Train: seqnet.TrainConfig{MaxEpochs: 1}}}}, nil); err != nil {
-		b.Fatal(err)
+	models := *benchModel
+	if models == "" {
+		// The production tree settings (DefaultTrainConfig), so the trees
+		// are as deep and many as the train task makes them.
+		models = filepath.Join(dir, "models")
+		mc := classify.DefaultTrainConfig().Member
+		mc.Seqnet = classify.SeqnetConfig{MaxRows: 8000, Train: seqnet.TrainConfig{MaxEpochs: 1}}
+		if _, err := classify.Train(ctx, src, classify.TrainConfig{Out: models, Split: classify.SplitConfig{TrainWeeks: 1},
+			MaxTrainRows: 20000, MaxValRows: 5000, MaxRowsPerApp: 300, Seed: 1, Member: mc}, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 	m, err := LoadDir(models)
 	if err != nil {
@@ -199,10 +210,25 @@ func BenchmarkScoreDay(b *testing.B) {
 		})
 	}
 	rows := peerRows(b, ctx, lake, day)
-	b.Run("go-xgb-hier-no-sni", func(b *testing.B) {
+	for _, v := range []struct {
+		name   string
+		bundle *classify.Bundle
+	}{{"predict-sni", m.SNI}, {"predict-no-sni", m.NoSNI}} {
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				predictBreakdown(b, ctx, v.bundle, rows)
+			}
+		})
+	}
+	tree := slices.IndexFunc(m.NoSNI.Manifest.Members, func(k string) bool { return k == "xgb" || k == "xgb-hier" })
+	if tree < 0 {
+		b.Fatalf("the no-SNI bundle has no tree member (%v)", m.NoSNI.Manifest.Members)
+	}
+	kind := m.NoSNI.Manifest.Members[tree]
+	b.Run("go-"+kind+"-no-sni", func(b *testing.B) {
 		// The Go tree member alone on the peer's rows, one thread: the
 		// like-for-like figure beside Python's.
-		tree := m.NoSNI.Members[slices.Index(m.NoSNI.Manifest.Members, "xgb-hier")]
+		tree := m.NoSNI.Members[tree]
 		if err := tree.SetThreads(1); err != nil {
 			b.Fatal(err)
 		}
@@ -219,11 +245,56 @@ func BenchmarkScoreDay(b *testing.B) {
 	})
 	b.Run("python-xgboost-no-sni", func(b *testing.B) {
 		for b.Loop() {
-			n, rate := pythonPeer(b, rows, filepath.Join(models, string(classify.FeaturesNoSNI)), m.NoSNI)
+			n, rate := pythonPeer(b, rows, filepath.Join(models, string(classify.FeaturesNoSNI), kind), m.NoSNI)
 			b.ReportMetric(float64(n), "flows")
 			b.ReportMetric(rate, "flows/s/core")
 		}
 	})
+}
+
+// predictBreakdown predicts rows with bundle in batches of serve's
+// default size on one thread and reports flows per CPU-second of the
+// whole prediction and of its parts: the transforms, each member, and the
+// stacker with the open-set head.
+func predictBreakdown(b *testing.B, ctx context.Context, bundle *classify.Bundle, rows []tablerow.FlowFeatures) {
+	if err := bundle.SetThreads(1); err != nil {
+		b.Fatal(err)
+	}
+	defer bundle.SetThreads(0)
+	const size = 8192
+	c0 := cpuSeconds()
+	for i := 0; i < len(rows); i += size {
+		if _, err := bundle.Predict(ctx, rows[i:min(i+size, len(rows))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	total := cpuSeconds() - c0
+	parts := make([]float64, 1+len(bundle.Members))
+	for i := 0; i < len(rows); i += size {
+		c := cpuSeconds()
+		in := bundle.Transforms.NewInputs(rows[i:min(i+size, len(rows))], nil)
+		in.Tree()
+		in.Net()
+		parts[0] += cpuSeconds() - c
+		for j, mem := range bundle.Members {
+			c = cpuSeconds()
+			if _, err := mem.PredictProba(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+			parts[1+j] += cpuSeconds() - c
+		}
+	}
+	n := float64(len(rows))
+	b.ReportMetric(n, "flows")
+	b.ReportMetric(n/total, "flows/s/core")
+	msg := fmt.Sprintf("%s bundle, %d flows, one thread: %.0f flows/s/core; µs of CPU per flow: all %.1f, transforms %.1f",
+		bundle.Manifest.FeatureSet, len(rows), n/total, 1e6*total/n, 1e6*parts[0]/n)
+	rest := total - parts[0]
+	for j, kind := range bundle.Manifest.Members {
+		msg += fmt.Sprintf(", %s %.1f", kind, 1e6*parts[1+j]/n)
+		rest -= parts[1+j]
+	}
+	b.Logf("%s, stacker and head %.1f", msg, 1e6*rest/n)
 }
 
 // peerRows reads the day's first -score-peer-rows flows.
@@ -249,7 +320,7 @@ func peerRows(b *testing.B, ctx context.Context, lake string, day time.Time) []t
 
 // pythonPeer writes the no-SNI tree inputs of rows and times Python
 // xgboost's predict on them.
-func pythonPeer(b *testing.B, rows []tablerow.FlowFeatures, bundleDir string, bd *classify.Bundle) (int, float64) {
+func pythonPeer(b *testing.B, rows []tablerow.FlowFeatures, memberDir string, bd *classify.Bundle) (int, float64) {
 	py := testenv.Python(b)
 	x := bd.Transforms.NewInputs(rows, nil).Tree()
 	var buf bytes.Buffer
@@ -260,7 +331,7 @@ func pythonPeer(b *testing.B, rows []tablerow.FlowFeatures, bundleDir string, bd
 	if err := os.WriteFile(mat, buf.Bytes(), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(py, "-c", peerScript, filepath.Join(bundleDir, "xgb-hier"), mat, strconv.Itoa(x.Rows), strconv.Itoa(x.Cols))
+	cmd := exec.Command(py, "-c", peerScript, memberDir, mat, strconv.Itoa(x.Rows), strconv.Itoa(x.Cols))
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
 	out, err := cmd.Output()
 	if err != nil {
@@ -282,8 +353,9 @@ func pythonPeer(b *testing.B, rows []tablerow.FlowFeatures, bundleDir string, bd
 	return res.Rows, float64(res.Rows) / res.CPU
 }
 
-// peerScript predicts like the xgb-hier member: the category booster on
-// every row, each category's booster on the rows whose top category it is.
+// peerScript predicts like the tree member: the flat member's model.json on
+// every row; or, for xgb-hier, the category booster on every row and each
+// category's booster on the rows whose top category it is.
 const peerScript = `
 import json, os, sys, time
 import numpy as np
@@ -295,6 +367,12 @@ def booster(name):
     b = xgb.Booster(model_file=os.path.join(d, name))
     b.set_param({"nthread": 1})
     return b
+if os.path.exists(os.path.join(d, "model.json")):
+    m = booster("model.json")
+    t0 = time.process_time()
+    m.predict(xgb.DMatrix(X, missing=np.nan, nthread=1), validate_features=False)
+    print(json.dumps({"rows": rows, "cpu_s": time.process_time() - t0, "boosters": 1}))
+    sys.exit(0)
 cat = booster("category.json")
 others = {g: booster("category-%d.json" % g) for g in range(len(info["categories"])) if os.path.exists(os.path.join(d, "category-%d.json" % g))}
 t0 = time.process_time()
