@@ -3,7 +3,6 @@ package features
 import (
 	"context"
 	"flag"
-	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 var benchRows = flag.Int("features-rows", 100_000, "flows in BenchmarkFeaturesUnit's day")
@@ -47,7 +47,7 @@ func BenchmarkFeaturesUnit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for range b.N {
 		p, err := NewPlan(ctx, Config{Lake: lake, FlowsVersion: -1, UnitRows: int64(*benchRows)})
 		if err != nil {
@@ -69,14 +69,5 @@ func BenchmarkFeaturesUnit(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(*benchRows*b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/float64(*benchRows*b.N), "cpu-us/row")
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((testenv.CPUTime()-cpu0).Seconds()*1e6/float64(*benchRows*b.N), "cpu-us/row")
 }

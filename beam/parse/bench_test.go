@@ -3,7 +3,6 @@ package parse
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/beam/deltaio"
 	"github.com/telcotraffic/telcotraffic/beam/flowgen"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 // BenchmarkParseFile measures one gz day file (20,000 flows over 180
@@ -46,7 +46,7 @@ func BenchmarkParseFile(b *testing.B) {
 }
 
 func benchParse(b *testing.B, ctx context.Context, in Input, flows, rejects *lakehouse.Table, fn *parseFileFn) {
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for range b.N {
 		m, err := parseFile(ctx, in, flows, rejects, fn)
 		if err != nil {
@@ -59,16 +59,7 @@ func benchParse(b *testing.B, ctx context.Context, in Input, flows, rejects *lak
 	b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "rows/s")
 	// CPU per row is the steadier figure on a shared machine (the issue's
 	// goal is stated in it).
-	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/float64(20000*b.N), "cpu-µs/row")
-}
-
-// cpuTime is the user+system CPU time of this process.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((testenv.CPUTime()-cpu0).Seconds()*1e6/float64(20000*b.N), "cpu-µs/row")
 }
 
 // benchApps is the number of services (so files per day) of the bench day.

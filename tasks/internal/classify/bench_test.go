@@ -10,6 +10,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/beam/tablerow"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 )
@@ -19,15 +20,6 @@ var (
 	benchRaw    = flag.String("raw", "", "BenchmarkBundlePredict: raw dataset to draw flows from (with -bundle)")
 	benchRows   = flag.Int("trainrows", 5000, "BenchmarkTrain: training rows (e.g. 100000)")
 )
-
-// cpuSeconds returns the CPU time (user + system) used by the process.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
 
 // peakRSS returns the process's peak resident set size in bytes.
 func peakRSS() int64 {
@@ -96,7 +88,7 @@ func BenchmarkBundlePredict(b *testing.B) {
 	}
 	b.Logf("bundle: %d classes, members %v, %d flows per call", len(bd.Manifest.Classes), bd.Manifest.Members, len(rows))
 	measure := func(b *testing.B, f func() error) {
-		c0 := cpuSeconds()
+		c0 := testenv.CPUTime().Seconds()
 		b.ResetTimer()
 		for b.Loop() {
 			if err := f(); err != nil {
@@ -104,7 +96,7 @@ func BenchmarkBundlePredict(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		cpu := cpuSeconds() - c0
+		cpu := testenv.CPUTime().Seconds() - c0
 		n := float64(b.N * len(rows))
 		b.ReportMetric(n/cpu, "flows/s/core")
 		b.ReportMetric(n/b.Elapsed().Seconds(), "flows/s")
@@ -166,7 +158,7 @@ func BenchmarkTrain(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		c0, t0 := cpuSeconds(), time.Now()
+		c0, t0 := testenv.CPUTime().Seconds(), time.Now()
 		cfg := TrainConfig{Out: filepath.Join(b.TempDir(), "m"),
 			FeatureSets: []FeatureSet{FeaturesNoSNI}, Split: SplitConfig{TrainWeeks: 2}, MaxTrainRows: n, MaxValRows: 5000, Seed: 1}
 		res, err := Train(ctx, src, cfg, nil)
@@ -174,7 +166,7 @@ func BenchmarkTrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(time.Since(t0).Seconds(), "wall-s")
-		b.ReportMetric(cpuSeconds()-c0, "cpu-s")
+		b.ReportMetric(testenv.CPUTime().Seconds()-c0, "cpu-s")
 		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-MiB")
 		b.ReportMetric(float64(res.TrainRows), "train-rows")
 		b.Logf("val macro-F1 %v", res.Bundles[0].ValMacroF1)

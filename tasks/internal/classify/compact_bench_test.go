@@ -2,7 +2,6 @@ package classify_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 	"github.com/telcotraffic/telcotraffic/lakehouse/catalog"
 	"github.com/telcotraffic/telcotraffic/lakehouse/storage"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 )
@@ -97,7 +97,7 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 	}
 	filesBefore := files()
 	before, _ := read()
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	var copied int64
 	for wk := range weeks {
 		week := cesnet.WeekLabel(start.AddDate(0, 0, 7*wk))
@@ -107,7 +107,7 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 		}
 		copied += res.RowsCopied
 	}
-	compactCPU := cpuTime() - cpu0
+	compactCPU := testenv.CPUTime() - cpu0
 	filesAfter := files()
 	// The timed loop reads the compacted table.
 	b.ResetTimer()
@@ -124,13 +124,4 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 	b.ReportMetric(before.Seconds()/after.Seconds(), "speedup")
 	b.ReportMetric(compactCPU.Seconds()*1e6/float64(rows), "compact_cpu_us/row")
 	b.ReportMetric(float64(copied)/float64(rows), "copied_frac")
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

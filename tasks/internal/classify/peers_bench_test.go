@@ -202,23 +202,23 @@ func readF32(path string, n int) ([]float32, error) {
 // fitTree fits a tree member and scores it.
 func (bd *benchData) fitTree(tb testing.TB, name string, m Member) (peerRow, []float32, []float32) {
 	ctx := context.Background()
-	c0 := cpuSeconds()
+	c0 := testenv.CPUTime().Seconds()
 	if err := m.Fit(ctx, bd.train, bd.val, nil); err != nil {
 		tb.Fatal(err)
 	}
-	r := peerRow{name: name, cpu: cpuSeconds() - c0}
+	r := peerRow{name: name, cpu: testenv.CPUTime().Seconds() - c0}
 	vp, err := m.PredictProba(ctx, bd.val)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	k := len(bd.d.classes)
 	r.valF1 = macroF1(argmaxRows(vp, k), bd.d.valLabels, k)
-	c1 := cpuSeconds()
+	c1 := testenv.CPUTime().Seconds()
 	tp, err := m.PredictProba(ctx, bd.test)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r.predUS = 1e6 * (cpuSeconds() - c1) / float64(bd.test.Len())
+	r.predUS = 1e6 * (testenv.CPUTime().Seconds() - c1) / float64(bd.test.Len())
 	bd.scoreTest(tp, &r)
 	r.rounds = memberRounds(m)
 	return r, vp, tp
@@ -551,11 +551,11 @@ func runBundle(b *testing.B, bd *benchData) ([]peerRow, []openSetRow) {
 	cfg.Out = b.TempDir()
 	cfg.FeatureSets = []FeatureSet{FeaturesNoSNI}
 	cfg.Member.Seqnet.MaxRows, cfg.Member.Seqnet.Train.MaxEpochs = 20000, 10 // the demo's --net-rows, --net-epochs
-	c0 := cpuSeconds()
+	c0 := testenv.CPUTime().Seconds()
 	if _, err := Train(ctx, bd.src, cfg, os.Stderr); err != nil {
 		b.Fatal(err)
 	}
-	cpu := cpuSeconds() - c0
+	cpu := testenv.CPUTime().Seconds() - c0
 	bundle, err := LoadBundle(filepath.Join(cfg.Out, string(FeaturesNoSNI)))
 	if err != nil {
 		b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/telcotraffic/telcotraffic/beam/featuredef"
 	"github.com/telcotraffic/telcotraffic/beam/tablerow"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/seqnet"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/synth"
 )
@@ -93,17 +94,17 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 		}
 		var results []peerResult
 		for _, mb := range members {
-			c0, w0 := cpuSeconds(), time.Now()
+			c0, w0 := testenv.CPUTime().Seconds(), time.Now()
 			if err := mb.m.Fit(ctx, d.train, d.val, os.Stderr); err != nil {
 				b.Fatal(err)
 			}
-			r := peerResult{Model: mb.name, TrainCPU: cpuSeconds() - c0, TrainWall: time.Since(w0).Seconds()}
-			c1 := cpuSeconds()
+			r := peerResult{Model: mb.name, TrainCPU: testenv.CPUTime().Seconds() - c0, TrainWall: time.Since(w0).Seconds()}
+			c1 := testenv.CPUTime().Seconds()
 			p, err := mb.m.PredictProba(ctx, d.test)
 			if err != nil {
 				b.Fatal(err)
 			}
-			r.PredictRowsPerCPU = float64(d.test.Len()) / (cpuSeconds() - c1)
+			r.PredictRowsPerCPU = float64(d.test.Len()) / (testenv.CPUTime().Seconds() - c1)
 			r.pred = argmaxRows(p, len(d.classes))
 			switch m := mb.m.(type) {
 			case *SeqnetMember:

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,14 +35,6 @@ var (
 	benchPeer  = flag.Int("score-peer-rows", 200000, "BenchmarkScoreDay: rows of the day the Python xgboost peer predicts")
 	benchModel = flag.String("score-models", "", "BenchmarkScoreDay: score with this model folder (sni/ and no-sni/ bundles, e.g. a demo's models/classifier/as-of-…) instead of training one")
 )
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
 
 // resetPeak resets the process's peak RSS (VmHWM), so that peakMiB
 // measures what follows.
@@ -192,12 +183,12 @@ func BenchmarkScoreDay(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
 				resetPeak(b)
-				c0, w0 := cpuSeconds(), time.Now()
+				c0, w0 := testenv.CPUTime().Seconds(), time.Now()
 				res, err := Score(ctx, Config{Lake: lake, Version: -1, From: day, To: day, Force: true}, v.model, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
-				cpu, wall := cpuSeconds()-c0, time.Since(w0).Seconds()
+				cpu, wall := testenv.CPUTime().Seconds()-c0, time.Since(w0).Seconds()
 				n := float64(res.ScoredFlows)
 				b.ReportMetric(n, "flows")
 				b.ReportMetric(wall, "wall-s")
@@ -235,12 +226,12 @@ func BenchmarkScoreDay(b *testing.B) {
 		in := m.NoSNI.Transforms.NewInputs(rows, nil)
 		in.Tree()
 		for b.Loop() {
-			c0 := cpuSeconds()
+			c0 := testenv.CPUTime().Seconds()
 			if _, err := tree.PredictProba(ctx, in); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(len(rows)), "flows")
-			b.ReportMetric(float64(len(rows))/(cpuSeconds()-c0), "flows/s/core")
+			b.ReportMetric(float64(len(rows))/(testenv.CPUTime().Seconds()-c0), "flows/s/core")
 		}
 	})
 	b.Run("python-xgboost-no-sni", func(b *testing.B) {
@@ -262,26 +253,26 @@ func predictBreakdown(b *testing.B, ctx context.Context, bundle *classify.Bundle
 	}
 	defer bundle.SetThreads(0)
 	const size = 8192
-	c0 := cpuSeconds()
+	c0 := testenv.CPUTime().Seconds()
 	for i := 0; i < len(rows); i += size {
 		if _, err := bundle.Predict(ctx, rows[i:min(i+size, len(rows))]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	total := cpuSeconds() - c0
+	total := testenv.CPUTime().Seconds() - c0
 	parts := make([]float64, 1+len(bundle.Members))
 	for i := 0; i < len(rows); i += size {
-		c := cpuSeconds()
+		c := testenv.CPUTime().Seconds()
 		in := bundle.Transforms.NewInputs(rows[i:min(i+size, len(rows))], nil)
 		in.Tree()
 		in.Net()
-		parts[0] += cpuSeconds() - c
+		parts[0] += testenv.CPUTime().Seconds() - c
 		for j, mem := range bundle.Members {
-			c = cpuSeconds()
+			c = testenv.CPUTime().Seconds()
 			if _, err := mem.PredictProba(ctx, in); err != nil {
 				b.Fatal(err)
 			}
-			parts[1+j] += cpuSeconds() - c
+			parts[1+j] += testenv.CPUTime().Seconds() - c
 		}
 	}
 	n := float64(len(rows))

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/telcotraffic/telcotraffic/beam/cesnet"
+	"github.com/telcotraffic/telcotraffic/lakehouse/testenv"
 )
 
 // BenchmarkFlows measures generation and encoding of one day's flows, rows/s
@@ -29,7 +28,7 @@ func BenchmarkFlows(b *testing.B) {
 	var rows int
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for range b.N {
 		g.r = daySeed(cfg.Seed, d)
 		evs, _ = planDay(cfg, cal, g.r, d, evs)
@@ -43,7 +42,7 @@ func BenchmarkFlows(b *testing.B) {
 		rows += len(evs)
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/float64(rows), "cpu-us/row")
+	b.ReportMetric((testenv.CPUTime()-cpu0).Seconds()*1e6/float64(rows), "cpu-us/row")
 }
 
 // BenchmarkDayCompress measures the compression of a generated day's CSV by
@@ -72,7 +71,7 @@ func BenchmarkDayCompress(b *testing.B) {
 	for _, level := range []int{gzip.BestSpeed, 3, gzip.DefaultCompression} {
 		b.Run(fmt.Sprintf("gzip%d", level), func(b *testing.B) {
 			var size int
-			cpu0 := cpuTime()
+			cpu0 := testenv.CPUTime()
 			for range b.N {
 				var out bytes.Buffer
 				zw, _ := gzip.NewWriterLevel(&out, level)
@@ -80,18 +79,9 @@ func BenchmarkDayCompress(b *testing.B) {
 				zw.Close()
 				size = out.Len()
 			}
-			b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/float64(len(evs)*b.N), "cpu-us/row")
+			b.ReportMetric((testenv.CPUTime()-cpu0).Seconds()*1e6/float64(len(evs)*b.N), "cpu-us/row")
 			b.ReportMetric(float64(size)/float64(len(evs)), "B/row")
 			b.ReportMetric(float64(csv.Len())/float64(len(evs)), "csvB/row")
 		})
 	}
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
