@@ -20,7 +20,9 @@ version each day.
 * ``register`` only registers: it makes train's run a model version tagged with the run's
   ``reason`` and scores and points the alias ``challenger`` at it; ``promote`` moves
   ``champion`` to the challenger only when it beats
-  the champion by more than ``min_gain`` on the same held-out window and passes the guard
+  the champion by more than ``min_gain`` on the same held-out window, on macro-F1 *without SNI*
+  (what serving sees under ECH, and not saturated: with SNI both score ≈1.0 and no challenger
+  could ever win) and passes the guard
   rails (no class collapses, latency budget). When the champion was evaluated on an older
   window, promote scores it again on the challenger's window itself (``--lake``: the
   champion's registered bundle on the lake) and logs that evaluation as a run of its own.
@@ -130,7 +132,7 @@ with DAG(
         "promote",
         [
             "--name={{ params.model_name }}",
-            "--metric=macro_f1",
+            "--metric=macro_f1_no_sni",
             "--min-delta={{ params.min_gain }}",
             f"--lake={s.lake}",
         ],

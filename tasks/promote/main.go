@@ -90,7 +90,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 // promoteFlags adds the promote task's flags to fs.
 func promoteFlags(fs *flag.FlagSet, o *tracking.PromoteOptions) {
 	fs.StringVar(&o.Name, "name", "", "registered model name (required)")
-	fs.StringVar(&o.Metric, "metric", "", "score to compare: macro_f1 (classifiers) or mase (forecasters) (required)")
+	fs.StringVar(&o.Metric, "metric", "", "score to compare: macro_f1_no_sni (classifiers; macro_f1 with SNI saturates near 1) or mase (forecasters) (required)")
 	fs.BoolFunc("higher-is-better", "whether the metric improves upwards (default: inferred from its name; =false for downwards)", func(s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {

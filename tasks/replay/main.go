@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&cfg.Executors, "executors", 3, "LocalExecutor parallelism")
 	flag.StringVar(&cfg.TrainArgs, "train-args", replay.DefaultTrainArgs, "extra flags of the train tasks (TT_ARGS_TRAIN)")
 	flag.StringVar(&cfg.DriftArgs, "drift-args", replay.DefaultDriftArgs, "extra flags of the driftcheck tasks (TT_ARGS_DRIFTCHECK)")
+	flag.StringVar(&cfg.ForecastArgs, "forecast-args", replay.DefaultForecastArgs, "extra flags of the forecast tasks (TT_ARGS_FORECAST)")
 	flag.IntVar(&cfg.HeavySlots, "heavy-slots", replay.DefaultHeavySlots, "slots of the telco_heavy pool (0: infra/airflow/pools.json's)")
 	var xcom string
 	ctx := taskio.Parse(&xcom)

@@ -226,11 +226,11 @@ func trainAsOf(ctx context.Context, cfg Config, lake string, asOf time.Time, run
 		return err
 	}
 	var pr tracking.Decision
-	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", classifierModel, "--metric", "macro_f1",
+	if err := stage(ctx, cfg, stderr, &pr, "promote", "--name", classifierModel, "--metric", "macro_f1_no_sni",
 		"--lake", lake, "--max-rows-per-week", "10000", "--experiment", classifierExperiment); err != nil {
 		return err
 	}
-	note := fmt.Sprintf("%s on %s: challenger v%s macro_f1 %s", pr.Outcome, pr.Window, reg.Version, num(classify.Num(pr.ChallengerScore), 4))
+	note := fmt.Sprintf("%s on %s: challenger v%s macro_f1_no_sni %s", pr.Outcome, pr.Window, reg.Version, num(classify.Num(pr.ChallengerScore), 4))
 	if pr.ChampionScore != nil {
 		note += " vs champion " + num(classify.Num(*pr.ChampionScore), 4)
 	}

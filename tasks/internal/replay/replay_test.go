@@ -81,7 +81,7 @@ func TestReplayTwoWeeks(t *testing.T) {
 		Dir: t.TempDir(), Repo: root, Bin: binaries(t, root), MLflow: testenv.MLflow(t), PGBin: pgBin, Psql: psql,
 		Start: "2022-01-03", Weeks: 2, FlowsPerDay: 300, Seed: 3, TrainWindow: "2,1,1", Timeout: 30 * time.Minute,
 		Executors: 3, Progress: testWriter{t}, Keep: true,
-		TrainArgs: DefaultTrainArgs, DriftArgs: DefaultDriftArgs, HeavySlots: DefaultHeavySlots,
+		TrainArgs: DefaultTrainArgs, DriftArgs: DefaultDriftArgs, ForecastArgs: DefaultForecastArgs, HeavySlots: DefaultHeavySlots,
 		AlertsURL: srv.URL + "/hooks/telco", Deadline: time.Second,
 	}
 	res, err := Run(ctx, cfg)
