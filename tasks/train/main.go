@@ -143,6 +143,7 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 		c.Split.AsOf = s
 		return nil
 	})
+	fs.BoolVar(&c.Split.HeldOutRows, "held-out-rows", c.Split.HeldOutRows, "validation and test are flows held out by id (one in ten each) of the last training weeks, not the weeks after them: the model learns up to the newest complete week; test window <week>"+classify.HeldOutSuffix)
 	fs.IntVar(&c.MaxTrainRows, "max-train-rows", c.MaxTrainRows, "training rows sampled from the training weeks")
 	fs.IntVar(&c.MaxValRows, "max-val-rows", c.MaxValRows, "validation rows sampled from the validation weeks")
 	fs.IntVar(&c.MaxRowsPerApp, "max-rows-per-app", c.MaxRowsPerApp, "training rows kept per app (0: uniform sample)")

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/telcotraffic/telcotraffic/beam/cesnet"
@@ -182,6 +183,55 @@ type SplitConfig struct {
 	// AsOf (their Sunday is AsOf or earlier), so later data is never
 	// read and a later AsOf trains on later weeks. SkipWeeks must be 0.
 	AsOf string `json:"as_of,omitempty"`
+	// HeldOutRows moves validation and test into the training weeks: the
+	// window is TrainWeeks weeks, validation is the flows of validation
+	// bucket (RowBucket) of its last ValWeeks weeks and test those of the
+	// test bucket of its last TestWeeks weeks. No bundle ever trains on a
+	// test-bucket flow, so models trained up to different days compare on
+	// the same unseen flows, and a model learns from the newest complete
+	// week instead of the one two weeks before (the loop's lag after a
+	// change). Test windows are then named WeekLabel+HeldOutSuffix.
+	HeldOutRows bool `json:"held_out_rows,omitempty"`
+}
+
+// HeldOutSuffix marks a test window of held-out rows ("2022-W10/held-out":
+// the test-bucket flows of 2022-W10) as opposed to a whole week.
+const HeldOutSuffix = "/held-out"
+
+// The buckets of RowBucket: one in ten flows is test, one in ten
+// validation (in held-out mode).
+const (
+	testBucket = 0
+	valBucket  = 1
+	rowBuckets = 10
+)
+
+// RowBucket assigns a flow to one of ten buckets by a hash of its id, the
+// same in every run: bucket 0 is held-out test, bucket 1 validation.
+func RowBucket(id int64) int {
+	h := uint64(id) * 0x9e3779b97f4a7c15
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return int(h % rowBuckets)
+}
+
+// TestWindow names the window a split leaves for evaluation (its first
+// test week), with HeldOutSuffix in held-out mode; "" without test weeks.
+func (s Split) TestWindow(c SplitConfig) string {
+	if len(s.Test) == 0 {
+		return ""
+	}
+	if c.HeldOutRows {
+		return s.Test[0].Label + HeldOutSuffix
+	}
+	return s.Test[0].Label
+}
+
+// splitWindow parses a test window name: its week label and whether only
+// its held-out (test-bucket) flows are meant.
+func splitWindow(w string) (label string, heldOut bool) {
+	return strings.CutSuffix(w, HeldOutSuffix)
 }
 
 // weekEnd returns the last calendar day of the dataset week holding day:
@@ -214,6 +264,9 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	}
 	if c.SkipWeeks < 0 || c.TrainWeeks <= 0 || c.ValWeeks < 0 || c.TestWeeks < 0 {
 		return Split{}, fmt.Errorf("classify: split %+v: need skip ≥ 0, train > 0, val ≥ 0, test ≥ 0", c)
+	}
+	if c.HeldOutRows {
+		return splitHeldOut(weeks, c)
 	}
 	if c.AsOf != "" {
 		asOf, err := time.Parse(cesnet.DayLayout, c.AsOf)
@@ -251,6 +304,61 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	}
 	s.Test = weeks[i:end]
 	return s, nil
+}
+
+// splitHeldOut is SplitWeeks in held-out mode: validation and test are
+// the last weeks of the training window.
+func splitHeldOut(weeks []Week, c SplitConfig) (Split, error) {
+	c.TestWeeks = max(c.TestWeeks, 1)
+	if c.ValWeeks > c.TrainWeeks || c.TestWeeks > c.TrainWeeks {
+		return Split{}, fmt.Errorf("classify: split %+v: with held-out rows, validation and test weeks are among the %d training weeks", c, c.TrainWeeks)
+	}
+	if c.AsOf != "" {
+		asOf, err := time.Parse(cesnet.DayLayout, c.AsOf)
+		if err != nil {
+			return Split{}, fmt.Errorf("classify: split: as-of %q: %w", c.AsOf, err)
+		}
+		if c.SkipWeeks != 0 {
+			return Split{}, errors.New("classify: split: give skip weeks or an as-of day, not both")
+		}
+		var complete []Week
+		for _, w := range weeks {
+			if !weekEnd(w.From).After(asOf) {
+				complete = append(complete, w)
+			}
+		}
+		if len(complete) < c.TrainWeeks {
+			return Split{}, fmt.Errorf("%w: split %+v needs %d weeks complete on %s, the data has %d", ErrTooFewWeeks, c, c.TrainWeeks, c.AsOf, len(complete))
+		}
+		weeks = complete[len(complete)-c.TrainWeeks:]
+	} else {
+		if len(weeks) < c.SkipWeeks+c.TrainWeeks {
+			return Split{}, fmt.Errorf("classify: split %+v needs %d weeks, the data has %d", c, c.SkipWeeks+c.TrainWeeks, len(weeks))
+		}
+		weeks = weeks[c.SkipWeeks : c.SkipWeeks+c.TrainWeeks]
+	}
+	n := len(weeks)
+	return Split{Train: weeks, Val: weeks[n-c.ValWeeks:], Test: weeks[n-c.TestWeeks:]}, nil
+}
+
+// trainKeep returns the filter of a split's training rows: in held-out
+// mode no test-bucket flow, and no validation-bucket flow of the
+// validation weeks; otherwise every row (nil).
+func trainKeep(s Split, c SplitConfig) func(*tablerow.FlowFeatures) bool {
+	if !c.HeldOutRows {
+		return nil
+	}
+	from, to := span(s.Val)
+	first, last := from.Format(cesnet.DayLayout), to.Format(cesnet.DayLayout)
+	return func(r *tablerow.FlowFeatures) bool {
+		switch RowBucket(r.ID) {
+		case testBucket:
+			return false
+		case valBucket:
+			return r.Day < first || r.Day > last
+		}
+		return true
+	}
 }
 
 // span returns the first and last day of consecutive weeks.
@@ -351,9 +459,19 @@ func cloneRow(r *tablerow.FlowFeatures, dst tablerow.FlowFeatures) tablerow.Flow
 
 // sampleWeeks draws a reservoir sample of at most max rows from each week.
 func sampleWeeks(ctx context.Context, src Source, weeks []Week, max int, seed uint64) ([][]tablerow.FlowFeatures, error) {
+	return sampleTestWeeks(ctx, src, weeks, max, seed, false)
+}
+
+// sampleTestWeeks is sampleWeeks of the weeks' held-out (test-bucket)
+// flows only when heldOut.
+func sampleTestWeeks(ctx context.Context, src Source, weeks []Week, max int, seed uint64, heldOut bool) ([][]tablerow.FlowFeatures, error) {
+	var keep func(*tablerow.FlowFeatures) bool
+	if heldOut {
+		keep = func(r *tablerow.FlowFeatures) bool { return RowBucket(r.ID) == testBucket }
+	}
 	out := make([][]tablerow.FlowFeatures, len(weeks))
 	for i, w := range weeks {
-		rows, _, err := sampleWindow(ctx, src, []Week{w}, max, 0, seed+uint64(i)+1, nil)
+		rows, _, err := sampleWindow(ctx, src, []Week{w}, max, 0, seed+uint64(i)+1, keep)
 		if err != nil {
 			return nil, err
 		}

@@ -29,7 +29,9 @@ type EvalConfig struct {
 	TestWeeks int
 	// Weeks, if set, are the test weeks scored (week labels), instead of
 	// the ones the bundles left: how a champion is scored again on a
-	// challenger's later window. They must follow the validation window.
+	// challenger's later window. They must follow the validation window;
+	// a label with HeldOutSuffix scores the week's held-out flows, which
+	// no bundle trained with SplitConfig.HeldOutRows has seen.
 	Weeks          []string
 	MaxRowsPerWeek int     // default 20000
 	FPR            float64 // open-set operating point; default 0.05
@@ -148,13 +150,16 @@ type Report struct {
 	Data    DataVersion `json:"data"`
 	// AsOf, TrainWeeks and ValWeeks are the first bundle's training
 	// window; Weeks the test weeks scored.
-	AsOf       string          `json:"as_of,omitempty"`
-	TrainWeeks []string        `json:"train_weeks"`
-	ValWeeks   []string        `json:"val_weeks"`
-	Weeks      []string        `json:"test_weeks"`
-	Summary    Summary         `json:"summary"`
-	Variants   []VariantReport `json:"variants"`
-	Seconds    float64         `json:"seconds"`
+	AsOf       string   `json:"as_of,omitempty"`
+	TrainWeeks []string `json:"train_weeks"`
+	ValWeeks   []string `json:"val_weeks"`
+	Weeks      []string `json:"test_weeks"`
+	// HeldOut: only the held-out (test-bucket) flows of Weeks were scored
+	// (SplitConfig.HeldOutRows); Summary.TestWeek then has HeldOutSuffix.
+	HeldOut  bool            `json:"held_out,omitempty"`
+	Summary  Summary         `json:"summary"`
+	Variants []VariantReport `json:"variants"`
+	Seconds  float64         `json:"seconds"`
 }
 
 // expandModels turns bundle roots into their bundle folders.
@@ -201,25 +206,41 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 			b.Close()
 		}
 	}()
+	// lastVal is the last week a bundle saw flows of that the test may
+	// hold: the validation window's, or for a held-out-mode bundle scored
+	// on whole weeks its training window's (on held-out flows: none).
 	lastVal := ""
 	var fixed []string // test weeks the bundles were trained to leave (train --as-of)
+	heldOut := false   // score only the held-out (test-bucket) flows of the weeks
 	for _, d := range dirs {
 		b, err := OpenBundle(ctx, d, cfg.Store)
 		if err != nil {
 			return nil, err
 		}
 		bundles = append(bundles, b)
-		for _, w := range b.Manifest.Split.Val {
+		t := labels(b.Manifest.Split.Test)
+		h := b.Manifest.Config.Split.HeldOutRows && len(t) > 0
+		if len(cfg.Weeks) > 0 {
+			t, h = nil, false
+			for _, w := range cfg.Weeks {
+				l, ho := splitWindow(w)
+				t, h = append(t, l), h || ho
+			}
+		}
+		if len(fixed) > 0 && (!slices.Equal(fixed, t) || h != heldOut) {
+			return nil, fmt.Errorf("classify: evaluate: bundles left different test windows: %v and %v", fixed, t)
+		}
+		fixed, heldOut = t, h
+		seen := b.Manifest.Split.Val
+		if b.Manifest.Config.Split.HeldOutRows {
+			seen = b.Manifest.Split.Train
+			if heldOut {
+				seen = nil
+			}
+		}
+		for _, w := range seen {
 			lastVal = max(lastVal, w.Label)
 		}
-		t := labels(b.Manifest.Split.Test)
-		if len(cfg.Weeks) > 0 {
-			t = cfg.Weeks
-		}
-		if len(fixed) > 0 && !slices.Equal(fixed, t) {
-			return nil, fmt.Errorf("classify: evaluate: bundles left different test weeks: %v and %v", fixed, t)
-		}
-		fixed = t
 	}
 	days, err := src.Days(ctx)
 	if err != nil {
@@ -238,7 +259,7 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 		return nil, fmt.Errorf("%w (%s) in the data", ErrNoTestWeeks, lastVal)
 	}
 	fmt.Fprintf(progress, "classify: evaluating %d bundles on weeks %s\n", len(bundles), labels(test))
-	weekRows, err := sampleWeeks(ctx, src, test, cfg.MaxRowsPerWeek, cfg.Seed)
+	weekRows, err := sampleTestWeeks(ctx, src, test, cfg.MaxRowsPerWeek, cfg.Seed, heldOut)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +271,7 @@ func Evaluate(ctx context.Context, src Source, cfg EvalConfig, progress io.Write
 	first := bundles[0].Manifest
 	rep := &Report{Created: time.Now().UTC(), Data: src.Version(), AsOf: first.Config.Split.AsOf,
 		TrainWeeks: labels(first.Split.Train), ValWeeks: labels(first.Split.Val), Weeks: labels(test)}
+	rep.HeldOut = heldOut
 	for i, b := range bundles {
 		v, err := evaluateBundle(ctx, b, dirs[i], test, weekRows, cfg.FPR)
 		if err != nil {
@@ -396,7 +418,11 @@ func categoryGroups(cats []string) ([]string, []int) {
 
 func summarise(r *Report) Summary {
 	nan := Num(math.NaN())
-	s := Summary{TestWeek: r.Weeks[0], Accuracy: nan, MacroF1: nan, MacroRecall: nan, MacroF1NoSNI: nan,
+	first := r.Weeks[0]
+	if r.HeldOut {
+		first += HeldOutSuffix
+	}
+	s := Summary{TestWeek: first, Accuracy: nan, MacroF1: nan, MacroRecall: nan, MacroF1NoSNI: nan,
 		AccuracyNoSNI: nan, UnknownTPR: nan, UnknownTPRNoSNI: nan, EnsembleGainNoSNI: nan}
 	for _, v := range r.Variants {
 		w := v.Weeks[0]

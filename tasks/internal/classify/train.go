@@ -230,11 +230,11 @@ func Train(ctx context.Context, src Source, cfg TrainConfig, progress io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Split.AsOf == "" {
+	if cfg.Split.AsOf == "" && !cfg.Split.HeldOutRows {
 		split.Test = nil // decided at evaluation
 	}
 	if l, v := cfg.Last, src.Version().Version; !cfg.Force && l != nil && v != nil && *v == l.Version &&
-		(l.Window == "" || len(split.Test) == 0 || split.Test[0].Label == l.Window) {
+		(l.Window == "" || len(split.Test) == 0 || split.TestWindow(cfg.Split) == l.Window) {
 		return nil, fmt.Errorf("%w: %s learned from %s version %d with test window %s, as this run would (--force retrains)",
 			ErrAlreadyTrained, l.Model, FeaturesTable, l.Version, orNone(l.Window))
 	}
@@ -449,7 +449,7 @@ type trainingData struct {
 // wrapper that profiles what it reads) and the validation sample from src,
 // and picks the classes and the held-out apps, as Train does.
 func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg TrainConfig) (*trainingData, error) {
-	trainRows, seen, err := sampleWindow(ctx, trainSrc, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, nil)
+	trainRows, seen, err := sampleWindow(ctx, trainSrc, split.Train, cfg.MaxTrainRows, cfg.MaxRowsPerApp, cfg.Seed, trainKeep(split, cfg.Split))
 	if err != nil {
 		return nil, err
 	}
@@ -515,9 +515,11 @@ func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg 
 		index[c] = i
 	}
 	trainRows, trainLabels := keepClasses(trainRows, index)
+	// In held-out mode validation is the validation bucket of its weeks.
+	valFlow := func(r *tablerow.FlowFeatures) bool { return !cfg.Split.HeldOutRows || RowBucket(r.ID) == valBucket }
 	valRows, _, err := sampleWindow(ctx, src, split.Val, cfg.MaxValRows, 0, cfg.Seed+1000, func(r *tablerow.FlowFeatures) bool {
 		_, ok := index[r.App]
-		return ok
+		return ok && valFlow(r)
 	})
 	if err != nil {
 		return nil, err
@@ -526,7 +528,7 @@ func sampleTraining(ctx context.Context, trainSrc, src Source, split Split, cfg 
 	var openRows []tablerow.FlowFeatures
 	if len(openApps) > 0 {
 		openRows, _, err = sampleWindow(ctx, src, split.Val, max(1, cfg.MaxValRows/4), 0, cfg.Seed+2000, func(r *tablerow.FlowFeatures) bool {
-			return slices.Contains(openApps, r.App)
+			return slices.Contains(openApps, r.App) && valFlow(r)
 		})
 		if err != nil {
 			return nil, err

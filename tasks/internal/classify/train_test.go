@@ -275,3 +275,113 @@ func checkReference(t *testing.T, dir string, classes int) {
 		t.Errorf("reference model %d classes (want %d), mean max prob %v, %d apps", len(ref.Model.Classes), classes, ref.Model.MeanMaxProb, len(ref.Apps))
 	}
 }
+
+func TestSplitHeldOutRows(t *testing.T) {
+	var days []time.Time
+	for i := range 35 {
+		days = append(days, day0.AddDate(0, 0, i))
+	}
+	weeks := Weeks(days)
+	c := SplitConfig{TrainWeeks: 3, ValWeeks: 1, AsOf: "2022-02-05", HeldOutRows: true} // Saturday: W05 is not complete
+	s, err := SplitWeeks(weeks, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [][]string{labels(s.Train), labels(s.Val), labels(s.Test)}
+	want := [][]string{{"2022-W02", "2022-W03", "2022-W04"}, {"2022-W04"}, {"2022-W04"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("split (-want +got):\n%s", d)
+	}
+	if w := s.TestWindow(c); w != "2022-W04"+HeldOutSuffix {
+		t.Errorf("test window %q", w)
+	}
+	if l, h := splitWindow(s.TestWindow(c)); l != "2022-W04" || !h {
+		t.Errorf("splitWindow: %q %v", l, h)
+	}
+	for i, bad := range []SplitConfig{
+		{TrainWeeks: 5, AsOf: "2022-02-05", HeldOutRows: true},              // 4 weeks complete
+		{TrainWeeks: 1, ValWeeks: 2, AsOf: "2022-02-05", HeldOutRows: true}, // validation outside training
+	} {
+		_, err := SplitWeeks(weeks, bad)
+		if err == nil || errors.Is(err, ErrTooFewWeeks) != (i == 0) {
+			t.Errorf("split %+v: %v", bad, err)
+		}
+	}
+
+	// One flow in ten per bucket; training keeps no test flow, nor a
+	// validation flow of the validation weeks.
+	n := [rowBuckets]int{}
+	for id := range int64(100000) {
+		n[RowBucket(id)]++
+	}
+	for b, k := range n {
+		if k < 9500 || k > 10500 {
+			t.Errorf("bucket %d holds %d of 100000 ids", b, k)
+		}
+	}
+	keep := trainKeep(s, c)
+	idOf := func(bucket int) int64 {
+		for id := int64(0); ; id++ {
+			if RowBucket(id) == bucket {
+				return id
+			}
+		}
+	}
+	for _, tt := range []struct {
+		bucket int
+		day    string
+		want   bool
+	}{
+		{testBucket, "2022-01-11", false},
+		{valBucket, "2022-01-25", false}, // W04, the validation week
+		{valBucket, "2022-01-11", true},  // W02
+		{5, "2022-01-25", true},
+	} {
+		if got := keep(&tablerow.FlowFeatures{ID: idOf(tt.bucket), Day: tt.day}); got != tt.want {
+			t.Errorf("bucket %d on %s: kept %v, want %v", tt.bucket, tt.day, got, tt.want)
+		}
+	}
+	if trainKeep(s, SplitConfig{TrainWeeks: 3}) != nil {
+		t.Error("week mode filters training rows")
+	}
+}
+
+// TestHeldOutRowsEndToEnd trains up to the last week, evaluates on its
+// held-out flows, and scores the bundle again on that window by name (as
+// promote does for a champion); whole weeks it learned from are refused.
+func TestHeldOutRowsEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	src, err := NewRawSource(writeDataset(t, 600), featuredef.FeatureConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "models")
+	cfg := testConfig(out, "xgb")
+	cfg.FeatureSets = []FeatureSet{FeaturesNoSNI}
+	cfg.Split = SplitConfig{TrainWeeks: 3, ValWeeks: 1, AsOf: "2022-02-06", HeldOutRows: true}
+	res, err := Train(ctx, src, cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"2022-W05"}, res.Test); d != "" {
+		t.Errorf("test weeks (-want +got):\n%s", d)
+	}
+	rep, err := Evaluate(ctx, src, EvalConfig{Models: []string{out}}, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := rep.Variants[0].Weeks[0].Flows
+	if !rep.HeldOut || rep.Summary.TestWeek != "2022-W05"+HeldOutSuffix || flows < 20 || flows > 120 {
+		t.Fatalf("held out %v, test week %q, %d flows: want the held-out tenth of 600 flows of 2022-W05", rep.HeldOut, rep.Summary.TestWeek, flows)
+	}
+	again, err := Evaluate(ctx, src, EvalConfig{Models: []string{out}, Weeks: []string{rep.Summary.TestWeek}}, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := again.Summary.MacroF1NoSNI, rep.Summary.MacroF1NoSNI; a != b {
+		t.Errorf("scored again on %s: macro-F1 %v, first %v", rep.Summary.TestWeek, a, b)
+	}
+	if _, err := Evaluate(ctx, src, EvalConfig{Models: []string{out}, Weeks: []string{"2022-W05"}}, testLog(t)); !errors.Is(err, ErrNoTestWeeks) {
+		t.Errorf("whole week the bundle learned from: %v, want ErrNoTestWeeks", err)
+	}
+}

@@ -322,6 +322,9 @@ func listVersions(ctx context.Context, c *mlflowclient.Client, name string) ([]*
 				v.window = w
 			}
 		}
+		// A window of held-out flows ("2022-W10/held-out") is a week the
+		// version also learned from: it scores the weeks after it.
+		v.window = strings.TrimSuffix(v.window, classify.HeldOutSuffix)
 		d, _ := mv.Tag(tagDecision)
 		v.promoted = d == string(tracking.FirstChampion) || d == string(tracking.Promoted)
 		r, _ := mv.Tag("reason")
