@@ -30,7 +30,7 @@ func main() {
 	flag.IntVar(&cfg.Weeks, "weeks", 13, "weeks to replay")
 	flag.IntVar(&cfg.FlowsPerDay, "flows-per-day", 2000, "generated flows per day")
 	flag.Int64Var(&cfg.Seed, "seed", 1, "generator seed")
-	flag.StringVar(&cfg.TrainWindow, "train-window", "2,1,1", "telco_train's train,val,test weeks")
+	flag.StringVar(&cfg.TrainWindow, "train-window", "4,1,1", "telco_train's train,val,test weeks (with --held-out-rows in --train-args, validation and test are among the training weeks)")
 	flag.DurationVar(&cfg.Timeout, "timeout", 45*time.Minute, "time allowed for the DAG runs")
 	flag.IntVar(&cfg.Executors, "executors", 3, "LocalExecutor parallelism")
 	flag.StringVar(&cfg.TrainArgs, "train-args", replay.DefaultTrainArgs, "extra flags of the train tasks (TT_ARGS_TRAIN)")

@@ -91,7 +91,7 @@ type Config struct {
 //   - DefaultHeavySlots: two slots, so a train does not hold the day's
 //     short Beam jobs and scoring for its whole length.
 const (
-	DefaultTrainArgs    = "--xgb-rounds=100 --xgb-eta=0.3 --xgb-early-stop=10 --net-epochs=4"
+	DefaultTrainArgs    = "--xgb-rounds=100 --xgb-eta=0.3 --xgb-early-stop=10 --net-epochs=4 --held-out-rows --max-train-rows=30000"
 	DefaultDriftArgs    = "--retrain-min-apps=8 --retrain-cooldown=7"
 	DefaultForecastArgs = "--backtest-weeks=1"
 	DefaultHeavySlots   = 2
