@@ -13,6 +13,10 @@ version each day.
   ``s3://``, through the lake's storage layer) and exits 99 (task *skipped*, and so the rest of
   the run) when the newest registered version of ``model_name`` learned from the same
   ``flow_features`` version and window, unless ``force_retrain`` (``--force``).
+  Validation and test are flows held out by id (one in ten each) of the newest training weeks
+  (``held_out_rows``, train ``--held-out-rows``; test window ``<week>/held-out``): a Monday's
+  model learns from the week that just ended, where with validation and test weeks after the
+  training weeks it learned a change two weeks late.
   With ``--experiment`` it logs its own MLflow run (params, validation scores, the sequence
   net's per-epoch history, both bundles as the run's model) and returns its ``mlflow_run_id``.
 * ``evaluate`` (tasks/evaluate) scores the bundles on their test weeks, writes its report
@@ -80,6 +84,11 @@ with DAG(
         "train_weeks": Param(TRAIN_WEEKS, type="integer", minimum=1, maximum=52, description="training weeks"),
         "val_weeks": Param(VAL_WEEKS, type="integer", minimum=1, maximum=8, description="validation weeks (stacking)"),
         "test_weeks": Param(TEST_WEEKS, type="integer", minimum=1, maximum=8, description="weeks left for evaluate"),
+        "held_out_rows": Param(
+            True,
+            type="boolean",
+            description="validation and test are flows held out of the newest training weeks (else later weeks)",
+        ),
         "model_name": Param(CLASSIFIER_MODEL, type="string", pattern="^[a-z0-9][a-z0-9-]*$"),
         "min_gain": Param(0.0, type="number", minimum=0, description="macro-F1 gain the challenger needs"),
         "reason": Param("schedule", type="string", description="why this run (schedule, asset, drift, manual)"),
@@ -97,6 +106,7 @@ with DAG(
             "--train-weeks={{ params.train_weeks }}",
             "--val-weeks={{ params.val_weeks }}",
             "--test-weeks={{ params.test_weeks }}",
+            "--held-out-rows={{ params.held_out_rows }}",
             "--model-name={{ params.model_name }}",
             "--force={{ params.force_retrain }}",
             f"--experiment={CLASSIFIER_EXPERIMENT}",

@@ -68,15 +68,16 @@ type Config struct {
 //     sequence net. With the production defaults (400 rounds at eta 0.1,
 //     10 epochs) one train task took 130 s of the quarter's one-slot pool
 //     and a dozen of them set the replay's pace; eta 0.3 reaches the same
-//     validation loss in about a third of the rounds. And held-out rows
-//     (train --held-out-rows, with the replay's 4-week window): validation
-//     and test are flows held out of the newest training weeks, so a
-//     Monday's model learns from the week that just ended. With weeks after
-//     the training window (2 train, 1 validation, 1 test) the loop learned
-//     a change two weeks late: the week-10 exporter update first reached a
-//     champion's training data in week 13, and the loop beat the frozen
-//     model by 3.7 points over weeks 10–13. 30,000 training rows keep the
-//     task's time that of the 2-week window.
+//     validation loss in about a third of the rounds; 30,000 training
+//     rows keep a train task's time that of the former 2-week window now
+//     that the replay trains on 4 weeks (TrainWindow 4,1,1) with
+//     telco_train's held-out rows: validation and test are flows held out
+//     of the newest training weeks, so a Monday's model learns from the
+//     week that just ended. With weeks after the training window (2
+//     train, 1 validation, 1 test) the loop learned a change two weeks
+//     late: the week-10 exporter update first reached a champion's
+//     training data in week 13, and the loop beat the frozen model by
+//     3.7 points over weeks 10–13.
 //   - DefaultDriftArgs: a retrain is asked for only when many apps drift at
 //     once or the whole day does, at most once a week per reference. At
 //     1000 flows a day a few apps show a per-app feature shift nearly
@@ -91,7 +92,7 @@ type Config struct {
 //   - DefaultHeavySlots: two slots, so a train does not hold the day's
 //     short Beam jobs and scoring for its whole length.
 const (
-	DefaultTrainArgs    = "--xgb-rounds=100 --xgb-eta=0.3 --xgb-early-stop=10 --net-epochs=4 --held-out-rows --max-train-rows=30000"
+	DefaultTrainArgs    = "--xgb-rounds=100 --xgb-eta=0.3 --xgb-early-stop=10 --net-epochs=4 --max-train-rows=30000"
 	DefaultDriftArgs    = "--retrain-min-apps=8 --retrain-cooldown=7"
 	DefaultForecastArgs = "--backtest-weeks=1"
 	DefaultHeavySlots   = 2
