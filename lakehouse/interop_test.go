@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
 	"github.com/telcotraffic/telcotraffic/lakehouse"
 )
 
@@ -207,5 +209,80 @@ func TestWeReadDeltaRSTables(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDeltaRSReadsStreamedFiles: data files streamed a few rows at a time
+// through FileWriter (small pages and page chunks, as the parse job's open
+// files have) with the snappy codec are read by delta-rs with the same rows
+// as our reader, and their stats count the rows.
+func TestDeltaRSReadsStreamedFiles(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range envs(t) {
+		t.Run(e.name, func(t *testing.T) {
+			store, uri := e.newTbl(t, "flows")
+			tbl := createTable(t, store, lakehouse.Options{Compression: "snappy", RowGroupRows: 16})
+			w, err := lakehouse.NewWriter[row](ctx, tbl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := makeRows(0, 90)
+			files := map[string]*lakehouse.FileWriter[row]{}
+			var keys []string
+			for i := range rows {
+				pv := w.PartitionValues(&rows[i])
+				k := pv["week"] + "/" + pv["app"]
+				fw := files[k]
+				if fw == nil {
+					fw, err = w.NewFileWriter(pv, parquet.PageBufferSize(256), parquet.ColumnPageBuffers(parquet.NewChunkBufferPool(64)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					files[k] = fw
+					keys = append(keys, k)
+				}
+				if err := fw.Write(rows[i : i+1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var adds []lakehouse.Add
+			var counted int64
+			for _, k := range keys {
+				a, ok, err := files[k].Close(ctx)
+				if err != nil || !ok {
+					t.Fatalf("close %s: ok %v, %v", k, ok, err)
+				}
+				var st struct {
+					NumRecords int64 `json:"numRecords"`
+				}
+				if err := json.Unmarshal([]byte(a.Stats), &st); err != nil {
+					t.Fatal(err)
+				}
+				counted += st.NumRecords
+				if !strings.HasSuffix(a.Path, ".snappy.parquet") {
+					t.Errorf("file %s: want a .snappy.parquet", a.Path)
+				}
+				adds = append(adds, a)
+			}
+			if counted != int64(len(rows)) {
+				t.Errorf("stats count %d rows, wrote %d", counted, len(rows))
+			}
+			res, err := tbl.Commit(ctx, lakehouse.Commit{Mode: lakehouse.ModeAppend, Adds: adds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := must[*lakehouse.Snapshot](t)(tbl.SnapshotAt(ctx, res.Version))
+			want := sortRows(rows)
+			if d := cmp.Diff(want, goRead(t, tbl, snap)); d != "" {
+				t.Errorf("our reader -want +got:\n%s", d)
+			}
+			peer := deltaRead(t, e, uri, res.Version)
+			if d := cmp.Diff(plain(want), peer.Rows); d != "" {
+				t.Errorf("delta-rs rows -want +got:\n%s", d)
+			}
+			if peer.NumFiles != len(keys) {
+				t.Errorf("delta-rs sees %d files, we wrote %d", peer.NumFiles, len(keys))
+			}
+		})
 	}
 }

@@ -80,7 +80,7 @@ func registerFlags(fs *flag.FlagSet) *config {
 	fs.IntVar(&c.FileRows, "file_rows", deltaio.DefaultFileRows, "rows per data file at most")
 	fs.IntVar(&c.BufferRows, "buffer_rows", deltaio.DefaultMaxRows, "rows buffered per worker thread at most (memory bound)")
 	fs.Int64Var(&c.TargetSize, "target_file_size", 0, "data file target size in bytes (0: lakehouse default)")
-	fs.StringVar(&c.Compression, "compression", "zstd", "data file compression: zstd or snappy")
+	fs.StringVar(&c.Compression, "compression", "", "data file compression: zstd or snappy (default: snappy for parse's flows, zstd for the others)")
 	fs.StringVar(&c.XZ, "xz", "auto", "xz decoder: auto (xz program if on PATH), go or exec")
 	return c
 }
