@@ -14,7 +14,7 @@ export TELCO_TEST_ARTIFACTS := $(CURDIR)/.test-artifacts
 
 TASKS := generate demo train evaluate forecast register promote score driftcheck report replay
 
-.PHONY: all setup build demo replay test test-go test-dags lint bench bench-parse bench-ingest bench-classify bench-decay bench-drift bench-evidently bench-seqnet bench-stack clean
+.PHONY: all setup build demo replay test test-go test-dags lint bench bench-parse bench-ingest bench-week bench-classify bench-decay bench-drift bench-evidently bench-seqnet bench-stack clean
 
 all: build
 
@@ -75,10 +75,18 @@ bench-parse: setup
 
 # The whole daily ingest (parse + aggregate + features, and the compaction of a
 # week the days close) vs the seed's Spark Job A + B + C on the same generated
-# files, with per-stage rows/s and ratios. The defaults are one real-size Monday
-# (~2.07 M rows, ~10 min with Spark); DAYS=7 for a real-size week.
+# files, with per-stage rows/s, CPU µs per row, peak MB and ratios (the table in
+# WORK/stages.md). The defaults are one real-size Monday (~2.07 M rows, ~10 min
+# with Spark on a quiet machine); bench-week for a real-size week.
 bench-ingest: setup
-	JOBS=all DAYS=$(or $(DAYS),1) FLOWS=$(or $(FLOWS),1400000) ./beam/bench/parse-peer.sh
+	JOBS=all BUSY=$(or $(BUSY),0) DAYS=$(or $(DAYS),1) FLOWS=$(or $(FLOWS),1400000) ./beam/bench/parse-peer.sh
+
+# A real-size week end to end (7 generated days of ~1.4 M flows on average,
+# ~10 M rows, the compaction of the week they close): ours per stage with CPU
+# seconds and peak MB, Spark A + B + C beside it (SPARK=0 skips it: about an
+# hour on 2 cores), and the year projection (year_* keys).
+bench-week: setup
+	JOBS=all BUSY=0 SUBSETS=$(or $(SUBSETS),0) SPARK=$(or $(SPARK),1) DAYS=$(or $(DAYS),7) FLOWS=$(or $(FLOWS),1400000) ./beam/bench/parse-peer.sh
 
 # Our tree member, the bundle (stacker, open-set head) and the Python peers
 # (LightGBM, XGBoost) on the same rows of the demo's flow_features

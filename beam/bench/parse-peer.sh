@@ -25,10 +25,14 @@
 # JOBS=all measures the whole daily ingest instead: ours pipeline --job=all (parse,
 # aggregate, features, and the compaction of a week the days close), Spark Job A,
 # B (hourly aggregate) and C (features) in one session (spark_parse.py --jobs
-# A,B,C), with per-stage seconds and rows/s (stage_*), the per-stage ratios, and
-# the row counts of B and C checked against ours.
+# A,B,C), with per-stage seconds, rows/s, CPU seconds and µs per row, and peak MB
+# (stage_*; the table in WORK/stages.md), the per-stage ratios (wall and CPU),
+# and the row counts of B and C checked against ours.
 #
-# Env: JOBS (parse or all; default parse), BUSY (1 or 0; default 1), DAYS (default 7),
+# Env: JOBS (parse or all; default parse), BUSY (1 or 0; default 1), SPARK (1 or 0:
+# 0 skips the Spark run, its figures read n/a; default 1), SUBSETS (1 or 0: 0 skips
+# the runs of the first day and the first two days; default 1), YEAR_FLOWS (the
+# flows of the year projection, JOBS=all; default 500000000), DAYS (default 7),
 # FLOWS (mean flows per day, default 100000), WORK (work dir;
 # default a temp dir, removed at the end), START (first day, default 2022-03-07).
 # The generated data is cached in WORK keyed by START/DAYS/FLOWS, so a given WORK
@@ -96,9 +100,10 @@ log "work dir $WORK"
 json() {
   tail -n 1 "$1" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
 }
-# calc EXPR: awk arithmetic with 3 decimals; to_int EXPR: truncated to an integer.
-calc() { awk "BEGIN { printf(\"%.3f\\n\", $1) }"; }
-to_int() { awk "BEGIN { printf(\"%d\\n\", $1) }"; }
+# calc EXPR: awk arithmetic with 3 decimals; to_int EXPR: truncated to an integer;
+# both n/a when EXPR holds an n/a (a figure of a skipped run).
+calc() { if [[ $1 == *n/a* ]]; then echo n/a; else awk "BEGIN { printf(\"%.3f\\n\", $1) }"; fi; }
+to_int() { if [[ $1 == *n/a* ]]; then echo n/a; else awk "BEGIN { printf(\"%d\\n\", $1) }"; fi; }
 
 # measure NAME CMD...: runs CMD under GNU time in a session of its own, stdout to
 # WORK/NAME.out, stderr to WORK/NAME.err, and sets WALL (s), TIMEV_MB (GNU time's
@@ -165,8 +170,12 @@ gen_rows=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["glo
 # 2. Our binary and the Spark venv (both cached).
 log "building the pipeline"
 go build -o "$WORK/pipeline" ./beam/cmd/pipeline
-spark_python=$(beam/bench/setup-spark.sh)
-pyspark_version=$("$spark_python" -c 'import pyspark; print(pyspark.__version__)')
+SPARK="${SPARK:-1}"
+pyspark_version=n/a
+if [[ $SPARK == 1 ]]; then
+  spark_python=$(beam/bench/setup-spark.sh)
+  pyspark_version=$("$spark_python" -c 'import pyspark; print(pyspark.__version__)')
+fi
 
 # 3. The runs. zcat first: it also warms the page cache for the others.
 measure zcat sh -c 'exec gzip -dc "$@" >/dev/null' gzip "${files[@]}"
@@ -179,19 +188,21 @@ rows=$(json "$WORK/ours.out" 'd["rows_ingested"]')
 ours_rejects=$(json "$WORK/ours.out" 'd["rejects"]')
 ours_job_s=$(json "$WORK/ours.out" 'd["jobs"][0]["seconds"]')
 
-if ((DAYS > 1)); then
+if ((DAYS > 1)) && [[ ${SUBSETS:-1} == 1 ]]; then
   rm -rf "$WORK/lake1"
   measure ours1 "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake1" --from "$START" --to "$START"
   ours1_s=$WALL ours1_mb=$(peak_of "$TIMEV_MB" "$TREE_MB")
   rows_1day=$(json "$WORK/ours1.out" 'd["rows_ingested"]')
-else # the run above was the one day
+elif ((DAYS == 1)); then # the run above was the one day
   ours1_s=$ours_s ours1_mb=$ours_mb rows_1day=$rows
+else
+  ours1_s=n/a ours1_mb=n/a rows_1day=n/a
 fi
 
 # One day keeps one worker busy; from two days on both are (one file each), so
 # the 2-day peak is the one to compare with DAYS days for flatness.
 ours2_mb=""
-if ((DAYS > 2)); then
+if ((DAYS > 2)) && [[ ${SUBSETS:-1} == 1 ]]; then
   rm -rf "$WORK/lake2"
   measure ours2 "$WORK/pipeline" --job="$JOBS" --input "$raw" --lake "$WORK/lake2" \
     --from "$START" --to "$(date -u -d "$START + 1 day" +%F)"
@@ -213,11 +224,18 @@ if [[ ${BUSY:-1} == 1 ]]; then
   busy=""
 fi
 
-rm -rf "$WORK/spark-out"
-measure spark "$spark_python" beam/bench/spark_parse.py --input "$raw" --output "$WORK/spark-out" --jobs "$spark_jobs"
-spark_s=$WALL spark_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") spark_timev_mb=$TIMEV_MB spark_cpu=$CPU
-spark_rows=$(json "$WORK/spark.out" 'd["rows"]')
-spark_job_s=$(json "$WORK/spark.out" 'd["job_seconds"]')
+# spark_of KEY: a key of Spark's JSON result, n/a without the Spark run.
+spark_of() { if [[ $SPARK == 1 ]]; then json "$WORK/spark.out" "d['$1']"; else echo n/a; fi; }
+if [[ $SPARK == 1 ]]; then
+  rm -rf "$WORK/spark-out"
+  measure spark "$spark_python" beam/bench/spark_parse.py --input "$raw" --output "$WORK/spark-out" --jobs "$spark_jobs"
+  spark_s=$WALL spark_mb=$(peak_of "$TIMEV_MB" "$TREE_MB") spark_timev_mb=$TIMEV_MB spark_cpu=$CPU
+  spark_rows=$(spark_of rows)
+else
+  log "SPARK=0: no Spark run"
+  spark_s=n/a spark_mb=n/a spark_timev_mb=n/a spark_cpu=n/a spark_rows=$rows
+fi
+spark_job_s=$(spark_of job_seconds)
 
 if [[ $rows != "$spark_rows" ]]; then
   die "row counts differ: ours wrote $rows, Spark $spark_rows (generated $gen_rows)"
@@ -229,29 +247,72 @@ fi
 stages=""
 if [[ $JOBS == all ]]; then
   for k in b_flows c_rows; do
-    v=$(json "$WORK/spark.out" "d['$k']")
-    [[ $v == "$rows" ]] || die "Spark Job ${k:0:1}: $k $v, ours ingested $rows rows"
+    v=$(spark_of "$k")
+    [[ $v == "$rows" || $v == n/a ]] || die "Spark Job ${k:0:1}: $k $v, ours ingested $rows rows"
   done
   for job in aggregate features; do
     n=$(json "$WORK/ours.out" "[j['rows_in'] for j in d['jobs'] if j['job'] == '$job'][0]")
     [[ $n == "$rows" ]] || die "our $job read $n rows, parse ingested $rows"
   done
-  # Per stage: ours from the result's jobs (seconds of each Beam job), Spark's
-  # from its JSON (A: the write, B and C: each job with its count-back).
-  sec_of() { json "$WORK/ours.out" "sum(j['seconds'] for j in d['jobs'] if j['job'].startswith('$1'))"; }
-  o_parse=$(sec_of parse) o_agg=$(sec_of aggregate) o_feat=$(sec_of features) o_compact=$(sec_of compact)
-  s_parse=$spark_job_s s_agg=$(json "$WORK/spark.out" 'd["b_seconds"]') s_feat=$(json "$WORK/spark.out" 'd["c_seconds"]')
+  # Per stage: ours from the result's jobs (seconds, CPU seconds and peak
+  # RSS of each Beam job in the pipeline process, which with the embedded
+  # runner holds the workers), Spark's from its JSON (A: the write, B and C:
+  # each job without its count-back; CPU seconds and peak PSS of its session).
+  of_jobs() { json "$WORK/ours.out" "$1([j.get('$2', 0) for j in d['jobs'] if j['job'].startswith('$3')] + [0])"; }
+  table="| stage | rows/s ours | rows/s Spark | ratio | CPU µs/row ours | CPU µs/row Spark | CPU ratio | peak MB ours | peak MB Spark |
+|---|---|---|---|---|---|---|---|---|"
   stages=$(
-    for st in parse:$o_parse:$s_parse aggregate:$o_agg:$s_agg features:$o_feat:$s_feat; do
-      IFS=: read -r n o p <<<"$st"
+    t_o=0 t_s=0 c_o=0 c_s=0
+    for st in parse:job:a aggregate:b:b features:c:c; do
+      IFS=: read -r n sk sc <<<"$st"
+      o=$(of_jobs sum seconds "$n") oc=$(of_jobs sum cpu_s "$n") om=$(calc "$(of_jobs max peak_mb "$n")")
+      if [[ $sk == job ]]; then p=$spark_job_s; else p=$(spark_of "${sk}_seconds"); fi
+      pc=$(spark_of "${sc}_cpu_s") pm=$(spark_of "${sc}_peak_mb")
+      t_o=$(calc "$t_o + $o") t_s=$(calc "$t_s + $p") c_o=$(calc "$c_o + $oc") c_s=$(calc "$c_s + $pc")
       echo "stage_${n}_s: $o"
       echo "stage_${n}_rows_per_s: $(to_int "$rows / $o")"
+      echo "stage_${n}_cpu_s: $oc"
+      echo "stage_${n}_cpu_us_per_row: $(calc "$oc * 1e6 / $rows")"
+      echo "stage_${n}_peak_mb: $om"
       echo "stage_${n}_spark_s: $p"
       echo "stage_${n}_spark_rows_per_s: $(to_int "$rows / $p")"
+      echo "stage_${n}_spark_cpu_s: $pc"
+      echo "stage_${n}_spark_cpu_us_per_row: $(calc "$pc * 1e6 / $rows")"
+      echo "stage_${n}_spark_peak_mb: $pm"
       echo "stage_${n}_vs_spark: $(calc "$p / $o")"
+      echo "stage_${n}_vs_spark_cpu: $(calc "$pc / $oc")"
     done
-    echo "stage_compact_s: $o_compact"
+    # The daily ingest: parse + aggregate + features (compaction is weekly).
+    echo "stage_ingest_s: $t_o"
+    echo "stage_ingest_rows_per_s: $(to_int "$rows / $t_o")"
+    echo "stage_ingest_cpu_us_per_row: $(calc "$c_o * 1e6 / $rows")"
+    echo "stage_ingest_spark_s: $t_s"
+    echo "stage_ingest_vs_spark: $(calc "$t_s / $t_o")"
+    echo "stage_ingest_vs_spark_cpu: $(calc "$c_s / $c_o")"
+    echo "stage_compact_s: $(of_jobs sum seconds compact)"
+    echo "stage_compact_cpu_s: $(of_jobs sum cpu_s compact)"
+    echo "stage_compact_peak_mb: $(calc "$(of_jobs max peak_mb compact)")"
+    # A year on paper (YEAR_FLOWS, default 500 M): the ingest's CPU per row
+    # (compaction's too, when these days closed a week) times the flows, in
+    # core-hours, and in hours on this machine with every core busy.
+    core_h=$(calc "($c_o + $(of_jobs sum cpu_s compact)) * ${YEAR_FLOWS:-500000000} / $rows / 3600")
+    echo "year_flows: ${YEAR_FLOWS:-500000000}"
+    echo "year_core_hours: $core_h"
+    echo "year_hours_this_machine: $(calc "$core_h / $(nproc)")"
   )
+  kv() { awk -F': ' -v k="$1" '$1 == k { print $2 }' <<<"$stages"; }
+  for n in parse aggregate features ingest; do
+    if [[ $n == ingest ]]; then
+      table+="
+| ingest (parse+aggregate+features) | $(kv stage_ingest_rows_per_s) | $(to_int "$rows / $(kv stage_ingest_spark_s)") | $(kv stage_ingest_vs_spark) | $(kv stage_ingest_cpu_us_per_row) | | $(kv stage_ingest_vs_spark_cpu) | $ours_mb | $spark_mb |"
+      continue
+    fi
+    table+="
+| $n | $(kv "stage_${n}_rows_per_s") | $(kv "stage_${n}_spark_rows_per_s") | $(kv "stage_${n}_vs_spark") | $(kv "stage_${n}_cpu_us_per_row") | $(kv "stage_${n}_spark_cpu_us_per_row") | $(kv "stage_${n}_vs_spark_cpu") | $(kv "stage_${n}_peak_mb") | $(kv "stage_${n}_spark_peak_mb") |"
+  done
+  echo "$table" >"$WORK/stages.md"
+  log "per stage ($rows rows, $DAYS days; ratio: Spark's time over ours), also in $WORK/stages.md:"
+  echo "$table" >&2
 fi
 
 ours_rps=$(calc "$rows / $ours_s")

@@ -43,7 +43,11 @@ reading the flows Parquet that Job A wrote (as ours read the flows table):
 
 The last line on stdout is JSON: rows (counted back from the written Parquet),
 seconds (whole run, including the JVM's start), rows_per_s, job_seconds (Job A),
-and with B and C b_seconds, b_rows, b_flows, c_seconds, c_rows.
+and with B and C b_seconds, b_rows, b_flows, c_seconds, c_rows. Per job (a, b, c)
+also <job>_cpu_s, the CPU seconds (user+system) the job cost all processes of
+this session (the driver, Spark's JVM, its Python workers: run it in a session of
+its own, e.g. under setsid, as beam/bench/parse-peer.sh does), and
+<job>_peak_mb, the peak of their summed PSS during the job (sampled every 0.2 s).
 
 Usage: spark_parse.py --input RAWROOT --output DIR [--master local[2]] [--jobs A,B,C]
 """
@@ -53,6 +57,7 @@ import glob
 import json
 import os
 import sys
+import threading
 import time
 
 from pyspark import __version__ as pyspark_version
@@ -148,6 +153,75 @@ def day_files(root):
     for ext in ("csv.gz", "csv"):
         files += glob.glob(os.path.join(root, "WEEK-*", "*", f"flows-*.{ext}"))
     return sorted(f for f in files if os.path.getsize(f) > 0)
+
+
+def session_pids():
+    """The pids of the live processes of this process's session."""
+    sid = os.getsid(0)
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid:  # field 6 of proc(5): session
+            out.append((pid, fields))
+    return out
+
+
+def session_cpu_seconds():
+    """CPU seconds (user+system, with reaped children's) of the session's live
+    processes so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    # proc(5) fields 14-17: utime, stime, cutime, cstime
+    return sum(sum(int(x) for x in f[11:15]) for _, f in session_pids()) / tick
+
+
+def session_pss_kb():
+    """The summed PSS (kB) of the session's live processes."""
+    kb = 0
+    for pid, _ in session_pids():
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        kb += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return kb
+
+
+class Usage:
+    """Per-job CPU seconds and peak PSS of the session: a thread samples the
+    PSS every 0.2 s; start() and stop() bracket a job."""
+
+    def __init__(self):
+        self.peak_kb = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self):
+        while True:
+            kb = session_pss_kb()
+            with self.lock:
+                self.peak_kb = max(self.peak_kb, kb)
+            time.sleep(0.2)
+
+    def start(self):
+        with self.lock:
+            self.peak_kb = session_pss_kb()
+        self.cpu0 = session_cpu_seconds()
+
+    def stop(self, name, extra):
+        extra[f"{name}_cpu_s"] = round(session_cpu_seconds() - self.cpu0, 2)
+        with self.lock:
+            self.peak_kb = max(self.peak_kb, session_pss_kb())
+            extra[f"{name}_peak_mb"] = round(self.peak_kb / 1024, 1)
 
 
 def job_b(spark, flows, out):
@@ -291,6 +365,9 @@ def main():
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
+    usage = Usage()
+    extra = {}
+    usage.start()
     t_start = time.monotonic()
 
     raw = spark.read.csv(files, header=True, schema=SCHEMA, enforceSchema=False)
@@ -321,23 +398,27 @@ def main():
         df = df.repartition(args.repartition)
     df.write.mode("overwrite").partitionBy("week", "app").parquet(args.output)
     t_written = time.monotonic()
+    usage.stop("a", extra)
 
     rows = spark.read.parquet(args.output).count()
     t_counted = time.monotonic()
-    extra = {}
     if "B" in jobs:
+        usage.start()
         t = time.monotonic()
         hourly_out = args.output.rstrip("/") + "-hourly"
         job_b(spark, args.output, hourly_out)
-        h = spark.read.parquet(hourly_out)
         extra["b_seconds"] = round(time.monotonic() - t, 3)
+        usage.stop("b", extra)
+        h = spark.read.parquet(hourly_out)
         extra["b_rows"] = h.count()
         extra["b_flows"] = h.agg(F.sum("flows")).first()[0]
     if "C" in jobs:
+        usage.start()
         t = time.monotonic()
         features_out = args.output.rstrip("/") + "-features"
         job_c(spark, args.output, features_out)
         extra["c_seconds"] = round(time.monotonic() - t, 3)
+        usage.stop("c", extra)
         extra["c_rows"] = spark.read.parquet(features_out).count()
     spark.stop()
     t_end = time.monotonic()

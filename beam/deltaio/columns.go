@@ -130,6 +130,9 @@ func readChunk(cc parquet.ColumnChunk, leaf parquet.LeafColumn, n int, vbuf []pa
 	capHint := n
 	if list {
 		c.Off = make([]int32, 0, n+1)
+		// The chunk's value count (levels, including empty lists) bounds
+		// the elements: no growing while pages are appended.
+		capHint = max(int(cc.NumValues()), 0)
 	}
 	var arena []byte
 	var strOff []int

@@ -40,6 +40,13 @@ type Job struct {
 	RowsPerSec  float64          `json:"rows_per_s"`
 	Source      string           `json:"source,omitempty"`
 	Commits     map[string]int64 `json:"commits,omitempty"` // table -> version of this run's commit
+	// CPUSeconds is the pipeline process's CPU time (user+system) during
+	// the job: with the embedded runner the workers run in the process, so
+	// it is the job's whole cost, steadier than Seconds on a shared machine.
+	CPUSeconds float64 `json:"cpu_s,omitempty"`
+	// PeakMB is the process's peak resident set during the job (Linux: the
+	// high-water mark is reset when the job starts; 0 where unknown).
+	PeakMB float64 `json:"peak_mb,omitempty"`
 }
 
 // Table is the state of one table the pipeline writes, after the run.

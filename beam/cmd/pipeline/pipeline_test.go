@@ -231,6 +231,13 @@ func TestEndToEndWeek(t *testing.T) {
 	if len(typed.Days) != 7 || typed.StatsCheck[pipelineresult.CheckOK] != 7 || *typed.RowsIngested != generated {
 		t.Errorf("typed result: %d days, stats checks %v, rows_ingested %d", len(typed.Days), typed.StatsCheck, *typed.RowsIngested)
 	}
+	// Every job states its CPU seconds and peak memory (the ingest bench's
+	// per-stage figures).
+	for _, j := range typed.Jobs {
+		if j.CPUSeconds <= 0 || j.PeakMB <= 0 {
+			t.Errorf("job %s: cpu_s %v, peak_mb %v; want both positive", j.Job, j.CPUSeconds, j.PeakMB)
+		}
+	}
 
 	got := deltaRS(t, lake)
 	flows := got["flows"]

@@ -182,6 +182,7 @@ func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stder
 	derivedFrom, derivedTo := from, to
 	for _, job := range jobs {
 		t0 := time.Now()
+		use := startUsage()
 		var jr jobResult
 		if noInput != "" {
 			// Without input in range there is nothing to recompute.
@@ -238,6 +239,7 @@ func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stder
 		}
 		jr.Job = job
 		jr.Seconds = time.Since(t0).Seconds()
+		use.record(&jr)
 		if !jr.Skipped {
 			anyRan = true
 			jr.RowsPerSec = float64(jr.RowsIn) / max(jr.Seconds, 1e-9)
@@ -255,12 +257,14 @@ func runJobs(ctx context.Context, cfg *config, out *pipelineresult.Result, stder
 		compacted := map[string]map[string]CompactResult{}
 		for _, w := range closedWeeks(ingested) {
 			t0 := time.Now()
+			use := startUsage()
 			res, err := compactWeek(ctx, cfg, w, stderr)
 			compacted[w] = res
 			if err != nil {
 				return fmt.Errorf("compact %s: %w", w, err)
 			}
 			jr := jobResult{Job: "compact " + w, Seconds: time.Since(t0).Seconds(), Commits: map[string]int64{}}
+			use.record(&jr)
 			for name, r := range res {
 				jr.RowsIn += r.RowsWeek
 				if r.Version >= 0 {
@@ -365,8 +369,8 @@ func summary(w io.Writer, jr jobResult) {
 	for t, v := range jr.Commits {
 		commits = append(commits, fmt.Sprintf("%s v%d", t, v))
 	}
-	fmt.Fprintf(w, "%s: %d rows in, %d rows written, %d rejects, %.1f s, %.0f rows/s; %s\n",
-		jr.Job, jr.RowsIn, jr.RowsWritten, jr.Rejects, jr.Seconds, jr.RowsPerSec, strings.Join(commits, ", "))
+	fmt.Fprintf(w, "%s: %d rows in, %d rows written, %d rejects, %.1f s, %.0f rows/s, %.1f CPU-s, peak %.0f MB; %s\n",
+		jr.Job, jr.RowsIn, jr.RowsWritten, jr.Rejects, jr.Seconds, jr.RowsPerSec, jr.CPUSeconds, jr.PeakMB, strings.Join(commits, ", "))
 }
 
 // commitInfo reads back the commit of a run (its version and counters).

@@ -2,6 +2,7 @@ package classify_test
 
 import (
 	"context"
+	"flag"
 	"testing"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify"
 	"github.com/telcotraffic/telcotraffic/tasks/internal/classify/classifytest"
 )
+
+var compactRealFiles = flag.Int("compact-real-files", 2,
+	"BenchmarkTrainReadCompaction/real: files of 65,536 rows per day (a real-size day of ~2 M flows is ~32; 0 skips)")
 
 // BenchmarkTrainReadCompaction: train's lake read (OpenLakeSource, Days,
 // Scan) of 4 weeks of flow_features laid out as the features job writes a
@@ -30,7 +34,18 @@ func BenchmarkTrainReadCompaction(b *testing.B) {
 	// size (the small files of a small day), which it decodes and packs.
 	b.Run("full", func(b *testing.B) { benchTrainReadCompaction(b, weeks, perDay, filesPerDay, perDay/filesPerDay) })
 	b.Run("small", func(b *testing.B) { benchTrainReadCompaction(b, weeks, perDay, filesPerDay, 0) })
+	// real: files of the real size (65,536 rows, one full row group of the
+	// table's default size, ~6 MB), -compact-real-files of them per day;
+	// a real day has ~32, so the per-file costs per row are those of a
+	// real-size month with fewer rows (3.7 M at the default 2).
+	if n := *compactRealFiles; n > 0 {
+		b.Run("real", func(b *testing.B) { benchTrainReadCompaction(b, weeks, n*realFileRows, n, 0) })
+	}
 }
+
+// realFileRows is the row count of a features data file at real volume
+// (deltaio.DefaultFileRows, also the table's row group size).
+const realFileRows = 65536
 
 func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroupRows int) {
 	ctx := context.Background()
@@ -70,8 +85,10 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 		b.Fatal(err)
 	}
 	end := start.AddDate(0, 0, weeks*7-1)
+	var readCPU time.Duration // of the last read
 	read := func() (time.Duration, int) {
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), testenv.CPUTime()
+		defer func() { readCPU = testenv.CPUTime() - cpu0 }()
 		src, err := classify.OpenLakeSource(ctx, lake, -1, storage.Options{})
 		if err != nil {
 			b.Fatal(err)
@@ -88,15 +105,19 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 		}
 		return time.Since(t0), n
 	}
-	files := func() int {
+	files := func() (n int, mb float64) {
 		snap, err := tab.Snapshot(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return snap.NumFiles()
+		for _, a := range snap.Files() {
+			mb += float64(a.Size) / 1e6
+		}
+		return snap.NumFiles(), mb
 	}
-	filesBefore := files()
+	filesBefore, mbBefore := files()
 	before, _ := read()
+	cpuBefore := readCPU
 	cpu0 := testenv.CPUTime()
 	var copied int64
 	for wk := range weeks {
@@ -108,7 +129,7 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 		copied += res.RowsCopied
 	}
 	compactCPU := testenv.CPUTime() - cpu0
-	filesAfter := files()
+	filesAfter, _ := files()
 	// The timed loop reads the compacted table.
 	b.ResetTimer()
 	var after time.Duration
@@ -119,9 +140,13 @@ func benchTrainReadCompaction(b *testing.B, weeks, perDay, filesPerDay, rowGroup
 	after /= time.Duration(b.N)
 	b.ReportMetric(float64(filesBefore), "files_before")
 	b.ReportMetric(float64(filesAfter), "files_after")
+	b.ReportMetric(mbBefore/float64(filesBefore), "MB/file_before")
+	b.ReportMetric(float64(rows), "rows")
 	b.ReportMetric(float64(before.Nanoseconds())/float64(rows), "ns/row_before")
 	b.ReportMetric(float64(after.Nanoseconds())/float64(rows), "ns/row_after")
 	b.ReportMetric(before.Seconds()/after.Seconds(), "speedup")
+	b.ReportMetric(cpuBefore.Seconds()*1e6/float64(rows), "read_cpu_us/row_before")
+	b.ReportMetric(readCPU.Seconds()*1e6/float64(rows), "read_cpu_us/row_after")
 	b.ReportMetric(compactCPU.Seconds()*1e6/float64(rows), "compact_cpu_us/row")
 	b.ReportMetric(float64(copied)/float64(rows), "copied_frac")
 }
