@@ -128,7 +128,7 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 		}
 		return nil
 	})
-	fs.Func("members", "comma-separated members of every bundle: xgb, xgb-hier, seqnet, lstm, linear (default xgb-hier,seqnet)", func(s string) error {
+	fs.Func("members", "comma-separated members of every bundle: xgb, xgb-hier, seqnet, lstm, mmcesnet, linear (default xgb-hier,seqnet)", func(s string) error {
 		c.Members = strings.Split(s, ",")
 		return nil
 	})
@@ -170,6 +170,8 @@ func trainFlags(fs *flag.FlagSet, c *classify.TrainConfig) {
 	fs.IntVar(&c.Member.Seqnet.Train.MaxEpochs, "net-epochs", c.Member.Seqnet.Train.MaxEpochs, "maximum epochs of the sequence net")
 	fs.IntVar(&c.Member.LSTM.MaxRows, "lstm-rows", c.Member.LSTM.MaxRows, "training rows of the LSTM member (0: 30000)")
 	fs.IntVar(&c.Member.LSTM.Train.MaxEpochs, "lstm-epochs", c.Member.LSTM.Train.MaxEpochs, "maximum epochs of the LSTM member (0: 10)")
+	fs.IntVar(&c.Member.MM.MaxRows, "mm-rows", c.Member.MM.MaxRows, "training rows of the mm-CESNET member (0: 30000)")
+	fs.IntVar(&c.Member.MM.Train.MaxEpochs, "mm-epochs", c.Member.MM.Train.MaxEpochs, "maximum epochs of the mm-CESNET member (0: 10)")
 	fs.BoolVar(&c.Force, "force", false, "train even if --out already holds bundles trained on this data version (else: nothing to do, exit 99)")
 }
 

@@ -182,9 +182,10 @@ func trainMetrics(res *classify.TrainResult) map[string]float64 {
 	return m
 }
 
-// logHistories logs the sequence net's per-epoch losses and validation
-// macro-F1 of each bundle (from its saved seqnet.json) as metric histories
-// seqnet/<feature set>/<measure>, step = epoch − 1, and the tree members'
+// logHistories logs the sequence nets' per-epoch losses and validation
+// macro-F1 of each bundle (from its saved seqnet.json or mmcesnet.json) as
+// metric histories seqnet/<feature set>/<measure> or mmcesnet/…, step =
+// epoch − 1, and the tree members'
 // per-round validation mlogloss (their info.json) as
 // xgb/<feature set>/<member folder>/valid_mlogloss, step = round − 1.
 func logHistories(ctx context.Context, run *tracking.Run, root string, res *classify.TrainResult) error {
@@ -197,7 +198,8 @@ func logHistories(ctx context.Context, run *tracking.Run, root string, res *clas
 			if d.Name() == "info.json" {
 				return logTreeHistory(ctx, run, dir, p)
 			}
-			if d.Name() != seqnet.ConfigFile {
+			prefix := map[string]string{seqnet.ConfigFile: "seqnet/", seqnet.MMConfigFile: "mmcesnet/"}[d.Name()]
+			if prefix == "" {
 				return nil
 			}
 			raw, err := os.ReadFile(p)
@@ -218,7 +220,7 @@ func logHistories(ctx context.Context, run *tracking.Run, root string, res *clas
 				series["val_macro_f1"] = append(series["val_macro_f1"], e.ValMacroF1)
 			}
 			for k, v := range series {
-				if err := run.LogHistory(ctx, tracking.MetricKey("seqnet/"+string(b.FeatureSet)+"/"+k), v); err != nil {
+				if err := run.LogHistory(ctx, tracking.MetricKey(prefix+string(b.FeatureSet)+"/"+k), v); err != nil {
 					return err
 				}
 			}

@@ -42,7 +42,10 @@
 // seqnet's 1D CNN over the packet sequence with the flow vector joined. The
 // LSTM member (LSTMMember, "lstm", not in the default list) is the seed
 // design's masked LSTM over the sequence alone (30 × IPT, direction, size →
-// 64 units → softmax); `make bench-seqnet` compares both with PyTorch.
+// 64 units → softmax). The mm-CESNET member (MMMember, "mmcesnet", opt-in:
+// DefaultMembers says why) is CESNET's published multimodal layout, narrowed
+// (seqnet.MM: a PPI conv branch and a flow-statistics MLP branch joined
+// before the softmax); `make bench-seqnet` compares all three with PyTorch.
 //
 // # Data
 //

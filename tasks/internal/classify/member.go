@@ -11,7 +11,7 @@ import (
 // labels, early-stopping on val; PredictProba returns N × K class
 // probabilities, row-major, columns in Transforms.Classes order.
 type Member interface {
-	// Kind names the member type ("xgb", "xgb-hier", "seqnet", "lstm", "linear"); it is the
+	// Kind names the member type ("xgb", "xgb-hier", "seqnet", "lstm", "mmcesnet", "linear"); it is the
 	// member's folder in a bundle.
 	Kind() string
 	Fit(ctx context.Context, train, val *Inputs, progress io.Writer) error
@@ -28,6 +28,7 @@ type MemberConfig struct {
 	XGB    XGBConfig
 	Seqnet SeqnetConfig
 	LSTM   LSTMConfig
+	MM     MMConfig
 	Linear LinearConfig
 }
 
@@ -42,10 +43,12 @@ func NewMember(kind string, c MemberConfig) (Member, error) {
 		return &SeqnetMember{Config: c.Seqnet}, nil
 	case "lstm":
 		return &LSTMMember{Config: c.LSTM}, nil
+	case "mmcesnet":
+		return &MMMember{Config: c.MM}, nil
 	case "linear":
 		return &LinearMember{Config: c.Linear}, nil
 	}
-	return nil, fmt.Errorf("classify: unknown member kind %q (want xgb, xgb-hier, seqnet, lstm or linear)", kind)
+	return nil, fmt.Errorf("classify: unknown member kind %q (want xgb, xgb-hier, seqnet, lstm, mmcesnet or linear)", kind)
 }
 
 // LoadMember reads a member of a kind saved in dir.
@@ -59,6 +62,8 @@ func LoadMember(kind, dir string, t *Transforms) (Member, error) {
 		return loadSeqnet(dir, t)
 	case "lstm":
 		return loadLSTM(dir, t)
+	case "mmcesnet":
+		return loadMM(dir, t)
 	case "linear":
 		return loadLinear(dir, t)
 	}

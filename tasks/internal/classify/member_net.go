@@ -12,7 +12,7 @@ import (
 )
 
 // netModel is what the net members need of a trained seqnet model
-// (*seqnet.Model, *seqnet.LSTM).
+// (*seqnet.Model, *seqnet.LSTM, *seqnet.MM).
 type netModel interface {
 	comparable
 	Predict(context.Context, seqnet.Batch) ([]float32, error)
@@ -20,7 +20,8 @@ type netModel interface {
 	Info() seqnet.TrainInfo
 }
 
-// netMember is the part the net members (SeqnetMember, LSTMMember) share:
+// netMember is the part the net members (SeqnetMember, LSTMMember,
+// MMMember) share:
 // the bounded training run over the net view with progress lines, and
 // prediction and saving of the trained model.
 type netMember[M netModel] struct {

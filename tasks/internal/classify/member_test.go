@@ -20,11 +20,13 @@ func TestMembersFitSaveLoad(t *testing.T) {
 	rows, y := labelled(21, apps, 1500, classifytest.Options{})
 	vrows, vy := labelled(22, apps, 400, classifytest.Options{})
 	cfg := MemberConfig{XGB: XGBConfig{Rounds: 10, Threads: 1}, Linear: LinearConfig{Epochs: 4},
-		LSTM: LSTMConfig{Net: seqnet.LSTMConfig{Units: 32}, Train: seqnet.TrainConfig{MaxEpochs: 6, BatchSize: 64, LearnRate: 1e-2, Seed: 1}}}
+		LSTM: LSTMConfig{Net: seqnet.LSTMConfig{Units: 32}, Train: seqnet.TrainConfig{MaxEpochs: 6, BatchSize: 64, LearnRate: 1e-2, Seed: 1}},
+		MM:   MMConfig{Net: seqnet.MMConfig{Conv1: 16, Conv2: 16, MLP: 32, Shared: 32}, Train: seqnet.TrainConfig{MaxEpochs: 6, BatchSize: 64, Seed: 1}}}
 	for _, tc := range []struct {
 		kind string
 		fs   FeatureSet
-	}{{"xgb", FeaturesNoSNI}, {"xgb-hier", FeaturesNoSNI}, {"xgb-hier", FeaturesSNI}, {"linear", FeaturesNoSNI}, {"linear", FeaturesSNI}, {"lstm", FeaturesNoSNI}} {
+	}{{"xgb", FeaturesNoSNI}, {"xgb-hier", FeaturesNoSNI}, {"xgb-hier", FeaturesSNI}, {"linear", FeaturesNoSNI}, {"linear", FeaturesSNI}, {"lstm", FeaturesNoSNI},
+		{"mmcesnet", FeaturesNoSNI}} {
 		kind := tc.kind
 		tr, in, err := FitTransforms(rows, y, apps, TransformConfig{FeatureSet: tc.fs})
 		if err != nil {

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -38,8 +39,11 @@ import (
 // week (the same Go function scores every model's predictions), training CPU
 // seconds and prediction rows per CPU second. SEQNET_LR and SEQNET_SCHEDULE
 // override the members' step size and schedule (the peers follow);
-// SEQNET_EXPORT keeps the exported rows in that folder; SEQNET_PEER_MODELS
-// picks the peers (default cnn,lstm; mmcesnet adds a narrowed mm-CESNET).
+// SEQNET_EXPORT keeps the exported rows in that folder; SEQNET_MODELS picks
+// our models (default cnn,lstm,mmcesnet: seqnet's CNN, the LSTM and the
+// narrowed mm-CESNET, each beside its peer) and SEQNET_PEER_MODELS the peers
+// (default the same); SEQNET_MM_WIDTHS ("conv1,conv2,mlp,shared") sets
+// mm-CESNET's widths (both sides).
 func BenchmarkSeqnetPeer(b *testing.B) {
 	ctx := context.Background()
 	py := os.Getenv("SEQNET_PEER_PYTHON")
@@ -85,15 +89,27 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 				b.Fatalf("SEQNET_LR: %v", err)
 			}
 		}
-		members := []struct {
-			name string
-			m    Member
-		}{
-			{"ours seqnet (CNN)", &SeqnetMember{Config: SeqnetConfig{MaxRows: d.train.Len(), Train: tc}}},
-			{"ours lstm", &LSTMMember{Config: LSTMConfig{MaxRows: d.train.Len(), Train: tc}}},
+		type ours struct {
+			name, peer string
+			m          Member
+		}
+		var members []ours
+		for _, name := range strings.Split(cmp.Or(os.Getenv("SEQNET_MODELS"), "cnn,lstm,mmcesnet"), ",") {
+			switch name {
+			case "cnn":
+				members = append(members, ours{"ours seqnet (CNN)", name, &SeqnetMember{Config: SeqnetConfig{MaxRows: d.train.Len(), Train: tc}}})
+			case "lstm":
+				members = append(members, ours{"ours lstm", name, &LSTMMember{Config: LSTMConfig{MaxRows: d.train.Len(), Train: tc}}})
+			case "mmcesnet":
+				members = append(members, ours{"ours mm-CESNET", name, &MMMember{Config: MMConfig{MaxRows: d.train.Len(), Train: tc, Net: mmWidths(b)}}})
+			default:
+				b.Fatalf("SEQNET_MODELS: unknown model %q (want cnn, lstm, mmcesnet)", name)
+			}
 		}
 		var results []peerResult
+		var peerModels []string
 		for _, mb := range members {
+			peerModels = append(peerModels, mb.peer)
 			c0, w0 := testenv.CPUTime().Seconds(), time.Now()
 			if err := mb.m.Fit(ctx, d.train, d.val, os.Stderr); err != nil {
 				b.Fatal(err)
@@ -118,6 +134,12 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 				r.Arch = fmt.Sprintf("lstm %d units", m.Model().Config().Units)
 				r.peerArgs = []string{"--units", strconv.Itoa(m.Model().Config().Units), "--lstm-lr", fmt.Sprint(m.Model().Info().LearnRate),
 					"--lstm-schedule", orConstant(m.Model().Info().Schedule)}
+			case *MMMember:
+				info, cfg := m.Model().Info(), m.Model().Config()
+				r.Epochs, r.BestEpoch = info.Epochs, info.BestEpoch
+				r.Arch = fmt.Sprintf("mm-CESNET layout, conv %d/%d, mlp %d, shared %d", cfg.Conv1, cfg.Conv2, cfg.MLP, cfg.Shared)
+				r.peerArgs = []string{"--mm-conv1", strconv.Itoa(cfg.Conv1), "--mm-conv2", strconv.Itoa(cfg.Conv2), "--mm-mlp", strconv.Itoa(cfg.MLP),
+					"--mm-shared", strconv.Itoa(cfg.Shared), "--mm-lr", fmt.Sprint(info.LearnRate), "--mm-schedule", orConstant(info.Schedule)}
 			}
 			mb.m.Close()
 			results = append(results, r)
@@ -128,9 +150,7 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 		for _, r := range results {
 			args = append(args, r.peerArgs...)
 		}
-		if v := os.Getenv("SEQNET_PEER_MODELS"); v != "" {
-			args = append(args, "--models", v)
-		}
+		args = append(args, "--models", cmp.Or(os.Getenv("SEQNET_PEER_MODELS"), strings.Join(peerModels, ",")))
 		cmd := exec.CommandContext(ctx, py, args...)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
@@ -168,6 +188,8 @@ func BenchmarkSeqnetPeer(b *testing.B) {
 			b.ReportMetric(r.MacroF1, metricName(r.Model)+"_macroF1")
 			b.ReportMetric(r.TrainCPU, metricName(r.Model)+"_train_cpu_s")
 		}
+		// To stderr as well: the benchmark log keeps only its first lines.
+		fmt.Fprint(os.Stderr, tab.String())
 		b.Log(tab.String())
 	}
 }
@@ -356,4 +378,29 @@ func orConstant(schedule string) string {
 		return "constant"
 	}
 	return schedule
+}
+
+// mmWidths reads SEQNET_MM_WIDTHS ("conv1,conv2,mlp,shared"; unset: the
+// defaults).
+func mmWidths(b *testing.B) seqnet.MMConfig {
+	v := os.Getenv("SEQNET_MM_WIDTHS")
+	if v == "" {
+		return seqnet.MMConfig{}
+	}
+	var w [4]int
+	parts := strings.Split(v, ",")
+	for i := range w {
+		if len(parts) != len(w) {
+			break
+		}
+		n, err := strconv.Atoi(parts[i])
+		if err != nil || n <= 0 {
+			break
+		}
+		w[i] = n
+	}
+	if w[3] == 0 {
+		b.Fatalf("SEQNET_MM_WIDTHS=%q: want four positive widths conv1,conv2,mlp,shared", v)
+	}
+	return seqnet.MMConfig{Conv1: w[0], Conv2: w[1], MLP: w[2], Shared: w[3]}
 }

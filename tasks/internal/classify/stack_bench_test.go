@@ -40,6 +40,7 @@ func runStackers(b *testing.B) {
 	cfg := bd.cfg
 	cfg.Member.Seqnet.MaxRows, cfg.Member.Seqnet.Train.MaxEpochs = *stackNetRows, *stackNetEpochs
 	cfg.Member.LSTM.MaxRows, cfg.Member.LSTM.Train.MaxEpochs = *stackNetRows, *stackNetEpochs
+	cfg.Member.MM.MaxRows, cfg.Member.MM.Train.MaxEpochs = *stackNetRows, *stackNetEpochs
 	if *stackMembers != "" {
 		cfg.Members = strings.Split(*stackMembers, ",")
 	}

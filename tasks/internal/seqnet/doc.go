@@ -1,7 +1,9 @@
 // Package seqnet owns the service classifier's sequence members: a 1D
 // convolutional network over a flow's packet sequence (PPI) with the flow
-// statistics joined before the dense layers (Model), and the seed design's
-// masked LSTM over the sequence alone (LSTM, see lstm.go); their training
+// statistics joined before the dense layers (Model), the seed design's
+// masked LSTM over the sequence alone (LSTM, see lstm.go) and CESNET's
+// multimodal mm-CESNET layout, a PPI conv branch beside a flow-statistics MLP
+// branch with batch norms and GeM pooling (MM, see mm.go); their training
 // (Adam, class-weighted cross-entropy, early stopping, an optional cosine
 // step-size schedule) and their files. Both run in plain Go: im2col and
 // matrix products (gemm: a packed, 6×16 register-tiled kernel in Go
