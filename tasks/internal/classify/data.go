@@ -265,8 +265,16 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	if c.SkipWeeks < 0 || c.TrainWeeks <= 0 || c.ValWeeks < 0 || c.TestWeeks < 0 {
 		return Split{}, fmt.Errorf("classify: split %+v: need skip ≥ 0, train > 0, val ≥ 0, test ≥ 0", c)
 	}
+	if c.AsOf != "" || c.HeldOutRows {
+		c.TestWeeks = max(c.TestWeeks, 1)
+	}
+	// window is how many weeks the split spans after the skipped ones.
+	window := c.TrainWeeks + c.ValWeeks + c.TestWeeks
 	if c.HeldOutRows {
-		return splitHeldOut(weeks, c)
+		if c.ValWeeks > c.TrainWeeks || c.TestWeeks > c.TrainWeeks {
+			return Split{}, fmt.Errorf("classify: split %+v: with held-out rows, validation and test weeks are among the %d training weeks", c, c.TrainWeeks)
+		}
+		window = c.TrainWeeks
 	}
 	if c.AsOf != "" {
 		asOf, err := time.Parse(cesnet.DayLayout, c.AsOf)
@@ -276,18 +284,24 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 		if c.SkipWeeks != 0 {
 			return Split{}, errors.New("classify: split: give skip weeks or an as-of day, not both")
 		}
-		c.TestWeeks = max(c.TestWeeks, 1)
 		var complete []Week
 		for _, w := range weeks {
 			if !weekEnd(w.From).After(asOf) {
 				complete = append(complete, w)
 			}
 		}
-		need := c.TrainWeeks + c.ValWeeks + c.TestWeeks
-		if len(complete) < need {
-			return Split{}, fmt.Errorf("%w: split %+v needs %d weeks complete on %s, the data has %d", ErrTooFewWeeks, c, need, c.AsOf, len(complete))
+		if len(complete) < window {
+			return Split{}, fmt.Errorf("%w: split %+v needs %d weeks complete on %s, the data has %d", ErrTooFewWeeks, c, window, c.AsOf, len(complete))
 		}
-		weeks = complete[len(complete)-need:]
+		weeks = complete[len(complete)-window:]
+	}
+	if c.HeldOutRows {
+		if len(weeks) < c.SkipWeeks+window {
+			return Split{}, fmt.Errorf("classify: split %+v needs %d weeks, the data has %d", c, c.SkipWeeks+window, len(weeks))
+		}
+		weeks = weeks[c.SkipWeeks : c.SkipWeeks+window]
+		n := len(weeks)
+		return Split{Train: weeks, Val: weeks[n-c.ValWeeks:], Test: weeks[n-c.TestWeeks:]}, nil
 	}
 	need := c.SkipWeeks + c.TrainWeeks + c.ValWeeks + max(c.TestWeeks, 1)
 	if len(weeks) < need {
@@ -304,41 +318,6 @@ func SplitWeeks(weeks []Week, c SplitConfig) (Split, error) {
 	}
 	s.Test = weeks[i:end]
 	return s, nil
-}
-
-// splitHeldOut is SplitWeeks in held-out mode: validation and test are
-// the last weeks of the training window.
-func splitHeldOut(weeks []Week, c SplitConfig) (Split, error) {
-	c.TestWeeks = max(c.TestWeeks, 1)
-	if c.ValWeeks > c.TrainWeeks || c.TestWeeks > c.TrainWeeks {
-		return Split{}, fmt.Errorf("classify: split %+v: with held-out rows, validation and test weeks are among the %d training weeks", c, c.TrainWeeks)
-	}
-	if c.AsOf != "" {
-		asOf, err := time.Parse(cesnet.DayLayout, c.AsOf)
-		if err != nil {
-			return Split{}, fmt.Errorf("classify: split: as-of %q: %w", c.AsOf, err)
-		}
-		if c.SkipWeeks != 0 {
-			return Split{}, errors.New("classify: split: give skip weeks or an as-of day, not both")
-		}
-		var complete []Week
-		for _, w := range weeks {
-			if !weekEnd(w.From).After(asOf) {
-				complete = append(complete, w)
-			}
-		}
-		if len(complete) < c.TrainWeeks {
-			return Split{}, fmt.Errorf("%w: split %+v needs %d weeks complete on %s, the data has %d", ErrTooFewWeeks, c, c.TrainWeeks, c.AsOf, len(complete))
-		}
-		weeks = complete[len(complete)-c.TrainWeeks:]
-	} else {
-		if len(weeks) < c.SkipWeeks+c.TrainWeeks {
-			return Split{}, fmt.Errorf("classify: split %+v needs %d weeks, the data has %d", c, c.SkipWeeks+c.TrainWeeks, len(weeks))
-		}
-		weeks = weeks[c.SkipWeeks : c.SkipWeeks+c.TrainWeeks]
-	}
-	n := len(weeks)
-	return Split{Train: weeks, Val: weeks[n-c.ValWeeks:], Test: weeks[n-c.TestWeeks:]}, nil
 }
 
 // trainKeep returns the filter of a split's training rows: in held-out
