@@ -22,23 +22,9 @@ type MMConfig struct {
 }
 
 func (c MMConfig) withDefaults() MMConfig {
-	if c.MaxRows == 0 {
-		c.MaxRows = 30000
-	}
-	if c.MaxValRows == 0 {
-		c.MaxValRows = 10000
-	}
-	if c.Train.MaxEpochs == 0 {
-		c.Train.MaxEpochs = 10
-	}
 	// The peer's (and CESNET's one-cycle) schedule: a cosine peaking at
 	// 3e-3; batch norm keeps it stable.
-	if c.Train.LearnRate == 0 {
-		c.Train.LearnRate = 3e-3
-		if c.Train.Schedule == "" {
-			c.Train.Schedule = "cosine"
-		}
-	}
+	c.Train, c.MaxRows, c.MaxValRows = netBudget(c.Train, c.MaxRows, c.MaxValRows, 3e-3)
 	return c
 }
 
