@@ -195,6 +195,7 @@ def test_train_params(dagbag):
         "train_weeks": 4,
         "val_weeks": 1,
         "test_weeks": 1,
+        "held_out_rows": True,
         "model_name": "telco-service-classifier",
         "min_gain": 0.0,
         "reason": "schedule",
