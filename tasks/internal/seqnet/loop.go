@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 )
 
@@ -150,6 +151,51 @@ func (l *loop) endEpoch(ctx context.Context, epoch int, lossSum, wSum float64, t
 		return true, nil
 	}
 	return false, nil
+}
+
+// run is the epoch loop every net trains with: each epoch shuffles the
+// training rows with rng, and for every batch of them that carries weight
+// calls batch, which fills the gradients and returns the batch's loss and
+// the scale of its step (gradient clipping; 1: none), or false to skip the
+// batch; then the epoch ends (endEpoch, predict on val) until training
+// stops, and finish restores the best weights. what names the net in
+// errors.
+func (l *loop) run(ctx context.Context, what string, rng *rand.Rand, train, val Dataset,
+	predict func(context.Context, Batch) ([]float32, error), batch func(rows []int) (loss float64, scale float32, ok bool)) error {
+	for epoch := 1; epoch <= l.tc.MaxEpochs; epoch++ {
+		t0 := time.Now()
+		rng.Shuffle(len(l.order), func(i, j int) { l.order[i], l.order[j] = l.order[j], l.order[i] })
+		var lossSum, wSum float64
+		for start := 0; start < len(l.order); start += l.bs {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("seqnet: %s epoch %d: %w", what, epoch, err)
+			}
+			rows := l.order[start:min(start+l.bs, len(l.order))]
+			bw := l.batchWeights(train.Labels, rows)
+			if bw == 0 {
+				continue
+			}
+			loss, scale, ok := batch(rows)
+			if !ok {
+				continue
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return fmt.Errorf("seqnet: %s epoch %d: loss diverged (%v)", what, epoch, loss)
+			}
+			l.step(scale)
+			lossSum += loss * bw
+			wSum += bw
+		}
+		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, predict)
+		if err != nil {
+			return err
+		}
+		if stop {
+			break
+		}
+	}
+	l.finish(train, val)
+	return nil
 }
 
 // finish restores the best epoch's weights (with validation) and records

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -391,55 +390,31 @@ func TrainLSTM(ctx context.Context, cfg LSTMConfig, tc TrainConfig, classes []st
 	m := &LSTM{cfg: cfg, classes: slices.Clone(classes), scalers: sc, params: lstmLayout(cfg, k)}
 	initLSTM(m.params, cfg.Units, rng)
 	l := newLoop(tc, k, train, val, m.params, &m.info)
-	bs, order, grads := l.bs, l.order, l.grads
 	s := &lstmScratch{}
-	ppi := make([]float32, bs*rowPPI)
-	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
-		t0 := time.Now()
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var lossSum, wSum float64
-		for start := 0; start < len(order); start += bs {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("seqnet: lstm epoch %d: %w", epoch, err)
-			}
-			rows := order[start:min(start+bs, len(order))]
-			n := len(rows)
-			bw := l.batchWeights(train.Labels, rows)
-			if bw == 0 {
-				continue
-			}
-			for i, r := range rows {
-				copy(ppi[i*rowPPI:(i+1)*rowPPI], train.PPI[r*rowPPI:(r+1)*rowPPI])
-			}
-			s.prepare(cfg, n, k)
-			s.in.fill(&m.scalers, cfg.Channels, Batch{PPI: ppi[:n*rowPPI]}, nil, n)
-			m.forward(s, n)
-			loss := m.backward(s, n, l.labels[:n], l.w[:n], grads)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("seqnet: lstm epoch %d: loss diverged (%v)", epoch, loss)
-			}
-			var norm float64
-			for _, g := range grads {
-				for _, v := range g {
-					norm += float64(v) * float64(v)
-				}
-			}
-			scale := float32(1)
-			if norm = math.Sqrt(norm); norm > lstmClipNorm {
-				scale = float32(lstmClipNorm / norm)
-			}
-			l.step(scale)
-			lossSum += loss * bw
-			wSum += bw
+	ppi := make([]float32, l.bs*rowPPI)
+	err := l.run(ctx, "lstm", rng, train, val, m.Predict, func(rows []int) (float64, float32, bool) {
+		n := len(rows)
+		for i, r := range rows {
+			copy(ppi[i*rowPPI:(i+1)*rowPPI], train.PPI[r*rowPPI:(r+1)*rowPPI])
 		}
-		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, m.Predict)
-		if err != nil {
-			return nil, err
+		s.prepare(cfg, n, k)
+		s.in.fill(&m.scalers, cfg.Channels, Batch{PPI: ppi[:n*rowPPI]}, nil, n)
+		m.forward(s, n)
+		loss := m.backward(s, n, l.labels[:n], l.w[:n], l.grads)
+		var norm float64
+		for _, g := range l.grads {
+			for _, v := range g {
+				norm += float64(v) * float64(v)
+			}
 		}
-		if stop {
-			break
+		scale := float32(1)
+		if norm = math.Sqrt(norm); norm > lstmClipNorm {
+			scale = float32(lstmClipNorm / norm)
 		}
+		return loss, scale, true
+	})
+	if err != nil {
+		return nil, err
 	}
-	l.finish(train, val)
 	return m, nil
 }

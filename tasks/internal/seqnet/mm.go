@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -860,45 +859,20 @@ func TrainMM(ctx context.Context, cfg MMConfig, tc TrainConfig, classes []string
 	initMM(ps, rng)
 	m := newMM(cfg, slices.Clone(classes), train.FlowDim, slices.Clone(tc.FlowNames), fitScalers(train.Batch), ps, TrainInfo{})
 	l := newLoop(tc, k, train, val, m.params, &m.info)
-	bs, order := l.bs, l.order
 	s := newMMScratch()
 	s.rng = rand.New(rand.NewPCG(tc.Seed, 0xd40))
-	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
-		t0 := time.Now()
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var lossSum, wSum float64
-		for start := 0; start < len(order); start += bs {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("seqnet: mm-cesnet epoch %d: %w", epoch, err)
-			}
-			rows := order[start:min(start+bs, len(order))]
-			n := len(rows)
-			if n < 2 { // batch statistics need two rows
-				continue
-			}
-			bw := l.batchWeights(train.Labels, rows)
-			if bw == 0 {
-				continue
-			}
-			s.prepare(n, m.flowDim)
-			s.in.fill(&m.scalers, mmChannels, train.Batch, rows, 0)
-			m.forward(s, n, true)
-			loss := m.backward(s, n, l.labels[:n], l.w[:n], l.grads)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("seqnet: mm-cesnet epoch %d: loss diverged (%v)", epoch, loss)
-			}
-			l.step(1)
-			lossSum += loss * bw
-			wSum += bw
+	err := l.run(ctx, "mm-cesnet", rng, train, val, m.Predict, func(rows []int) (float64, float32, bool) {
+		n := len(rows)
+		if n < 2 { // batch statistics need two rows
+			return 0, 0, false
 		}
-		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, m.Predict)
-		if err != nil {
-			return nil, err
-		}
-		if stop {
-			break
-		}
+		s.prepare(n, m.flowDim)
+		s.in.fill(&m.scalers, mmChannels, train.Batch, rows, 0)
+		m.forward(s, n, true)
+		return m.backward(s, n, l.labels[:n], l.w[:n], l.grads), 1, true
+	})
+	if err != nil {
+		return nil, err
 	}
-	l.finish(train, val)
 	return m, nil
 }

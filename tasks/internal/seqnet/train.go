@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 )
 
 // TrainConfig sets how Train fits a model. Zero fields take the defaults.
@@ -133,40 +132,15 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 	}
 	initParams(m.params, rng)
 	l := newLoop(tc, k, train, val, m.params, &m.info)
-	bs, order := l.bs, l.order
-	ts := m.newTrainScratch(bs)
-	for epoch := 1; epoch <= tc.MaxEpochs; epoch++ {
-		t0 := time.Now()
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var lossSum, wSum float64
-		for start := 0; start < len(order); start += bs {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("seqnet: train epoch %d: %w", epoch, err)
-			}
-			rows := order[start:min(start+bs, len(order))]
-			bw := l.batchWeights(train.Labels, rows)
-			if bw == 0 {
-				continue
-			}
-			ts.in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
-			m.forwardTrain(ts, len(rows))
-			loss := m.backwardTrain(ts, len(rows), l.labels[:len(rows)], l.w[:len(rows)], l.grads)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("seqnet: train epoch %d: loss diverged (%v)", epoch, loss)
-			}
-			l.step(1)
-			lossSum += loss * bw
-			wSum += bw
-		}
-		stop, err := l.endEpoch(ctx, epoch, lossSum, wSum, t0, val, m.predict)
-		if err != nil {
-			return nil, err
-		}
-		if stop {
-			break
-		}
+	ts := m.newTrainScratch(l.bs)
+	err := l.run(ctx, "train", rng, train, val, m.predict, func(rows []int) (float64, float32, bool) {
+		ts.in.fill(&m.scalers, cfg.Channels, train.Batch, rows, 0)
+		m.forwardTrain(ts, len(rows))
+		return m.backwardTrain(ts, len(rows), l.labels[:len(rows)], l.w[:len(rows)], l.grads), 1, true
+	})
+	if err != nil {
+		return nil, err
 	}
-	l.finish(train, val)
 	return m, nil
 }
 
