@@ -31,14 +31,10 @@ type statsRow struct {
 	P   string    `parquet:"p"`
 }
 
-// TestAddStats checks the statistics of add actions against a direct
-// computation over the rows, across several row groups: exact integer,
-// float and string bounds, long strings (a 32-character prefix as min, no
-// max), timestamps widened to whole milliseconds, null counts, no bounds
-// for a float column holding a NaN, none for booleans and lists, and no
-// partition column.
-func TestAddStats(t *testing.T) {
-	ctx := context.Background()
+// newStatsTable creates a statsRow table partitioned by p, 7 rows a row
+// group.
+func newStatsTable(ctx context.Context, t *testing.T) *lakehouse.Table {
+	t.Helper()
 	store, err := storage.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -48,14 +44,20 @@ func TestAddStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl
+}
+
+// statsRows returns 50 rows of every kind of column, partition "x", every
+// fourth with Opt set and row 17's float a NaN; vary gives row i's string,
+// its timestamp's offset in seconds (plus 1.5 ms) and its list.
+func statsRows(vary func(i int) (str string, sec time.Duration, ppi []int32)) []statsRow {
 	base := time.Date(2022, 3, 7, 10, 0, 0, 0, time.UTC)
-	long := strings.Repeat("é", 40)
 	var rows []statsRow
 	for i := range 50 {
+		str, sec, ppi := vary(i)
 		r := statsRow{B: int8(i - 20), S: int16(i * 300), I: int32(-i), L: int64(i) << 40,
-			F: float32(i) / 3, D: float64(i) * 1.5, Str: string(rune('a' + i%26)),
-			TS: base.Add(time.Duration(i)*time.Second + 1500*time.Microsecond), OK: i%2 == 0,
-			PPI: []int32{int32(i)}, P: "x"}
+			F: float32(i) / 3, D: float64(i) * 1.5, Str: str,
+			TS: base.Add(sec*time.Second + 1500*time.Microsecond), OK: i%2 == 0, PPI: ppi, P: "x"}
 		if i%4 == 0 {
 			v := int64(i)
 			r.Opt = &v
@@ -63,6 +65,22 @@ func TestAddStats(t *testing.T) {
 		rows = append(rows, r)
 	}
 	rows[17].F = float32(math.NaN())
+	return rows
+}
+
+// TestAddStats checks the statistics of add actions against a direct
+// computation over the rows, across several row groups: exact integer,
+// float and string bounds, long strings (a 32-character prefix as min, no
+// max), timestamps widened to whole milliseconds, null counts, no bounds
+// for a float column holding a NaN, none for booleans and lists, and no
+// partition column.
+func TestAddStats(t *testing.T) {
+	ctx := context.Background()
+	tbl := newStatsTable(ctx, t)
+	long := strings.Repeat("é", 40)
+	rows := statsRows(func(i int) (string, time.Duration, []int32) {
+		return string(rune('a' + i%26)), time.Duration(i), []int32{int32(i)}
+	})
 	rows[30].Str = long
 	w, err := lakehouse.NewWriter[statsRow](ctx, tbl)
 	if err != nil {
@@ -157,29 +175,10 @@ func wantStats(rows []statsRow) map[string]any {
 // still drops the float bounds).
 func TestOptimizeCopiesRowGroups(t *testing.T) {
 	ctx := context.Background()
-	store, err := storage.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := lakehouse.Create[statsRow](ctx, store, lakehouse.CreateOptions{PartitionColumns: []string{"p"}},
-		lakehouse.Options{RowGroupRows: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2022, 3, 7, 10, 0, 0, 0, time.UTC)
-	var rows []statsRow
-	for i := range 50 {
-		r := statsRow{B: int8(i - 20), S: int16(i * 300), I: int32(-i), L: int64(i) << 40,
-			F: float32(i) / 3, D: float64(i) * 1.5, Str: string(rune('a' + (i*7)%26)),
-			TS: base.Add(time.Duration(50-i)*time.Second + 1500*time.Microsecond), OK: i%2 == 0,
-			PPI: []int32{int32(i), 2}, P: "x"}
-		if i%4 == 0 {
-			v := int64(i)
-			r.Opt = &v
-		}
-		rows = append(rows, r)
-	}
-	rows[17].F = float32(math.NaN())
+	tbl := newStatsTable(ctx, t)
+	rows := statsRows(func(i int) (string, time.Duration, []int32) {
+		return string(rune('a' + (i*7)%26)), time.Duration(50 - i), []int32{int32(i), 2}
+	})
 	for _, part := range [][]statsRow{rows[:20], rows[20:35], rows[35:]} {
 		if _, err := lakehouse.Append(ctx, tbl, part, nil); err != nil {
 			t.Fatal(err)
