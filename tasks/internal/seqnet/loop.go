@@ -37,6 +37,19 @@ func checkData(tc TrainConfig, k int, train, val Dataset) error {
 	return nil
 }
 
+// checkFlows checks the flow values of the nets that read them (the CNN's
+// flow input, mm-CESNET's branch): validation has as many per row as
+// train, and flow names, if given, name each.
+func checkFlows(tc TrainConfig, train, val Dataset) error {
+	if val.Len() > 0 && val.FlowDim != train.FlowDim {
+		return fmt.Errorf("seqnet: validation has %d flow values per row, train %d", val.FlowDim, train.FlowDim)
+	}
+	if tc.FlowNames != nil && len(tc.FlowNames) != train.FlowDim {
+		return fmt.Errorf("seqnet: %d flow names for %d flow values", len(tc.FlowNames), train.FlowDim)
+	}
+	return nil
+}
+
 // loop is what both nets' training loops share: the class weights, the
 // run's TrainInfo, Adam over the parameters and its gradients, the row
 // order shuffled each epoch, the batch's labels and weights, and at each

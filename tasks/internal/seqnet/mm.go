@@ -845,14 +845,11 @@ func TrainMM(ctx context.Context, cfg MMConfig, tc TrainConfig, classes []string
 	if err := checkData(tc, k, train, val); err != nil {
 		return nil, err
 	}
-	if val.Len() > 0 && val.FlowDim != train.FlowDim {
-		return nil, fmt.Errorf("seqnet: validation has %d flow values per row, train %d", val.FlowDim, train.FlowDim)
+	if err := checkFlows(tc, train, val); err != nil {
+		return nil, err
 	}
 	if train.FlowDim < 1 {
 		return nil, fmt.Errorf("seqnet: mm-cesnet needs flow statistics (flow dim %d)", train.FlowDim)
-	}
-	if tc.FlowNames != nil && len(tc.FlowNames) != train.FlowDim {
-		return nil, fmt.Errorf("seqnet: %d flow names for %d flow values", len(tc.FlowNames), train.FlowDim)
 	}
 	rng := rand.New(rand.NewPCG(tc.Seed, 0x3c35))
 	ps := mmLayout(cfg, train.FlowDim, k)

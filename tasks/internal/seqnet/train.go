@@ -118,11 +118,8 @@ func Train(ctx context.Context, cfg Config, tc TrainConfig, classes []string, tr
 	if err := checkData(tc, k, train, val); err != nil {
 		return nil, err
 	}
-	if val.Len() > 0 && val.FlowDim != train.FlowDim {
-		return nil, fmt.Errorf("seqnet: validation has %d flow values per row, train %d", val.FlowDim, train.FlowDim)
-	}
-	if tc.FlowNames != nil && len(tc.FlowNames) != train.FlowDim {
-		return nil, fmt.Errorf("seqnet: %d flow names for %d flow values", len(tc.FlowNames), train.FlowDim)
+	if err := checkFlows(tc, train, val); err != nil {
+		return nil, err
 	}
 
 	rng := rand.New(rand.NewPCG(tc.Seed, 0x5e9e7))
